@@ -1,13 +1,132 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+	qrcode "github.com/skip2/go-qrcode"
+	"github.com/spf13/cobra"
+
+	"authlab/app"
+	"authlab/flows/hmac"
+	"authlab/flows/mtls"
+	"authlab/mockidp"
+	"authlab/store"
+	"authlab/views/ui"
+)
 
 // runConsole starts the TUI; withDemo embeds the mock IdP and seeds demo profiles.
 func runConsole(g *globals, withDemo bool) error {
-	if withDemo {
-		return notImplemented("authlab demo (the TUI issue)")
+	path, err := g.resolveStorePath()
+	if err != nil {
+		return usageErr("%v", err)
 	}
-	return notImplemented("the interactive console (the TUI issue)")
+	// Open once up front so a locked, corrupt or too-new store is a clear
+	// one-line error before the terminal switches to the alternate screen.
+	if err := store.View(path, func(*store.Store) error { return nil }, store.ReadOnly()); err != nil {
+		return failErr(fmt.Errorf("store %s: %w", path, err))
+	}
+	opts := app.Options{Title: "authlab"}
+	if withDemo {
+		srv, tlsSrv, err := startDemo(g, path)
+		if err != nil {
+			return failErr(err)
+		}
+		defer srv.Close()
+		if tlsSrv != nil {
+			defer tlsSrv.Close()
+		}
+		opts.IdP = srv
+		opts.Title = "authlab demo"
+	}
+	out := termenv.NewOutput(os.Stdout)
+	r := lipgloss.NewRenderer(os.Stdout)
+	opts.Theme = ui.NewTheme(r, g.colorEnabled())
+	opts.Backend = &app.StoreBackend{Path: path, OpenURL: openBrowser}
+	opts.Clipboard = func(s string) error { out.Copy(s); return nil }
+	opts.OpenURL = openBrowser
+	opts.QR = terminalQR
+	m := app.New(opts)
+	defer m.Close()
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithInput(g.stdin), tea.WithOutput(os.Stdout))
+	if _, err := p.Run(); err != nil {
+		// bubbletea restores the terminal before returning, also after a panic
+		return failErr(fmt.Errorf("console: %w", err))
+	}
+	return nil
+}
+
+// startDemo starts the mock IdP on a free loopback port (plus a TLS listener
+// for the mTLS profile), with keys and certificates in the store's
+// directory, and seeds the demo profiles.
+func startDemo(g *globals, path string) (*mockidp.Server, *mockidp.Server, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	srv, err := mockidp.New(mockidp.Options{KeysDir: dir})
+	if err != nil {
+		return nil, nil, fmt.Errorf("mock IdP: %w", err)
+	}
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		return nil, nil, fmt.Errorf("mock IdP: %w", err)
+	}
+	setup := app.DemoSetup{Issuer: srv.Issuer(), HMACKeyID: hmac.DemoKeyID, HMACSecret: hmac.DemoSecret}
+	var tlsSrv *mockidp.Server
+	if certs, err := mtls.InitCerts(filepath.Join(dir, "certs"), time.Now()); err == nil {
+		if conf, err := certs.ServerTLSConfig(tls.RequestClientCert); err == nil {
+			if s2, err := mockidp.New(mockidp.Options{KeysDir: dir}); err == nil {
+				if err := s2.StartTLS("127.0.0.1:0", conf); err == nil {
+					tlsSrv = s2
+					setup.MTLSIssuer = s2.Issuer()
+					setup.CACert, setup.ClientCert, setup.ClientKey = certs.CACert, certs.ClientCert, certs.ClientKey
+				}
+			}
+		}
+	}
+	if _, err := app.SeedDemo(path, setup); err != nil {
+		srv.Close()
+		if tlsSrv != nil {
+			tlsSrv.Close()
+		}
+		return nil, nil, fmt.Errorf("seeding demo profiles: %w", err)
+	}
+	return srv, tlsSrv, nil
+}
+
+// openBrowser honours $BROWSER, else xdg-open / open; its output is
+// discarded so it cannot scribble over the console.
+func openBrowser(u string) error {
+	if b := os.Getenv("BROWSER"); b != "" {
+		parts := strings.Fields(b)
+		return exec.Command(parts[0], append(parts[1:], u)...).Start()
+	}
+	for _, c := range []string{"xdg-open", "open"} {
+		if p, err := exec.LookPath(c); err == nil {
+			cmd := exec.CommandContext(context.Background(), p, u)
+			return cmd.Start()
+		}
+	}
+	return errors.New("no browser found (set $BROWSER)")
+}
+
+// terminalQR renders a URL as a QR code in half blocks (two modules a cell).
+func terminalQR(u string) string {
+	q, err := qrcode.New(u, qrcode.Low)
+	if err != nil {
+		return ""
+	}
+	return q.ToSmallString(false)
 }
 
 func newDemoCmd(g *globals) *cobra.Command {

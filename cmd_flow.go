@@ -1,6 +1,39 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pkg/browser"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"authlab/flows"
+	"authlab/flows/oauth"
+	"authlab/flows/token"
+	"authlab/store"
+	"authlab/views/render"
+)
+
+// oauthFlowHelp is one line per OAuth flow subcommand.
+var oauthFlowHelp = map[string]string{
+	flows.FlowClientCredentials: "client_credentials grant (RFC 6749 4.4)",
+	flows.FlowAuthCode:          "authorization code + PKCE through a browser and a loopback redirect",
+	flows.FlowRefresh:           "refresh_token grant; reports whether the refresh token rotated",
+	flows.FlowDevice:            "device authorization grant (RFC 8628): shows a code, polls",
+	flows.FlowTokenExchange:     "token exchange (RFC 8693) with --token as the subject token",
+	flows.FlowIntrospect:        "ask the introspection endpoint about --token (RFC 7662)",
+	flows.FlowRevoke:            "revoke --token (RFC 7009), then confirm it is inactive",
+	flows.FlowUserinfo:          "call the userinfo endpoint with --token",
+}
 
 // newFlowCmd groups one subcommand per flow. The HMAC and mTLS subcommands
 // live in cmd_flow_hmac.go and cmd_flow_mtls.go.
@@ -9,29 +42,540 @@ func newFlowCmd(g *globals) *cobra.Command {
 		Use:   "flow NAME [flags]",
 		Short: "Run one flow headless",
 		Long: `Run one flow headless: client-credentials, auth-code, refresh, introspect,
-revoke, userinfo, device, token-exchange, hmac, mtls.`,
+revoke, userinfo, device, token-exchange, hmac, mtls.
+
+Human output shows each step with its duration, then the tokens as the
+token engine sees them; --json prints one object (flow, ok, error, token,
+access_token, id_token, checks, skew, exchanges). Exit status: 0 ok, 1 the
+flow or a check failed (the reason is the first line on stderr), 2 usage
+or configuration error.`,
+		Args: cobra.NoArgs,
 	}
-	for _, name := range []string{"client-credentials", "auth-code", "refresh", "introspect", "revoke", "userinfo", "device", "token-exchange"} {
-		cmd.AddCommand(&cobra.Command{
-			Use:   name,
-			Short: "The " + name + " flow",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return notImplemented("authlab flow " + cmd.Name() + " (the flows issue)")
-			},
-		})
+	for _, name := range flows.OAuthFlows {
+		cmd.AddCommand(newOAuthFlowCmd(g, name))
 	}
 	cmd.AddCommand(newFlowHMACCmd(g), newFlowMTLSCmd(g))
 	return cmd
 }
 
-func newRunCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "run PROFILE",
-		Short: "Run a saved profile's flow headless",
-		Args:  cobra.ExactArgs(1),
+// flowFlags are `authlab flow`'s flags: the profile flags (shared with
+// `authlab profile add`) plus what only a run needs.
+type flowFlags struct {
+	pf                 profileFlags
+	token              string
+	tokenTypeHint      string
+	subjectTokenType   string
+	actorToken         string
+	actorTokenType     string
+	requestedTokenType string
+	call               string
+	timeout, wait      time.Duration
+	leeway             time.Duration
+	noBrowser          bool
+	localhost          bool
+	asJSON             bool
+}
+
+// profileOnlyFlags describe HMAC / API-key profiles or profile metadata:
+// registered by addProfileFlags but meaningless for an OAuth flow.
+var profileOnlyFlags = []string{"tag", "notes", "scheme", "hmac-key", "key-id", "label", "components",
+	"region", "service", "access-key", "api-key", "api-key-header"}
+
+func addFlowFlags(fs *pflag.FlagSet, f *flowFlags, withProfile bool) {
+	if withProfile {
+		addProfileFlags(fs, &f.pf)
+		for _, n := range profileOnlyFlags {
+			_ = fs.MarkHidden(n)
+		}
+	}
+	fs.StringVar(&f.token, "token", "", "input token (refresh, introspect, revoke, userinfo, token-exchange subject): a value, - for stdin, env:NAME or file:PATH")
+	fs.StringVar(&f.tokenTypeHint, "token-type-hint", "", "token_type_hint for introspection / revocation (access_token, refresh_token)")
+	fs.StringVar(&f.subjectTokenType, "subject-token-type", "", "token exchange: subject token type (default access_token)")
+	fs.StringVar(&f.actorToken, "actor-token", "", "token exchange: actor token (value, env:NAME or file:PATH)")
+	fs.StringVar(&f.actorTokenType, "actor-token-type", "", "token exchange: actor token type (default access_token)")
+	fs.StringVar(&f.requestedTokenType, "requested-token-type", "", "token exchange: requested token type")
+	fs.StringVar(&f.call, "call", "", "after the flow, GET this URL with the access token")
+	fs.DurationVar(&f.timeout, "timeout", flows.DefaultTimeout, "timeout of each HTTP call")
+	fs.DurationVar(&f.wait, "wait", flows.DefaultWait, "how long to wait for the browser callback or the device approval")
+	fs.DurationVar(&f.leeway, "leeway", token.DefaultLeeway, "clock leeway of the token time checks")
+	fs.BoolVar(&f.noBrowser, "no-browser", false, "print the authorization URL instead of opening a browser")
+	fs.BoolVar(&f.localhost, "localhost", false, "redirect to http://localhost:PORT/callback instead of 127.0.0.1")
+	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object (DESIGN.md shape) on stdout")
+}
+
+func newOAuthFlowCmd(g *globals, name string) *cobra.Command {
+	var f flowFlags
+	cmd := &cobra.Command{
+		Use:   name + " [flags]",
+		Short: "The " + name + " flow: " + oauthFlowHelp[name],
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return notImplemented("authlab run (the flows issue)")
+			p, err := f.pf.toProfile("", store.Kind(name))
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			req, err := oauthRequestFromProfile(p, name)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			if err := f.apply(&req, g); err != nil {
+				return err
+			}
+			return runFlow(cmd.Context(), g, req, f.asJSON, nil)
 		},
 	}
+	addFlowFlags(cmd.Flags(), &f, true)
+	return cmd
+}
+
+// apply copies the run-only flags into req.
+func (f *flowFlags) apply(req *flows.Request, g *globals) error {
+	if f.token != "" {
+		v, err := readTokenFlag("--token", f.token, g.stdin)
+		if err != nil {
+			return err
+		}
+		req.Token = flows.Secret(v)
+	}
+	if f.actorToken != "" {
+		v, err := readTokenFlag("--actor-token", f.actorToken, g.stdin)
+		if err != nil {
+			return err
+		}
+		req.ActorToken = flows.Secret(v)
+	}
+	req.TokenTypeHint = f.tokenTypeHint
+	req.SubjectTokenType = f.subjectTokenType
+	req.ActorTokenType = f.actorTokenType
+	req.RequestedTokenType = f.requestedTokenType
+	req.CallURL = f.call
+	req.Timeout = f.timeout
+	req.Wait = f.wait
+	req.Leeway = f.leeway
+	if f.leeway == 0 {
+		req.Leeway = -1 // the token engine's "no leeway"
+	}
+	req.NoBrowser = f.noBrowser
+	req.UseLocalhost = f.localhost
+	req.Browser = os.Getenv("BROWSER")
+	if f.timeout <= 0 || f.wait <= 0 || f.leeway < 0 {
+		return usageErr("--timeout and --wait must be positive and --leeway not negative")
+	}
+	return nil
+}
+
+// readTokenFlag reads a token flag: "-" is stdin (first line, capped), env:
+// and file: references are resolved, anything else is the token itself.
+func readTokenFlag(flag, v string, stdin io.Reader) (string, error) {
+	if v == "-" {
+		if stdin == nil {
+			return "", usageErr("%s -: no standard input", flag)
+		}
+		b, err := io.ReadAll(io.LimitReader(stdin, token.MaxTokenSize+1))
+		if err != nil {
+			return "", usageErr("%s -: reading stdin: %v", flag, err)
+		}
+		if len(b) > token.MaxTokenSize {
+			return "", usageErr("%s -: more than %d KiB on stdin; is this really a token?", flag, token.MaxTokenSize>>10)
+		}
+		s := strings.TrimSpace(string(b))
+		if s == "" {
+			return "", usageErr("%s -: standard input is empty", flag)
+		}
+		return s, nil
+	}
+	if strings.HasPrefix(v, "env:") || strings.HasPrefix(v, "file:") {
+		s, err := store.ParseSecret(v).Resolve()
+		if err != nil {
+			return "", usageErr("%s: %v", flag, err)
+		}
+		return strings.TrimSpace(s), nil
+	}
+	return strings.TrimSpace(v), nil
+}
+
+// oauthRequestFromProfile builds a flows.Request from a profile, resolving its
+// secret references. flow overrides the profile's kind (refresh, introspect,
+// ... run with any OAuth profile's settings).
+func oauthRequestFromProfile(p store.Profile, flow string) (flows.Request, error) {
+	req := flows.Request{
+		Flow: flow, Issuer: p.Issuer,
+		Endpoints: flows.Endpoints{Token: p.TokenURL, Auth: p.AuthURL, Device: p.DeviceURL, Introspect: p.IntrospectURL,
+			Revoke: p.RevokeURL, Userinfo: p.UserinfoURL, JWKS: p.JWKSURL},
+		ClientID: p.ClientID, Scopes: p.Scopes, Audience: p.Audience, Resource: p.Resource,
+		CertFile: p.CertFile, KeyFile: p.KeyFile, CAFile: p.CAFile, RedirectPort: p.RedirectPort,
+	}
+	m, err := flows.ParseAuthMethod(p.AuthMethod)
+	if err != nil {
+		return req, fmt.Errorf("--auth-method: %v", err)
+	}
+	req.AuthMethod = m
+	for k, v := range p.ExtraParams {
+		if req.ExtraParams == nil {
+			req.ExtraParams = map[string][]string{}
+		}
+		req.ExtraParams[k] = []string{v}
+	}
+	if s, ok := p.Secrets[store.ClientSecret]; ok && !s.IsZero() {
+		v, err := s.Resolve()
+		if err != nil {
+			return req, fmt.Errorf("--client-secret: %v", err)
+		}
+		req.ClientSecret = flows.Secret(v)
+	}
+	if s, ok := p.Secrets[store.PrivateKey]; ok && !s.IsZero() {
+		v, err := s.Resolve()
+		if err != nil {
+			return req, fmt.Errorf("--private-key: %v", err)
+		}
+		// A key inline (PEM / JWK), or — what people type — a path.
+		if t := strings.TrimSpace(v); strings.HasPrefix(t, "-----BEGIN") || strings.HasPrefix(t, "{") {
+			req.PrivateKeyData = flows.Secret(v)
+		} else {
+			req.PrivateKey = t
+		}
+	}
+	return req, nil
+}
+
+// runFlow runs req and prints the outcome; done (optional) sees the result
+// before the exit status is decided (`authlab run` records history there).
+func runFlow(ctx context.Context, g *globals, req flows.Request, asJSON bool, done func(*flows.Result)) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	// pkg/browser writes the opener's output to its Stdout; keep it off ours
+	// (it would corrupt --json).
+	browser.Stdout, browser.Stderr = io.Discard, io.Discard
+
+	eng, err := oauth.New(req, oauth.Options{})
+	if err != nil {
+		return flowErr(err)
+	}
+	color := g.colorEnabled() && flowIsTerminal(g.stdout)
+	var mu sync.Mutex // the callback goroutine reports too
+	obs := flows.ObserverFuncs{OnStep: func(ev flows.StepEvent) {
+		mu.Lock()
+		defer mu.Unlock()
+		if asJSON {
+			// Only what the user must act on, and on stderr: stdout is JSON.
+			if ev.Done && isActionStep(ev.Name) {
+				fmt.Fprintf(g.stderr, "%s: %s\n", ev.Name, ev.Detail)
+			}
+			return
+		}
+		if ev.Done {
+			printStep(g.stdout, ev, color)
+		}
+	}}
+	res := eng.Run(ctx, obs)
+	if done != nil {
+		done(res)
+	}
+	if asJSON {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return failErr(fmt.Errorf("encoding the result: %v", err))
+		}
+	} else {
+		printResult(g.stdout, res, req, color)
+	}
+	if res.Failed() {
+		code := exitFailed
+		if res.Err != nil && res.Err.Kind == flows.ErrConfig {
+			code = exitUsage
+		}
+		return &exitError{code: code, err: errors.New(res.Reason())}
+	}
+	return nil
+}
+
+// flowIsTerminal: colour only for a terminal, decided without querying it.
+func flowIsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func flowErr(err error) error {
+	var fe *flows.Error
+	if errors.As(err, &fe) && fe.Kind != flows.ErrConfig {
+		return failErr(err)
+	}
+	return usageErr("%v", err)
+}
+
+func isActionStep(name string) bool {
+	return name == "open this URL in a browser" || name == "enter the user code" || name == "browser opened"
+}
+
+func printStep(w io.Writer, ev flows.StepEvent, color bool) {
+	mark := render.Symbol(flows.Pass)
+	if !ev.OK {
+		mark = render.Symbol(flows.Fail)
+	}
+	dur := ""
+	if ev.Duration > 0 {
+		dur = fmt.Sprintf("%8.1f ms", float64(ev.Duration.Microseconds())/1000)
+	}
+	detail := ev.Detail
+	if isActionStep(ev.Name) {
+		// The URL or code must stand out and stay copyable.
+		fmt.Fprintf(w, "%s %-22s\n    %s\n", mark, ev.Name, detail)
+		return
+	}
+	fmt.Fprintf(w, "%s %-22s %11s  %s\n", mark, ev.Name, dur, oneLine(detail, 200))
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}
+
+// printResult is the human view after the steps: the token response, the
+// token engine's view of each token, the flow's own checks.
+func printResult(w io.Writer, res *flows.Result, req flows.Request, color bool) {
+	ro := render.Options{Width: 100, Color: color, Now: time.Now(), Loc: time.Local}
+	var skew token.Skew
+	if res.Skew != nil {
+		if s, ok := res.Skew.Report.(token.Skew); ok {
+			skew = s
+		}
+	}
+	if t := res.Token; t != nil {
+		fmt.Fprintf(w, "\nToken response: token_type %s", orDash(t.TokenType))
+		if t.HasExpiresIn {
+			fmt.Fprintf(w, ", expires_in %d s", t.ExpiresIn)
+		}
+		if t.Scope != "" {
+			fmt.Fprintf(w, ", scope %q", t.Scope)
+		}
+		if t.RefreshToken != "" {
+			fmt.Fprint(w, ", refresh token")
+		}
+		fmt.Fprintln(w)
+	}
+	shown := map[string]bool{}
+	for _, tk := range []struct {
+		name string
+		d    *flows.DecodedToken
+	}{{"Access token", res.AccessToken}, {"ID token", res.IDToken}} {
+		if tk.d == nil {
+			continue
+		}
+		fmt.Fprintf(w, "\n== %s ==\n", tk.name)
+		if rep, ok := tk.d.Report.(*token.Report); ok {
+			io.WriteString(w, render.Report(rep, token.Skew{}, ro))
+		} else {
+			io.WriteString(w, render.Checks(tk.d.Checks, ro))
+		}
+		for _, c := range tk.d.Checks {
+			shown[c.Name] = true
+		}
+	}
+	if res.Introspection != nil {
+		b, _ := json.MarshalIndent(res.Introspection, "  ", "  ")
+		fmt.Fprintf(w, "\nIntrospection:\n  %s\n", b)
+	}
+	if res.Userinfo != nil {
+		b, _ := json.MarshalIndent(res.Userinfo, "  ", "  ")
+		fmt.Fprintf(w, "\nUserinfo:\n  %s\n", b)
+	}
+	if c := res.Call; c != nil {
+		fmt.Fprintf(w, "\nResource %s answered HTTP %d (%s)\n", c.URL, c.Status, orDash(c.ContentType))
+		if c.Challenge != "" {
+			fmt.Fprintf(w, "  WWW-Authenticate: %s\n", c.Challenge)
+		}
+		if c.Body != "" {
+			fmt.Fprintf(w, "  %s\n", oneLine(c.Body, 300))
+		}
+	}
+	// The flow's own checks (token checks were shown with their token).
+	var own []flows.Check
+	for _, c := range res.Checks {
+		if strings.HasPrefix(c.Name, "access_token ") || strings.HasPrefix(c.Name, "id_token ") || c.Name == "clock skew" {
+			continue
+		}
+		own = append(own, c)
+	}
+	if len(own) > 0 {
+		fmt.Fprintln(w, "\nChecks")
+		io.WriteString(w, render.Checks(own, ro))
+	}
+	if skew.Known() {
+		lw := req.Leeway
+		if lw <= 0 {
+			lw = token.DefaultLeeway
+		}
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, render.SkewLine(skew, lw, ro))
+		fmt.Fprintln(w, render.SkewGauge(skew, lw, ro))
+	}
+	status := "ok"
+	if res.Failed() {
+		status = "FAILED: " + res.Reason()
+	}
+	fmt.Fprintf(w, "\n%s %s in %.1f ms, %d HTTP exchanges\n", res.Flow, status, float64(res.Duration.Microseconds())/1000, len(res.Exchanges))
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// newRunCmd runs a saved profile's flow: history (redacted) is appended
+// and the token cached, each with a short store transaction of its own so a
+// TUI holding the store elsewhere is not blocked for the whole flow.
+func newRunCmd(g *globals) *cobra.Command {
+	var f flowFlags
+	var flowName string
+	cmd := &cobra.Command{
+		Use:   "run PROFILE",
+		Short: "Run a saved profile's flow headless",
+		Long: `Run a saved profile's flow headless. The profile's kind decides the flow;
+--flow runs another OAuth flow with the profile's settings (refresh,
+introspect, revoke, userinfo). Flags given here override the profile.
+The run is appended to the profile's history (claims and fingerprints,
+never bearer tokens) and the token is cached in the store.`,
+		Args: exactArgs(1, "a profile name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := g.resolveStorePath()
+			if err != nil {
+				return storeErr(err)
+			}
+			var p store.Profile
+			if err := store.View(path, func(s *store.Store) error {
+				var err error
+				p, err = s.GetProfile(args[0])
+				return err
+			}, store.ReadOnly()); err != nil {
+				return storeErr(err)
+			}
+			if err := f.pf.overlay(cmd.Flags(), &p); err != nil {
+				return usageErr("%v", err)
+			}
+			name := flowName
+			if name == "" {
+				name = string(p.Kind)
+			}
+			if !isOAuthFlow(name) {
+				return usageErr("profile %s is a %s profile; authlab run handles OAuth flows (%s) — use authlab flow %s", p.Name, p.Kind, strings.Join(flows.OAuthFlows, ", "), p.Kind)
+			}
+			req, err := oauthRequestFromProfile(p, name)
+			if err != nil {
+				return usageErr("profile %s: %v", p.Name, err)
+			}
+			if err := f.apply(&req, g); err != nil {
+				return err
+			}
+			if !req.Token.IsSet() && needsToken(name) {
+				tok, err := tokenFromCache(path, p.Name, name)
+				if err != nil {
+					return usageErr("%s needs --token, and there is no cached one: %v", name, err)
+				}
+				req.Token = flows.Secret(tok)
+			}
+			var storeErrMsg error
+			err = runFlow(cmd.Context(), g, req, f.asJSON, func(res *flows.Result) {
+				storeErrMsg = recordRun(path, p.Name, res)
+			})
+			if storeErrMsg != nil {
+				fmt.Fprintf(g.stderr, "authlab: warning: the run was not recorded: %v\n", storeErrMsg)
+			}
+			return err
+		},
+	}
+	addFlowFlags(cmd.Flags(), &f, true)
+	cmd.Flags().StringVar(&flowName, "flow", "", "run this OAuth flow instead of the profile's kind")
+	return cmd
+}
+
+func needsToken(flow string) bool {
+	switch flow {
+	case flows.FlowRefresh, flows.FlowIntrospect, flows.FlowRevoke, flows.FlowUserinfo, flows.FlowTokenExchange:
+		return true
+	}
+	return false
+}
+
+func isOAuthFlow(name string) bool {
+	for _, f := range flows.OAuthFlows {
+		if f == name {
+			return true
+		}
+	}
+	return false
+}
+
+// recordRun appends the redacted run to history and caches the token.
+func recordRun(path, profile string, res *flows.Result) error {
+	run := store.Run{Profile: profile, Flow: res.Flow, Time: res.Started, OK: !res.Failed(), Error: res.Err,
+		Checks: res.Checks, Exchanges: store.SummarizeExchanges(res.Exchanges)}
+	if t := res.Token; t != nil {
+		for _, tk := range []struct {
+			kind, raw string
+			d         *flows.DecodedToken
+		}{{"access_token", t.AccessToken, res.AccessToken}, {"id_token", t.IDToken, res.IDToken}, {"refresh_token", t.RefreshToken, res.RefreshToken}} {
+			if tk.raw == "" {
+				continue
+			}
+			var h, c map[string]any
+			if tk.d != nil {
+				h, c = tk.d.Header, tk.d.Claims
+			}
+			run.Tokens = append(run.Tokens, store.SummarizeToken(tk.kind, tk.raw, h, c))
+		}
+	}
+	return store.Update(path, func(s *store.Store) error {
+		if err := s.AddRun(run); err != nil {
+			return err
+		}
+		if res.Token != nil && res.OK {
+			return s.PutToken(profile, cachedToken(res))
+		}
+		return nil
+	})
+}
+
+func cachedToken(res *flows.Result) store.CachedToken {
+	raw, _ := json.Marshal(res.Token)
+	return store.CachedToken{Flow: res.Flow, Response: raw, Obtained: res.Token.ReceivedAt, ExpiresAt: res.Token.ExpiresAt()}
+}
+
+// tokenFromCache picks the input token a flow needs from the profile's
+// cached token response: the refresh token for refresh, else the access token.
+func tokenFromCache(path, profile, flow string) (string, error) {
+	var ct store.CachedToken
+	if err := store.View(path, func(s *store.Store) error {
+		var err error
+		ct, err = s.GetToken(profile)
+		return err
+	}, store.ReadOnly()); err != nil {
+		return "", err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(ct.Response, &m); err != nil {
+		return "", fmt.Errorf("cached token of %s is unreadable: %v", profile, err)
+	}
+	field := "access_token"
+	if flow == flows.FlowRefresh {
+		field = "refresh_token"
+	}
+	v, _ := m[field].(string)
+	if v == "" {
+		return "", fmt.Errorf("the cached token response of %s has no %s", profile, field)
+	}
+	return v, nil
 }

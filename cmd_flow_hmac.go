@@ -1,14 +1,522 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"authlab/flows"
+	"authlab/flows/hmac"
+	"authlab/flows/mtls"
+
+	"github.com/spf13/cobra"
+)
+
+type hmacFlags struct {
+	scheme, key, keyID, label, components string
+	created, expires                      int64
+	nonce, tag                            string
+	accessKey, region, service, session   string
+	at                                    string
+	method, url                           string
+	headers                               []string
+	data                                  string
+	dryRun, verify, asJSON                bool
+	request, signerBase, ca               string
+	tolerance, timeout                    time.Duration
+}
 
 func newFlowHMACCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	f := &hmacFlags{}
+	cmd := &cobra.Command{
 		Use:   "hmac",
 		Short: "Sign (and send, or verify) an HMAC-signed request",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return notImplemented("authlab flow hmac (the HMAC/mTLS issue)")
-		},
+		Long: `Sign a request with RFC 9421 HTTP Message Signatures (hmac-sha256), AWS
+Signature Version 4, or the Stripe / GitHub webhook styles; show exactly what
+was signed (signature base, canonical request, string to sign) and the headers
+added; then send it (or, with --dry-run, print it and send nothing).
+
+With --verify, check a captured request instead (--request FILE in HTTP/1.1
+wire form, or the same flags plus the captured signature headers via -H) and,
+on a mismatch, point at the first difference you can act on.
+
+Keys: --key VALUE, env:NAME, file:PATH, hex:HEX or base64:B64. Keys are never
+printed.`,
+		Example: `  authlab flow hmac --key env:API_KEY --key-id demo --method POST --url https://127.0.0.1:9090/api/hmac --data '{"hi":1}'
+  authlab flow hmac --scheme aws-sigv4 --key env:AWS_SECRET_ACCESS_KEY --access-key AKID --region us-east-1 --service execute-api --url https://api.example.com/ --dry-run
+  authlab flow hmac --scheme github --key env:WEBHOOK_SECRET --verify --request captured.http`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runFlowHMAC(cmd.Context(), g, f, cmd) },
 	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.scheme, "scheme", hmac.SchemeRFC9421, "rfc9421, aws-sigv4, stripe or github")
+	fl.StringVar(&f.key, "key", "", "HMAC key / secret access key: a value, env:NAME, file:PATH, hex:… or base64:…")
+	fl.StringVar(&f.keyID, "key-id", "", "rfc9421 keyid parameter")
+	fl.StringVar(&f.label, "label", hmac.DefaultLabel, "rfc9421 signature label (on --verify: which signature to check; default the first)")
+	fl.StringVar(&f.components, "components", "", "rfc9421 covered components (default "+hmac.DefaultComponents+"); on --verify: the components you expect")
+	fl.Int64Var(&f.created, "created", 0, "rfc9421 created, Unix seconds (default: now)")
+	fl.Int64Var(&f.expires, "expires", 0, "rfc9421 expires, Unix seconds")
+	fl.StringVar(&f.nonce, "nonce", "", `rfc9421 nonce ("random" for 16 random bytes)`)
+	fl.StringVar(&f.tag, "tag", "", "rfc9421 tag parameter")
+	fl.StringVar(&f.accessKey, "access-key", "", "aws-sigv4 access key id")
+	fl.StringVar(&f.region, "region", "", "aws-sigv4 region, e.g. us-east-1")
+	fl.StringVar(&f.service, "service", "", "aws-sigv4 service, e.g. execute-api, s3")
+	fl.StringVar(&f.session, "session-token", "", "aws-sigv4 session token (a value or env:NAME)")
+	fl.StringVar(&f.at, "time", "", "the clock, RFC 3339 (fixes created, Date, X-Amz-Date, t=; on --verify: the verifier's now)")
+	fl.StringVar(&f.method, "method", "", "HTTP method (default GET, or POST with --data)")
+	fl.StringVar(&f.url, "url", "", "request URL (on --verify with --request: the scheme and host the request went to)")
+	fl.StringArrayVarP(&f.headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
+	fl.StringVar(&f.data, "data", "", "request body, or @FILE")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print the signed request and send nothing")
+	fl.BoolVar(&f.verify, "verify", false, "verify a captured request instead of signing")
+	fl.StringVar(&f.request, "request", "", "with --verify: the captured request in HTTP/1.1 wire form (- for stdin)")
+	fl.StringVar(&f.signerBase, "signer-base", "", "with --verify: a file with the signature base the signer logged, to diff against")
+	fl.DurationVar(&f.tolerance, "tolerance", hmac.DefaultTolerance, "with --verify: allowed age of created / timestamps")
+	fl.StringVar(&f.ca, "ca", "", "PEM CA bundle to trust when sending over HTTPS (e.g. the mock IdP's ca.pem)")
+	fl.BoolVar(&f.asJSON, "json", false, "print one JSON object")
+	fl.DurationVar(&f.timeout, "timeout", flows.DefaultTimeout, "per HTTP call")
+	return cmd
+}
+
+// hmacOutput is the --json shape (DESIGN.md), plus the HMAC record.
+type hmacOutput struct {
+	Flow      string         `json:"flow"`
+	OK        bool           `json:"ok"`
+	Error     *flows.Error   `json:"error,omitempty"`
+	Scheme    string         `json:"scheme"`
+	Signed    *hmac.Signed   `json:"signed,omitempty"`
+	Request   *requestView   `json:"request,omitempty"`
+	Response  *responseView  `json:"response,omitempty"`
+	Verify    *hmac.Result   `json:"verify,omitempty"`
+	Server    *hmac.LineDiff `json:"server_base_diff,omitempty"`
+	Checks    []flows.Check  `json:"checks"`
+	Exchanges []exchangeView `json:"exchanges"`
+}
+
+type requestView struct {
+	Method  string      `json:"method"`
+	URL     string      `json:"url"`
+	Headers http.Header `json:"headers"`
+	Body    string      `json:"body,omitempty"`
+}
+
+type responseView struct {
+	Status  int         `json:"status"`
+	Headers http.Header `json:"headers,omitempty"`
+	Body    string      `json:"body,omitempty"`
+}
+
+type exchangeView struct {
+	Method     string `json:"method"`
+	URL        string `json:"url"`
+	Status     int    `json:"status"`
+	DurationMS int64  `json:"duration_ms"`
+	Error      string `json:"error,omitempty"`
+}
+
+func exchangeViewOf(e flows.Exchange) exchangeView {
+	return exchangeView{Method: e.Method, URL: e.URL, Status: e.Status, DurationMS: e.Duration.Milliseconds(), Error: e.Err}
+}
+
+func runFlowHMAC(ctx context.Context, g *globals, f *hmacFlags, cmd *cobra.Command) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	switch f.scheme {
+	case hmac.SchemeRFC9421, hmac.SchemeSigV4, hmac.SchemeStripe, hmac.SchemeGitHub:
+	default:
+		return usageErr("--scheme %q: use rfc9421, aws-sigv4, stripe or github", f.scheme)
+	}
+	src := hmac.DefaultKeySource()
+	key, err := src.ParseKey(f.key)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	now := time.Now
+	if f.at != "" {
+		t, err := time.Parse(time.RFC3339, f.at)
+		if err != nil {
+			return usageErr("--time %q: want RFC 3339, like 2015-08-30T12:36:00Z", f.at)
+		}
+		now = func() time.Time { return t }
+	}
+	if f.verify {
+		return runHMACVerify(g, f, key, now, cmd)
+	}
+	if f.request != "" || f.signerBase != "" {
+		return usageErr("--request and --signer-base go with --verify")
+	}
+	m, err := buildHMACMessage(g, f)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	out := &hmacOutput{Flow: "hmac", Scheme: f.scheme, Checks: []flows.Check{}, Exchanges: []exchangeView{}}
+	signed, err := signHMAC(m, key, f, now)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	out.Signed = maskSigned(signed)
+	out.Request = &requestView{Method: m.Method, URL: m.URL.String(), Headers: flows.MaskHeaders(m.Header), Body: flows.MaskBody(m.Body, m.Header.Get("Content-Type"))}
+	if f.dryRun {
+		out.OK = true
+		return printHMAC(g, f, out, m)
+	}
+	var conf *flows.ClientOptions
+	conf = &flows.ClientOptions{Timeout: f.timeout}
+	if f.ca != "" {
+		tc, err := mtls.LoadClientTLS("", "", f.ca)
+		if err != nil {
+			return usageErr("--ca: %v", err)
+		}
+		conf.TLSConfig = tc
+	}
+	var exchanges []flows.Exchange
+	client := flows.NewClient(*conf, flows.ObserverFuncs{OnExchange: func(e flows.Exchange) { exchanges = append(exchanges, e) }})
+	req, err := http.NewRequestWithContext(ctx, m.Method, m.URL.String(), bytes.NewReader(m.Body))
+	if err != nil {
+		return usageErr("--url: %v", err)
+	}
+	for k, vs := range m.Header {
+		if strings.EqualFold(k, "Host") {
+			req.Host = vs[0]
+			continue
+		}
+		req.Header[k] = vs
+	}
+	resp, sendErr := client.Do(req, "signed request")
+	for _, e := range exchanges {
+		out.Exchanges = append(out.Exchanges, exchangeViewOf(e))
+	}
+	if sendErr != nil {
+		var fe *flows.Error
+		if !errors.As(sendErr, &fe) {
+			fe = flows.Errorf(flows.ErrNetwork, "%v", sendErr)
+		}
+		out.Error = fe
+	}
+	if resp != nil {
+		out.Response = &responseView{Status: resp.Status, Headers: flows.MaskHeaders(resp.Header), Body: string(resp.Body)}
+		if resp.Status >= 200 && resp.Status < 300 {
+			out.Checks = append(out.Checks, flows.Check{Name: "server accepted the signature", Status: flows.Pass, Detail: fmt.Sprintf("HTTP %d", resp.Status)})
+		} else {
+			detail := fmt.Sprintf("HTTP %d %s", resp.Status, flows.Snippet(resp.Body, 160))
+			// A server that explains itself (the mock IdP does) sends its
+			// signature base: diff it with ours for the first difference.
+			var eb hmac.ErrorBody
+			if json.Unmarshal(resp.Body, &eb) == nil && eb.ErrorDescription != "" {
+				detail = fmt.Sprintf("HTTP %d: %s", resp.Status, eb.ErrorDescription)
+				if eb.SignatureBase != "" && signed.SignatureBase != "" {
+					out.Server = hmac.DiffBases(signed.SignatureBase, eb.SignatureBase)
+				}
+			}
+			out.Checks = append(out.Checks, flows.Check{Name: "server accepted the signature", Status: flows.Fail, Detail: detail})
+			if out.Error == nil {
+				out.Error = &flows.Error{Kind: flows.ErrCheck, Message: "the server rejected the signed request: " + detail, Status: resp.Status}
+			}
+		}
+	}
+	out.OK = out.Error == nil
+	return printHMAC(g, f, out, m)
+}
+
+// maskSigned hides credentials that ride in added headers (a session token);
+// signatures are derived values and stay visible.
+func maskSigned(s *hmac.Signed) *hmac.Signed {
+	c := *s
+	c.Headers = make([]hmac.HeaderField, len(s.Headers))
+	for i, h := range s.Headers {
+		c.Headers[i] = h
+		mh := flows.MaskHeaders(http.Header{h.Name: {h.Value}})
+		c.Headers[i].Value = mh.Get(h.Name)
+	}
+	return &c
+}
+
+func signHMAC(m *hmac.Message, key hmac.Key, f *hmacFlags, now func() time.Time) (*hmac.Signed, error) {
+	switch f.scheme {
+	case hmac.SchemeSigV4:
+		session := f.session
+		if strings.HasPrefix(session, "env:") {
+			session = os.Getenv(strings.TrimPrefix(session, "env:"))
+			if session == "" {
+				return nil, fmt.Errorf("--session-token %s: the variable is empty or unset", f.session)
+			}
+		}
+		return hmac.SignSigV4(m, key, hmac.SigV4Options{AccessKey: f.accessKey, Region: f.region, Service: f.service, SessionToken: session, Now: now})
+	case hmac.SchemeStripe:
+		return hmac.SignStripe(m, key, now)
+	case hmac.SchemeGitHub:
+		return hmac.SignGitHub(m, key)
+	}
+	nonce := f.nonce
+	if nonce == "random" {
+		b := make([]byte, 16)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		nonce = base64.RawURLEncoding.EncodeToString(b)
+	}
+	return hmac.Sign9421(m, key, hmac.RFC9421Options{
+		Label:      f.label,
+		Components: f.components,
+		Params:     hmac.Params{Created: f.created, Expires: f.expires, Nonce: nonce, KeyID: f.keyID, Tag: f.tag},
+		Now:        now,
+	})
+}
+
+func parseHeaderFlags(hs []string) (http.Header, error) {
+	h := http.Header{}
+	for _, line := range hs {
+		name, value, ok := strings.Cut(line, ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return nil, fmt.Errorf("-H %q: write headers as 'Name: value'", line)
+		}
+		h.Add(name, strings.TrimSpace(value))
+	}
+	return h, nil
+}
+
+func readData(g *globals, data string) ([]byte, error) {
+	if rest, ok := strings.CutPrefix(data, "@"); ok {
+		if rest == "-" {
+			return io.ReadAll(io.LimitReader(g.stdin, 16<<20))
+		}
+		b, err := os.ReadFile(rest)
+		if err != nil {
+			return nil, fmt.Errorf("--data: %w", err)
+		}
+		return b, nil
+	}
+	return []byte(data), nil
+}
+
+func buildHMACMessage(g *globals, f *hmacFlags) (*hmac.Message, error) {
+	if f.url == "" {
+		return nil, errors.New("--url is required")
+	}
+	h, err := parseHeaderFlags(f.headers)
+	if err != nil {
+		return nil, err
+	}
+	body, err := readData(g, f.data)
+	if err != nil {
+		return nil, err
+	}
+	method := strings.ToUpper(f.method)
+	if method == "" {
+		method = http.MethodGet
+		if len(body) > 0 {
+			method = http.MethodPost
+		}
+	}
+	return hmac.NewMessage(method, f.url, h, body)
+}
+
+func runHMACVerify(g *globals, f *hmacFlags, key hmac.Key, now func() time.Time, cmd *cobra.Command) error {
+	var m *hmac.Message
+	var err error
+	if f.request != "" {
+		var raw []byte
+		if f.request == "-" {
+			raw, err = io.ReadAll(io.LimitReader(g.stdin, 16<<20))
+		} else {
+			raw, err = os.ReadFile(f.request)
+		}
+		if err != nil {
+			return usageErr("--request: %v", err)
+		}
+		var base *url.URL
+		if f.url != "" {
+			if base, err = url.Parse(f.url); err != nil {
+				return usageErr("--url: %v", err)
+			}
+		}
+		if m, err = hmac.ParseRawRequest(raw, base); err != nil {
+			return usageErr("--request %s: %v", f.request, err)
+		}
+	} else if m, err = buildHMACMessage(g, f); err != nil {
+		return usageErr("%v", err)
+	}
+	v := &hmac.Verifier{Key: key, Now: now, Tolerance: f.tolerance}
+	if cmd.Flags().Changed("label") {
+		v.Label = f.label
+	}
+	if cmd.Flags().Changed("components") {
+		if _, err := hmac.ParseComponents(f.components); err != nil {
+			return usageErr("%v", err)
+		}
+		v.Expected = f.components
+	}
+	if f.signerBase != "" {
+		b, err := os.ReadFile(f.signerBase)
+		if err != nil {
+			return usageErr("--signer-base: %v", err)
+		}
+		v.SignerBase = string(b)
+	}
+	res, err := v.Verify(f.scheme, m)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	out := &hmacOutput{Flow: "hmac", Scheme: f.scheme, OK: res.OK, Verify: res, Checks: res.Checks, Exchanges: []exchangeView{}}
+	if out.Checks == nil {
+		out.Checks = []flows.Check{}
+	}
+	if !res.OK {
+		out.Error = &flows.Error{Kind: flows.ErrCheck, Message: res.Err().Error()}
+	}
+	return printHMAC(g, f, out, m)
+}
+
+func printHMAC(g *globals, f *hmacFlags, out *hmacOutput, m *hmac.Message) error {
+	if f.asJSON {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+		if !out.OK {
+			return failErr(out.Error)
+		}
+		return nil
+	}
+	w := g.stdout
+	if out.Verify != nil {
+		printHMACVerify(g, out)
+	} else {
+		s := out.Signed
+		fmt.Fprintf(w, "scheme: %s\n", schemeTitle(s.Scheme))
+		section := func(title, body string) {
+			if body == "" {
+				return
+			}
+			fmt.Fprintf(w, "\n%s:\n", title)
+			for _, l := range strings.Split(body, "\n") {
+				fmt.Fprintf(w, "  %s\n", l)
+			}
+		}
+		switch s.Scheme {
+		case hmac.SchemeRFC9421:
+			section("signature base", s.SignatureBase)
+		case hmac.SchemeSigV4:
+			section("canonical request", s.CanonicalRequest)
+			section("string to sign", s.StringToSign)
+		case hmac.SchemeStripe:
+			section("signed payload (t.body)", flows.Snippet([]byte(s.SignatureBase), 200))
+		case hmac.SchemeGitHub:
+			fmt.Fprintf(w, "\nsigned: the raw body (%d bytes)\n", len(m.Body))
+		}
+		fmt.Fprintf(w, "\nheaders added:\n")
+		for _, h := range s.Headers {
+			fmt.Fprintf(w, "  %s: %s\n", h.Name, h.Value)
+		}
+		if f.dryRun {
+			fmt.Fprintf(w, "\nsigned request (not sent, --dry-run):\n")
+			for _, l := range strings.Split(strings.TrimRight(m.Render(flows.MaskHeaders), "\n"), "\n") {
+				fmt.Fprintf(w, "  %s\n", l)
+			}
+		}
+		for _, e := range out.Exchanges {
+			fmt.Fprintf(w, "\n%s %s → %d (%d ms)\n", e.Method, e.URL, e.Status, e.DurationMS)
+		}
+		if r := out.Response; r != nil {
+			fmt.Fprintf(w, "response body: %s\n", flows.Snippet([]byte(r.Body), 400))
+		}
+		for _, c := range out.Checks {
+			fmt.Fprintf(w, "%s %s: %s\n", checkMark(c.Status), c.Name, c.Detail)
+		}
+		if d := out.Server; d != nil {
+			fmt.Fprintf(w, "\nfirst difference with the server's signature base (line %d): %s\n  ours:   %s\n  server: %s\n", d.Line, d.Message, d.Ours, d.Theirs)
+		}
+	}
+	if !out.OK {
+		return failErr(out.Error)
+	}
+	return nil
+}
+
+func printHMACVerify(g *globals, out *hmacOutput) {
+	w := g.stdout
+	r := out.Verify
+	verdict := "VERIFIED"
+	if !r.OK {
+		verdict = "NOT VERIFIED"
+	}
+	fmt.Fprintf(w, "%s — %s", verdict, schemeTitle(r.Scheme))
+	if r.Label != "" {
+		fmt.Fprintf(w, ", label %s", r.Label)
+	}
+	if r.KeyID != "" {
+		fmt.Fprintf(w, ", key %s", r.KeyID)
+	}
+	fmt.Fprintln(w)
+	for _, c := range r.Checks {
+		fmt.Fprintf(w, "%s %s", checkMark(c.Status), c.Name)
+		if c.Detail != "" {
+			fmt.Fprintf(w, ": %s", c.Detail)
+		}
+		fmt.Fprintln(w)
+	}
+	if p := r.Problem; p != nil {
+		fmt.Fprintf(w, "\nfirst thing to fix (%s", p.Kind)
+		if p.Component != "" {
+			fmt.Fprintf(w, ", %s", p.Component)
+		}
+		fmt.Fprintf(w, "): %s\n", p.Message)
+	}
+	if d := r.SignerBaseDiff; d != nil {
+		fmt.Fprintf(w, "\nline %d differs:\n  ours:   %s\n  signer: %s\n", d.Line, d.Ours, d.Theirs)
+	}
+	printBlock := func(title, body string) {
+		if body == "" {
+			return
+		}
+		fmt.Fprintf(w, "\n%s:\n", title)
+		for _, l := range strings.Split(body, "\n") {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	}
+	if !r.OK || r.Scheme == hmac.SchemeRFC9421 {
+		if len(r.Covered) > 0 {
+			fmt.Fprintf(w, "\ncovered (%s): %s\n", map[bool]string{true: "Signature-Input", false: "SignedHeaders"}[r.Scheme == hmac.SchemeRFC9421], strings.Join(r.Covered, " "))
+		}
+		printBlock("our signature base", r.SignatureBase)
+		printBlock("our canonical request", r.CanonicalRequest)
+		printBlock("our string to sign", r.StringToSign)
+	}
+}
+
+func schemeTitle(s string) string {
+	switch s {
+	case hmac.SchemeRFC9421:
+		return "RFC 9421 HTTP Message Signatures, hmac-sha256"
+	case hmac.SchemeSigV4:
+		return "AWS Signature Version 4 (AWS4-HMAC-SHA256)"
+	case hmac.SchemeStripe:
+		return "Stripe webhook signature (Stripe-Signature t=…,v1=…)"
+	case hmac.SchemeGitHub:
+		return "GitHub webhook signature (X-Hub-Signature-256)"
+	}
+	return s
+}
+
+func checkMark(s flows.Status) string {
+	switch s {
+	case flows.Pass:
+		return "✓"
+	case flows.Warn:
+		return "!"
+	}
+	return "✗"
 }

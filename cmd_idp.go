@@ -1,24 +1,143 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"authlab/flows/mtls"
+	"authlab/mockidp"
+
+	"github.com/spf13/cobra"
+)
+
+// idpFlags are `authlab idp`'s flags.
+type idpFlags struct {
+	addr, issuer, alg, config, keys string
+	tls, login, printConfig         bool
+}
 
 func newIdpCmd(g *globals) *cobra.Command {
+	var fl idpFlags
 	cmd := &cobra.Command{
 		Use:   "idp",
 		Short: "Run the bundled mock OAuth 2.0 / OIDC provider",
 		Long: `Run the mock IdP alone (default 127.0.0.1:9090), with demo clients and users,
-and an admin API under /_authlab/ for fault injection.`,
+and an admin API under /_authlab/ for fault injection.
+
+Demo clients: demo-cc/demo-cc-secret (client_credentials), demo-web/demo-web-secret
+(authorization_code + refresh, loopback redirects /callback on any port),
+demo-native (public, PKCE), demo-jwt (private_key_jwt, key in
+testdata/mockidp/demo-jwt.key), demo-device (device code), demo-mtls
+(tls_client_auth CN=demo-mtls, with --tls). Users alice/alice and bob/bob.
+See --print-config for everything, and --config FILE to replace it.
+
+Signing keys persist in --keys (default: the store's directory) so a restarted
+IdP serves the same JWKS.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return notImplemented("authlab idp (the mock IdP issue)") },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runIdp(ctx, g, fl, nil)
+		},
 	}
 	f := cmd.Flags()
-	f.String("addr", "127.0.0.1:9090", "listen address HOST:PORT")
-	f.String("issuer", "", "issuer URL (default derived from --addr)")
-	f.String("alg", "RS256", "signing algorithm: RS256, ES256 or EdDSA")
-	f.Bool("tls", false, "serve HTTPS with a generated CA and mTLS endpoint aliases")
-	f.Bool("login", false, "serve a login + consent page instead of auto-approving")
-	f.String("config", "", "JSON file replacing clients, users, lifetimes and algorithms")
-	f.Bool("print-config", false, "print the effective configuration and exit")
-	f.String("keys", "", "directory for signing keys (default: beside the store)")
+	f.StringVar(&fl.addr, "addr", "127.0.0.1:9090", "listen address HOST:PORT")
+	f.StringVar(&fl.issuer, "issuer", "", "issuer URL (default derived from --addr)")
+	f.StringVar(&fl.alg, "alg", "", "signing algorithm: RS256 (default), ES256 or EdDSA")
+	f.BoolVar(&fl.tls, "tls", false, "serve HTTPS with a generated CA and mTLS endpoint aliases")
+	f.BoolVar(&fl.login, "login", false, "serve a login + consent page instead of auto-approving")
+	f.StringVar(&fl.config, "config", "", "JSON file replacing clients, users, lifetimes and algorithms")
+	f.BoolVar(&fl.printConfig, "print-config", false, "print the effective configuration and exit")
+	f.StringVar(&fl.keys, "keys", "", "directory for signing keys (default: beside the store)")
 	return cmd
+}
+
+// runIdp runs the IdP until ctx ends; ready (tests) gets the started server.
+func runIdp(ctx context.Context, g *globals, fl idpFlags, ready func(*mockidp.Server)) error {
+	cfg := mockidp.DefaultConfig()
+	if fl.config != "" {
+		c, err := mockidp.LoadConfig(fl.config)
+		if err != nil {
+			return usageErr("--config: %v", err)
+		}
+		cfg = c
+	}
+	if fl.alg != "" {
+		switch fl.alg {
+		case "RS256", "ES256", "EdDSA":
+			cfg.Alg = fl.alg
+		default:
+			return usageErr("--alg %q: want RS256, ES256 or EdDSA", fl.alg)
+		}
+	}
+	if fl.printConfig {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(cfg.Redacted())
+	}
+	host, _, err := net.SplitHostPort(fl.addr)
+	if err != nil {
+		return usageErr("--addr %q: want HOST:PORT (%v)", fl.addr, err)
+	}
+	keysDir := fl.keys
+	if keysDir == "" {
+		store, err := g.resolveStorePath()
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		keysDir = filepath.Dir(store)
+	}
+	srv, err := mockidp.New(mockidp.Options{Issuer: fl.issuer, Config: &cfg, KeysDir: keysDir, Login: fl.login})
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	defer srv.Close()
+	var certs *mtls.CertSet
+	if fl.tls {
+		dir, err := defaultCertsDir(g)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		if certs, err = mtls.InitCerts(dir, time.Now()); err != nil {
+			return failErr(err)
+		}
+		conf, err := certs.ServerTLSConfig(tls.RequestClientCert)
+		if err != nil {
+			return failErr(err)
+		}
+		err = srv.StartTLS(fl.addr, conf)
+		if err != nil {
+			return failErr(err)
+		}
+	} else if err := srv.Start(fl.addr); err != nil {
+		return failErr(err)
+	}
+	iss := srv.Issuer()
+	fmt.Fprintf(g.stdout, "authlab mock IdP listening on %s (issuer %s, alg %s)\n", srv.URL(), iss, cfg.Alg)
+	fmt.Fprintf(g.stdout, "  discovery  %s/.well-known/openid-configuration\n", iss)
+	fmt.Fprintf(g.stdout, "  admin API  %s/_authlab/ (faults, rotate, reset, events)\n", srv.URL())
+	fmt.Fprintf(g.stdout, "  keys       %s\n", filepath.Join(keysDir, mockidp.KeysFile))
+	if certs != nil {
+		fmt.Fprintf(g.stdout, "  TLS certs  %s (trust %s; client cert %s)\n", certs.Dir, certs.CACert, certs.ClientCert)
+	}
+	if ip := net.ParseIP(host); !(host == "localhost" || (ip != nil && ip.IsLoopback())) {
+		// Bound beyond loopback: the admin API needs a token.
+		fmt.Fprintf(g.stdout, "  admin token (Authorization: Bearer ...) %s\n", srv.AdminToken())
+	}
+	fmt.Fprintf(g.stdout, "  try: curl -s -u demo-cc:demo-cc-secret -d grant_type=client_credentials %s/token\n", srv.URL())
+	if ready != nil {
+		ready(srv)
+	}
+	<-ctx.Done()
+	fmt.Fprintln(g.stdout, "mock IdP stopped")
+	return nil
 }

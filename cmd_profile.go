@@ -1,11 +1,592 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"authlab/store"
+)
+
+// maxImportSize caps what `profile import` reads from a file or stdin.
+const maxImportSize = 64 << 20
 
 func newProfileCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "profile",
 		Short: "Manage saved profiles",
+		Long: `Profiles are saved flow configurations, kept in the store (--store). Secrets
+(client secret, HMAC key, private key, API key) are kept beside a profile,
+either as a value in the store or as a reference resolved when a flow runs:
+env:NAME reads an environment variable, file:PATH reads a file.`,
+		Example: `  authlab profile add corp --kind client-credentials --issuer https://idp.example.com \
+      --client-id api-test --client-secret env:CORP_SECRET --scope "read write"
+  authlab profile list
+  authlab profile show corp
+  authlab profile export -o profiles.json && authlab profile import profiles.json --force`,
+		Args: cobra.NoArgs,
 	}
+	cmd.AddCommand(newProfileListCmd(g), newProfileShowCmd(g), newProfileAddCmd(g),
+		newProfileRmCmd(g), newProfileImportCmd(g), newProfileExportCmd(g))
 	return cmd
+}
+
+// storeErr maps a store or validation error to exit status 2 (configuration).
+func storeErr(err error) error {
+	return &exitError{code: exitUsage, err: err}
+}
+
+func newProfileListCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List saved profiles",
+		Long:  "List every saved profile: name, kind, issuer or first endpoint, tags, last update.",
+		Example: `  authlab profile list
+  authlab profile list --json | jq -r '.[].name'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := g.resolveStorePath()
+			if err != nil {
+				return storeErr(err)
+			}
+			var list []store.ProfileSummary
+			if err := store.View(path, func(s *store.Store) error {
+				list, err = s.ListProfiles()
+				return err
+			}); err != nil {
+				return storeErr(err)
+			}
+			w := bufio.NewWriterSize(g.stdout, 64<<10)
+			defer w.Flush()
+			if asJSON {
+				if list == nil {
+					list = []store.ProfileSummary{}
+				}
+				enc := json.NewEncoder(w)
+				enc.SetEscapeHTML(false)
+				enc.SetIndent("", "  ")
+				return enc.Encode(list)
+			}
+			if len(list) == 0 {
+				fmt.Fprintln(g.stderr, "no profiles yet; add one with: authlab profile add NAME --kind KIND ...")
+				return nil
+			}
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tKIND\tISSUER/ENDPOINT\tTAGS\tUPDATED")
+			for _, p := range list {
+				updated := "-"
+				if !p.UpdatedAt.IsZero() {
+					updated = p.UpdatedAt.Local().Format("2006-01-02 15:04")
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, p.Kind, dash(p.Endpoint), dash(strings.Join(p.Tags, ",")), updated)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON list")
+	return cmd
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func newProfileShowCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show one profile (secrets masked)",
+		Long: `Show every field of a profile. Stored secret values are masked; env: and
+file: references are shown as they are (they are not secrets).`,
+		Example: `  authlab profile show corp
+  authlab profile show corp --json`,
+		Args: exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := g.resolveStorePath()
+			if err != nil {
+				return storeErr(err)
+			}
+			var p store.Profile
+			if err := store.View(path, func(s *store.Store) error {
+				p, err = s.GetProfile(args[0])
+				return err
+			}); err != nil {
+				return storeErr(err)
+			}
+			if asJSON {
+				enc := json.NewEncoder(g.stdout)
+				enc.SetEscapeHTML(false)
+				enc.SetIndent("", "  ")
+				return enc.Encode(p)
+			}
+			return printProfile(g.stdout, p)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the profile as JSON (secrets masked)")
+	return cmd
+}
+
+func printProfile(out io.Writer, p store.Profile) error {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	line := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+		}
+	}
+	list := func(k string, vs []string) { line(k, strings.Join(vs, " ")) }
+	line("name", p.Name)
+	line("kind", string(p.Kind))
+	line("issuer", p.Issuer)
+	line("token url", p.TokenURL)
+	line("auth url", p.AuthURL)
+	line("device url", p.DeviceURL)
+	line("introspect url", p.IntrospectURL)
+	line("revoke url", p.RevokeURL)
+	line("userinfo url", p.UserinfoURL)
+	line("jwks url", p.JWKSURL)
+	line("client id", p.ClientID)
+	line("auth method", p.AuthMethod)
+	list("scopes", p.Scopes)
+	list("audience", p.Audience)
+	list("resource", p.Resource)
+	if p.RedirectPort != 0 {
+		line("redirect port", fmt.Sprint(p.RedirectPort))
+	}
+	line("cert", p.CertFile)
+	line("key", p.KeyFile)
+	line("ca", p.CAFile)
+	line("hmac scheme", p.HMAC.Scheme)
+	line("hmac key id", p.HMAC.KeyID)
+	line("hmac label", p.HMAC.Label)
+	line("hmac components", p.HMAC.Components)
+	line("aws region", p.HMAC.Region)
+	line("aws service", p.HMAC.Service)
+	line("aws access key", p.HMAC.AccessKey)
+	line("api key header", p.APIKeyHeader)
+	for _, k := range sortedParamKeys(p.ExtraParams) {
+		line("param "+k, p.ExtraParams[k])
+	}
+	line("tags", strings.Join(p.Tags, ","))
+	line("notes", p.Notes)
+	if p.Demo {
+		line("demo", "yes")
+	}
+	for _, k := range store.SecretKinds() {
+		if s, ok := p.Secrets[k]; ok {
+			line(strings.ReplaceAll(string(k), "_", " "), s.String())
+		}
+	}
+	if !p.CreatedAt.IsZero() {
+		line("created", p.CreatedAt.Local().Format(time.RFC3339))
+	}
+	if !p.UpdatedAt.IsZero() {
+		line("updated", p.UpdatedAt.Local().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+func sortedParamKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func newProfileAddCmd(g *globals) *cobra.Command {
+	var (
+		pf    profileFlags
+		kind  string
+		force bool
+	)
+	cmd := &cobra.Command{
+		Use:   "add NAME --kind KIND [flags]",
+		Short: "Save a profile",
+		Long: `Save a profile under NAME. KIND is one of client-credentials, auth-code, device,
+token-exchange, hmac, mtls, api-key. The flags are the same as 'authlab flow'.
+
+Secrets (--client-secret, --hmac-key, --private-key, --api-key) take a value,
+which is kept in the store (file mode 0600), or a reference resolved each run:
+env:NAME or file:PATH. Prefer references: a value on the command line is
+visible to other local users in the process list.
+
+An existing profile is an error unless --force replaces it (all of it).`,
+		Example: `  authlab profile add corp --kind client-credentials --issuer https://idp.example.com \
+      --client-id api-test --client-secret env:CORP_SECRET --scope "read write" --tag prod
+  authlab profile add web --kind auth-code --auth-url https://idp/authorize --token-url https://idp/token \
+      --client-id spa --auth-method none --redirect-port 8085 --param prompt=consent
+  authlab profile add sig --kind hmac --scheme rfc9421 --hmac-key file:./hmac.key --key-id k1
+  authlab profile add aws --kind hmac --scheme aws-sigv4 --access-key AKIDEXAMPLE \
+      --hmac-key env:AWS_SECRET_ACCESS_KEY --region eu-west-1 --service execute-api
+  authlab profile add gw --kind mtls --cert client.pem --key client.key --ca ca.pem`,
+		Args: exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if kind == "" {
+				return usageErr("profile add: --kind is required (one of %s)", kindList())
+			}
+			p, err := pf.toProfile(args[0], store.Kind(kind))
+			if err != nil {
+				return usageErr("profile add: %v", err)
+			}
+			if err := p.Validate(); err != nil {
+				return usageErr("profile add %s: %s", args[0], flagNames(err))
+			}
+			path, err := g.resolveStorePath()
+			if err != nil {
+				return storeErr(err)
+			}
+			if err := store.Update(path, func(s *store.Store) error { return s.PutProfile(p, force) }); err != nil {
+				return storeErr(err)
+			}
+			verb := "added"
+			if force {
+				verb = "saved"
+			}
+			fmt.Fprintf(g.stdout, "%s profile %s (%s)\n", verb, p.Name, p.Kind)
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&kind, "kind", "", "profile kind: "+kindList())
+	fs.BoolVar(&force, "force", false, "replace an existing profile of the same name")
+	addProfileFlags(fs, &pf)
+	return cmd
+}
+
+func kindList() string {
+	var s []string
+	for _, k := range store.Kinds() {
+		s = append(s, string(k))
+	}
+	return strings.Join(s, ", ")
+}
+
+func newProfileRmCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "rm NAME",
+		Aliases: []string{"remove", "delete"},
+		Short:   "Delete a profile with its secrets, cached token and history",
+		Example: `  authlab profile rm corp`,
+		Args:    exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := g.resolveStorePath()
+			if err != nil {
+				return storeErr(err)
+			}
+			if err := store.Update(path, func(s *store.Store) error { return s.DeleteProfile(args[0]) }); err != nil {
+				return storeErr(err)
+			}
+			fmt.Fprintf(g.stdout, "removed profile %s\n", args[0])
+			return nil
+		},
+	}
+}
+
+func newProfileImportCmd(g *globals) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "import FILE|-",
+		Short: "Import profiles from a JSON file (- reads stdin)",
+		Long: `Import the profiles of an export file (or a JSON list of profiles). Every
+profile is checked first and every problem is reported with its field name;
+on any problem nothing is imported. Existing names are an error unless
+--force replaces them. A secret written as a placeholder ("<stored secret...>")
+keeps the value already stored for that profile, if any.`,
+		Example: `  authlab profile import profiles.json
+  authlab profile export | ssh other-host authlab profile import - --force`,
+		Args: exactArgs(1, "FILE|-"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src := args[0]
+			var r io.Reader = g.stdin
+			if src != "-" {
+				f, err := os.Open(src)
+				if err != nil {
+					return usageErr("profile import: %v", err)
+				}
+				defer f.Close()
+				r = f
+			} else {
+				src = "stdin"
+			}
+			data, err := io.ReadAll(io.LimitReader(r, maxImportSize+1))
+			if err != nil {
+				return usageErr("profile import %s: %v", src, err)
+			}
+			if len(data) > maxImportSize {
+				return usageErr("profile import %s: larger than %d MiB", src, maxImportSize>>20)
+			}
+			ps, err := store.ParseImport(data)
+			if err != nil {
+				return usageErr("profile import %s: %v", src, err)
+			}
+			path, err := g.resolveStorePath()
+			if err != nil {
+				return storeErr(err)
+			}
+			if err := store.Update(path, func(s *store.Store) error { return s.ImportProfiles(ps, force) }); err != nil {
+				return storeErr(fmt.Errorf("profile import %s: %w (nothing was imported)", src, err))
+			}
+			fmt.Fprintf(g.stdout, "imported %d profile%s from %s\n", len(ps), plural(len(ps)), src)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "replace existing profiles of the same names")
+	return cmd
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func newProfileExportCmd(g *globals) *cobra.Command {
+	var (
+		out            string
+		includeSecrets bool
+	)
+	cmd := &cobra.Command{
+		Use:   "export [NAME...]",
+		Short: "Export profiles as JSON (all when no NAME)",
+		Long: `Write profiles as JSON to stdout or -o FILE. Secret values kept in the store
+are replaced by a placeholder naming the flag that sets them; env: and file:
+references are written as they are. --include-secrets writes the values
+(the file is then created with mode 0600).`,
+		Example: `  authlab profile export > profiles.json
+  authlab profile export corp web -o two.json
+  authlab profile export --include-secrets -o backup.json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := g.resolveStorePath()
+			if err != nil {
+				return storeErr(err)
+			}
+			var data []byte
+			if err := store.View(path, func(s *store.Store) error {
+				data, err = s.Export(args, includeSecrets)
+				return err
+			}); err != nil {
+				return storeErr(err)
+			}
+			if out == "" || out == "-" {
+				_, err := g.stdout.Write(data)
+				return err
+			}
+			if err := os.WriteFile(out, data, 0o600); err != nil {
+				return failErr(fmt.Errorf("profile export: %w", err))
+			}
+			fmt.Fprintf(g.stderr, "exported to %s\n", out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write to FILE instead of stdout")
+	cmd.Flags().BoolVar(&includeSecrets, "include-secrets", false, "write stored secret values (handle the file with care)")
+	return cmd
+}
+
+// exactArgs is cobra.ExactArgs with a message naming the argument.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErr("%s needs %s (see '%s --help')", cmd.CommandPath(), what, cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
+// profileFlags are the flags that describe a profile. `authlab profile add`
+// and `authlab flow ...` share them: register with addProfileFlags, build
+// with toProfile, or overlay the flags a user set onto a saved profile.
+type profileFlags struct {
+	issuer, tokenURL, authURL, deviceURL             string
+	introspectURL, revokeURL, userinfoURL, jwksURL   string
+	clientID, clientSecret, authMethod, privateKey   string
+	scopes, audience, resource, params, tags         []string
+	redirectPort                                     int
+	cert, key, ca                                    string
+	scheme, hmacKey, keyID, label, components        string
+	region, service, accessKey, apiKey, apiKeyHeader string
+	notes                                            string
+}
+
+// addProfileFlags registers the profile flags on fs.
+func addProfileFlags(fs *pflag.FlagSet, p *profileFlags) {
+	fs.StringVar(&p.issuer, "issuer", "", "issuer URL (endpoints found by OIDC / OAuth discovery)")
+	fs.StringVar(&p.tokenURL, "token-url", "", "token endpoint")
+	fs.StringVar(&p.authURL, "auth-url", "", "authorization endpoint")
+	fs.StringVar(&p.deviceURL, "device-url", "", "device authorization endpoint")
+	fs.StringVar(&p.introspectURL, "introspect-url", "", "introspection endpoint")
+	fs.StringVar(&p.revokeURL, "revoke-url", "", "revocation endpoint")
+	fs.StringVar(&p.userinfoURL, "userinfo-url", "", "userinfo endpoint")
+	fs.StringVar(&p.jwksURL, "jwks-url", "", "JWKS URL (token signature keys)")
+	fs.StringVar(&p.clientID, "client-id", "", "client id")
+	fs.StringVar(&p.clientSecret, "client-secret", "", "client secret: a value, env:NAME or file:PATH")
+	fs.StringVar(&p.authMethod, "auth-method", "", "client authentication: "+strings.Join(store.AuthMethods(), ", "))
+	fs.StringVar(&p.privateKey, "private-key", "", "PEM private key for private_key_jwt: a value, env:NAME or file:PATH")
+	fs.StringArrayVar(&p.scopes, "scope", nil, "scope (repeatable, or several separated by spaces)")
+	fs.StringArrayVar(&p.audience, "audience", nil, "audience (repeatable)")
+	fs.StringArrayVar(&p.resource, "resource", nil, "resource indicator, RFC 8707 (repeatable)")
+	fs.IntVar(&p.redirectPort, "redirect-port", 0, "loopback port of the redirect URI (0 picks a free one)")
+	fs.StringVar(&p.cert, "cert", "", "client certificate file (PEM) for mTLS")
+	fs.StringVar(&p.key, "key", "", "client private key file (PEM) for mTLS")
+	fs.StringVar(&p.ca, "ca", "", "CA bundle file (PEM) to trust for the server")
+	fs.StringArrayVar(&p.params, "param", nil, "extra authorization parameter k=v (repeatable)")
+	fs.StringSliceVar(&p.tags, "tag", nil, "tag (repeatable or comma separated)")
+	fs.StringVar(&p.notes, "notes", "", "free-text notes")
+	fs.StringVar(&p.scheme, "scheme", "", "HMAC scheme: "+strings.Join(store.HMACSchemes(), ", "))
+	fs.StringVar(&p.hmacKey, "hmac-key", "", "HMAC key (AWS secret access key for aws-sigv4): a value, env:NAME or file:PATH")
+	fs.StringVar(&p.keyID, "key-id", "", "HMAC key id (RFC 9421 keyid)")
+	fs.StringVar(&p.label, "label", "", "RFC 9421 signature label (default sig1)")
+	fs.StringVar(&p.components, "components", "", `RFC 9421 covered components, e.g. '"@method" "@authority" "@path"'`)
+	fs.StringVar(&p.region, "region", "", "AWS region (aws-sigv4)")
+	fs.StringVar(&p.service, "service", "", "AWS service (aws-sigv4)")
+	fs.StringVar(&p.accessKey, "access-key", "", "AWS access key id (aws-sigv4)")
+	fs.StringVar(&p.apiKey, "api-key", "", "API key (api-key profiles): a value, env:NAME or file:PATH")
+	fs.StringVar(&p.apiKeyHeader, "api-key-header", "", "header that carries the API key (api-key profiles)")
+}
+
+// toProfile builds a profile from every flag value. It does not validate:
+// call Validate (a flow run without a saved profile may use any Name).
+func (p *profileFlags) toProfile(name string, kind store.Kind) (store.Profile, error) {
+	out := store.Profile{
+		Name: name, Kind: kind, Issuer: p.issuer,
+		TokenURL: p.tokenURL, AuthURL: p.authURL, DeviceURL: p.deviceURL, IntrospectURL: p.introspectURL,
+		RevokeURL: p.revokeURL, UserinfoURL: p.userinfoURL, JWKSURL: p.jwksURL,
+		ClientID: p.clientID, AuthMethod: p.authMethod,
+		Audience: p.audience, Resource: p.resource, RedirectPort: p.redirectPort,
+		CertFile: p.cert, KeyFile: p.key, CAFile: p.ca,
+		HMAC: store.HMAC{Scheme: p.scheme, KeyID: p.keyID, Label: p.label, Components: p.components,
+			Region: p.region, Service: p.service, AccessKey: p.accessKey},
+		APIKeyHeader: p.apiKeyHeader, Tags: p.tags, Notes: p.notes,
+	}
+	for _, s := range p.scopes {
+		out.Scopes = append(out.Scopes, strings.Fields(s)...)
+	}
+	for _, kv := range p.params {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return store.Profile{}, fmt.Errorf("--param %q: want k=v", kv)
+		}
+		if out.ExtraParams == nil {
+			out.ExtraParams = map[string]string{}
+		}
+		out.ExtraParams[k] = v
+	}
+	for kind, v := range map[store.SecretKind]string{store.ClientSecret: p.clientSecret, store.HMACKey: p.hmacKey,
+		store.PrivateKey: p.privateKey, store.APIKey: p.apiKey} {
+		if v == "" {
+			continue
+		}
+		if out.Secrets == nil {
+			out.Secrets = map[store.SecretKind]store.Secret{}
+		}
+		out.Secrets[kind] = store.ParseSecret(v)
+	}
+	return out, nil
+}
+
+// overlay copies onto dst only the fields whose flags were set on fs, so
+// `authlab run PROFILE --scope x` can override a saved profile.
+func (p *profileFlags) overlay(fs *pflag.FlagSet, dst *store.Profile) error {
+	src, err := p.toProfile(dst.Name, dst.Kind)
+	if err != nil {
+		return err
+	}
+	for _, f := range profileFlagFields() {
+		if fs.Changed(f.flag) {
+			f.copy(dst, &src)
+		}
+	}
+	return nil
+}
+
+type profileFlagField struct {
+	flag, field string // flag name, and the JSON field name validation reports
+	copy        func(dst, src *store.Profile)
+}
+
+func secretCopy(k store.SecretKind) func(dst, src *store.Profile) {
+	return func(dst, src *store.Profile) {
+		if dst.Secrets == nil {
+			dst.Secrets = map[store.SecretKind]store.Secret{}
+		}
+		dst.Secrets[k] = src.Secrets[k]
+	}
+}
+
+func profileFlagFields() []profileFlagField {
+	return []profileFlagField{
+		{"issuer", "issuer", func(d, s *store.Profile) { d.Issuer = s.Issuer }},
+		{"token-url", "token_url", func(d, s *store.Profile) { d.TokenURL = s.TokenURL }},
+		{"auth-url", "auth_url", func(d, s *store.Profile) { d.AuthURL = s.AuthURL }},
+		{"device-url", "device_url", func(d, s *store.Profile) { d.DeviceURL = s.DeviceURL }},
+		{"introspect-url", "introspect_url", func(d, s *store.Profile) { d.IntrospectURL = s.IntrospectURL }},
+		{"revoke-url", "revoke_url", func(d, s *store.Profile) { d.RevokeURL = s.RevokeURL }},
+		{"userinfo-url", "userinfo_url", func(d, s *store.Profile) { d.UserinfoURL = s.UserinfoURL }},
+		{"jwks-url", "jwks_url", func(d, s *store.Profile) { d.JWKSURL = s.JWKSURL }},
+		{"client-id", "client_id", func(d, s *store.Profile) { d.ClientID = s.ClientID }},
+		{"client-secret", "secrets.client_secret", secretCopy(store.ClientSecret)},
+		{"auth-method", "auth_method", func(d, s *store.Profile) { d.AuthMethod = s.AuthMethod }},
+		{"private-key", "secrets.private_key", secretCopy(store.PrivateKey)},
+		{"scope", "scopes", func(d, s *store.Profile) { d.Scopes = s.Scopes }},
+		{"audience", "audience", func(d, s *store.Profile) { d.Audience = s.Audience }},
+		{"resource", "resource", func(d, s *store.Profile) { d.Resource = s.Resource }},
+		{"redirect-port", "redirect_port", func(d, s *store.Profile) { d.RedirectPort = s.RedirectPort }},
+		{"cert", "cert_file", func(d, s *store.Profile) { d.CertFile = s.CertFile }},
+		{"key", "key_file", func(d, s *store.Profile) { d.KeyFile = s.KeyFile }},
+		{"ca", "ca_file", func(d, s *store.Profile) { d.CAFile = s.CAFile }},
+		{"param", "extra_params", func(d, s *store.Profile) { d.ExtraParams = s.ExtraParams }},
+		{"tag", "tags", func(d, s *store.Profile) { d.Tags = s.Tags }},
+		{"notes", "notes", func(d, s *store.Profile) { d.Notes = s.Notes }},
+		{"scheme", "hmac.scheme", func(d, s *store.Profile) { d.HMAC.Scheme = s.HMAC.Scheme }},
+		{"hmac-key", "secrets.hmac_key", secretCopy(store.HMACKey)},
+		{"key-id", "hmac.key_id", func(d, s *store.Profile) { d.HMAC.KeyID = s.HMAC.KeyID }},
+		{"label", "hmac.label", func(d, s *store.Profile) { d.HMAC.Label = s.HMAC.Label }},
+		{"components", "hmac.components", func(d, s *store.Profile) { d.HMAC.Components = s.HMAC.Components }},
+		{"region", "hmac.region", func(d, s *store.Profile) { d.HMAC.Region = s.HMAC.Region }},
+		{"service", "hmac.service", func(d, s *store.Profile) { d.HMAC.Service = s.HMAC.Service }},
+		{"access-key", "hmac.access_key", func(d, s *store.Profile) { d.HMAC.AccessKey = s.HMAC.AccessKey }},
+		{"api-key", "secrets.api_key", secretCopy(store.APIKey)},
+		{"api-key-header", "api_key_header", func(d, s *store.Profile) { d.APIKeyHeader = s.APIKeyHeader }},
+	}
+}
+
+// flagNames rewrites a validation error with flag names instead of JSON
+// field names, since the user typed flags.
+func flagNames(err error) string {
+	var ve *store.ValidationError
+	if !errors.As(err, &ve) {
+		return err.Error()
+	}
+	byField := map[string]string{"name": "NAME", "kind": "--kind"}
+	for _, f := range profileFlagFields() {
+		byField[f.field] = "--" + f.flag
+	}
+	var parts []string
+	for _, f := range ve.Fields {
+		name := f.Field
+		if i := strings.IndexByte(name, '['); i > 0 { // scopes[2]
+			name = name[:i]
+		}
+		if fl, ok := byField[name]; ok {
+			name = fl
+		}
+		parts = append(parts, name+": "+f.Problem)
+	}
+	return strings.Join(parts, "; ")
 }

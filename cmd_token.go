@@ -1,19 +1,390 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"authlab/flows"
+	"authlab/flows/token"
+	"authlab/views/render"
+
+	xterm "github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
+)
+
+type tokenInspectFlags struct {
+	issuer, jwks, key, iss, nonce, cert, kind string
+	aud, algs                                 []string
+	leeway                                    time.Duration
+	json, explain                             bool
+	timeout                                   time.Duration
+}
 
 func newTokenCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Work with tokens",
 	}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "inspect [TOKEN|-]",
+	var f tokenInspectFlags
+	inspect := &cobra.Command{
+		Use:   "inspect [TOKEN|FILE|-]",
 		Short: "Decode, verify and check a token; show expiry and clock skew",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `Decode a JWT (or say that a token is opaque or encrypted), verify its
+signature with keys from an issuer, a JWKS or a key, run the checks a
+verifier would (iss, aud, azp, exp, nbf, iat, lifetime, typ, nonce, cnf) and
+show expiry and the IdP's clock skew.
+
+The token is the argument (or a file holding it), or stdin with '-' or when
+stdin is not a terminal.
+
+--key takes a PEM file (public key, certificate or private key) or an HMAC
+secret: a value, env:NAME, file:PATH, base64:VALUE or hex:VALUE.
+
+Exit status: 0 every check passed (warnings allowed); 1 a check failed or the
+token is malformed; 2 usage error.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return notImplemented("authlab token inspect (the token engine issue)")
+			return runTokenInspect(cmd.Context(), g, &f, args)
 		},
-	})
+	}
+	fl := inspect.Flags()
+	fl.StringVar(&f.issuer, "issuer", "", "issuer URL: fetch its keys via discovery (also the expected iss, and the skew source)")
+	fl.StringVar(&f.jwks, "jwks", "", "JWKS URL or file")
+	fl.StringVar(&f.key, "key", "", "PEM key file, or HMAC secret (value, env:NAME, file:PATH, base64:, hex:)")
+	fl.StringSliceVar(&f.aud, "aud", nil, "expected audience (repeatable; any one must match)")
+	fl.StringVar(&f.iss, "iss", "", "expected issuer (default: --issuer)")
+	fl.StringVar(&f.nonce, "nonce", "", "expected nonce (ID tokens)")
+	fl.DurationVar(&f.leeway, "leeway", token.DefaultLeeway, "clock tolerance for exp, nbf and iat")
+	fl.StringSliceVar(&f.algs, "alg", nil, "allowed signature algorithms (repeatable; default: any asymmetric, or HS* with a secret)")
+	fl.StringVar(&f.cert, "cert", "", "client certificate PEM, to check cnf.x5t#S256 (RFC 8705)")
+	fl.StringVar(&f.kind, "kind", "", "what the token should be: access or id (default: guessed from typ and claims)")
+	fl.BoolVar(&f.json, "json", false, "print one JSON object")
+	fl.BoolVar(&f.explain, "explain", false, "explain each claim in plain words")
+	fl.DurationVar(&f.timeout, "timeout", flows.DefaultTimeout, "per HTTP call (discovery, JWKS)")
+	cmd.AddCommand(inspect)
 	return cmd
+}
+
+func tokIsTerminal(v any) (*os.File, bool) {
+	f, ok := v.(*os.File)
+	if !ok {
+		return nil, false
+	}
+	st, err := f.Stat()
+	return f, err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func tokReadArg(g *globals, args []string) (string, error) {
+	if len(args) == 1 && args[0] != "-" {
+		// A path to a file holding the token (like jwt -verify FILE); a
+		// JWT itself never names an existing file.
+		if st, err := os.Stat(args[0]); err == nil && st.Mode().IsRegular() {
+			if st.Size() > token.MaxTokenSize+2 {
+				return "", usageErr("%s is %d bytes, larger than a token can be", args[0], st.Size())
+			}
+			b, err := os.ReadFile(args[0])
+			if err != nil {
+				return "", usageErr("reading the token: %v", err)
+			}
+			return strings.TrimSpace(string(b)), nil
+		}
+		return args[0], nil
+	}
+	if len(args) == 0 {
+		if _, tty := tokIsTerminal(g.stdin); tty || g.stdin == nil {
+			return "", usageErr("no token: pass it as an argument, or '-' to read stdin")
+		}
+	}
+	b, err := io.ReadAll(io.LimitReader(g.stdin, token.MaxTokenSize+2))
+	if err != nil {
+		return "", usageErr("reading the token from stdin: %v", err)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", usageErr("no token on stdin")
+	}
+	return s, nil
+}
+
+// tokSecretValue resolves env:NAME, file:PATH, base64:, hex: or a literal.
+func tokSecretValue(v string) ([]byte, error) {
+	switch {
+	case strings.HasPrefix(v, "env:"):
+		s, ok := os.LookupEnv(v[4:])
+		if !ok || s == "" {
+			return nil, fmt.Errorf("environment variable %s is not set", v[4:])
+		}
+		return []byte(s), nil
+	case strings.HasPrefix(v, "file:"):
+		b, err := os.ReadFile(v[5:])
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	case strings.HasPrefix(v, "base64:"):
+		s := strings.TrimRight(v[7:], "=")
+		b, err := base64.RawStdEncoding.DecodeString(s)
+		if err != nil {
+			b, err = base64.RawURLEncoding.DecodeString(s)
+		}
+		if err != nil {
+			return nil, errors.New("the base64: value is not base64")
+		}
+		return b, nil
+	case strings.HasPrefix(v, "hex:"):
+		b, err := hex.DecodeString(v[4:])
+		if err != nil {
+			return nil, errors.New("the hex: value is not hex")
+		}
+		return b, nil
+	}
+	return []byte(v), nil
+}
+
+func tokIsPEM(b []byte) bool { return strings.Contains(string(b), "-----BEGIN ") }
+
+// keySource builds the key source from --issuer, --jwks or --key.
+func tokKeySource(f *tokenInspectFlags, client *flows.Client) (token.KeySource, error) {
+	n := 0
+	for _, s := range []string{f.issuer, f.jwks, f.key} {
+		if s != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		return nil, usageErr("give one of --issuer, --jwks and --key")
+	}
+	switch {
+	case f.issuer != "":
+		return token.NewJWKS(token.JWKSOptions{Issuer: f.issuer, Client: client}), nil
+	case strings.HasPrefix(f.jwks, "https://") || strings.HasPrefix(f.jwks, "http://"):
+		return token.NewJWKS(token.JWKSOptions{URL: f.jwks, Client: client}), nil
+	case f.jwks != "":
+		b, err := os.ReadFile(f.jwks)
+		if err != nil {
+			return nil, usageErr("--jwks: %v", err)
+		}
+		var ks *token.KeySet
+		if tokIsPEM(b) {
+			ks, err = token.ParsePEM(b)
+		} else {
+			ks, err = token.ParseJWKS(b)
+		}
+		if err != nil {
+			return nil, usageErr("--jwks %s: %v", f.jwks, err)
+		}
+		ks.Source = "JWKS file " + f.jwks
+		return token.StaticKeys{Set: ks}, nil
+	case f.key != "":
+		var b []byte
+		var err error
+		path := strings.TrimPrefix(f.key, "file:")
+		if st, statErr := os.Stat(path); statErr == nil && st.Mode().IsRegular() {
+			if b, err = os.ReadFile(path); err != nil {
+				return nil, usageErr("--key: %v", err)
+			}
+			if tokIsPEM(b) {
+				ks, err := token.ParsePEM(b)
+				if err != nil {
+					return nil, usageErr("--key %s: %v", path, err)
+				}
+				ks.Source = "PEM file " + path
+				return token.StaticKeys{Set: ks}, nil
+			}
+		}
+		if b, err = tokSecretValue(f.key); err != nil {
+			return nil, usageErr("--key: %v", err)
+		}
+		return token.SecretKeys(b), nil
+	}
+	return nil, nil
+}
+
+func tokReadCert(path string) (*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			return nil, fmt.Errorf("%s holds no PEM CERTIFICATE", path)
+		}
+		if blk.Type == "CERTIFICATE" {
+			return x509.ParseCertificate(blk.Bytes)
+		}
+	}
+}
+
+type tokInspectJSON struct {
+	Flow      string             `json:"flow"`
+	OK        bool               `json:"ok"`
+	Error     *flows.Error       `json:"error,omitempty"`
+	Token     *token.Decoded     `json:"token,omitempty"`
+	Kind      token.Kind         `json:"kind,omitempty"`
+	Verified  bool               `json:"verified"`
+	KeyID     string             `json:"kid,omitempty"`
+	Alg       string             `json:"alg,omitempty"`
+	Key       string             `json:"key,omitempty"`
+	Checks    []flows.Check      `json:"checks"`
+	Skew      *tokSkewJSON       `json:"skew"`
+	Exchanges []tokExchangeBrief `json:"exchanges"`
+}
+
+type tokSkewJSON struct {
+	token.Skew
+	Verdict string `json:"-"`
+}
+
+func (s tokSkewJSON) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{
+		"offset_ms":      s.Offset.Milliseconds(),
+		"uncertainty_ms": s.Uncertainty.Milliseconds(),
+		"source":         s.Source,
+		"verdict":        s.Verdict,
+	})
+}
+
+type tokExchangeBrief struct {
+	Method     string `json:"method"`
+	URL        string `json:"url"`
+	Status     int    `json:"status"`
+	DurationMS int64  `json:"duration_ms"`
+	Error      string `json:"error,omitempty"`
+}
+
+func runTokenInspect(ctx context.Context, g *globals, f *tokenInspectFlags, args []string) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	raw, err := tokReadArg(g, args)
+	if err != nil {
+		return err
+	}
+	opts := token.Options{Leeway: f.leeway, Issuer: f.iss, Audience: f.aud, Nonce: f.nonce, Algs: f.algs}
+	if f.leeway == 0 {
+		opts.Leeway = -1 // an explicit 0 means none
+	} else if f.leeway < 0 {
+		return usageErr("--leeway must not be negative")
+	}
+	switch f.kind {
+	case "", "unknown":
+	case "access", "id":
+		opts.Kind = token.Kind(f.kind)
+	default:
+		return usageErr("--kind %q: use access or id", f.kind)
+	}
+	for _, a := range f.algs {
+		if !tokContains(token.SupportedAlgs(), a) {
+			return usageErr("--alg %q: supported are %s", a, strings.Join(token.SupportedAlgs(), ", "))
+		}
+	}
+	if opts.Issuer == "" {
+		opts.Issuer = f.issuer
+	}
+	if f.cert != "" {
+		c, err := tokReadCert(f.cert)
+		if err != nil {
+			return usageErr("--cert: %v", err)
+		}
+		opts.ClientCert = c
+	}
+	var mu sync.Mutex
+	var exchanges []flows.Exchange
+	obs := flows.ObserverFuncs{OnExchange: func(ex flows.Exchange) {
+		mu.Lock()
+		exchanges = append(exchanges, ex)
+		mu.Unlock()
+	}}
+	var client *flows.Client
+	if f.issuer != "" || strings.HasPrefix(f.jwks, "http") {
+		client = flows.NewClient(flows.ClientOptions{Timeout: f.timeout}, obs)
+	}
+	if opts.Keys, err = tokKeySource(f, client); err != nil {
+		return err
+	}
+
+	rep, decErr := token.Inspect(ctx, raw, opts)
+	mu.Lock()
+	var skews []token.Skew
+	briefs := []tokExchangeBrief{}
+	for _, ex := range exchanges {
+		if s, ok := token.SkewFromExchange(ex); ok {
+			skews = append(skews, s)
+		}
+		briefs = append(briefs, tokExchangeBrief{ex.Method, ex.URL, ex.Status, ex.Duration.Milliseconds(), ex.Err})
+	}
+	mu.Unlock()
+	skew, _ := token.CombineSkew(skews...)
+	leeway := f.leeway
+	// The skew verdict is reported beside the checks, not as one: it says
+	// what will happen to the IdP's tokens, not whether this one is valid.
+
+	if decErr != nil {
+		if f.json {
+			out := tokInspectJSON{Flow: "token inspect", Error: &flows.Error{Kind: flows.ErrCheck, Message: decErr.Error()}, Checks: []flows.Check{}, Exchanges: briefs}
+			if err := tokWriteJSON(g.stdout, out); err != nil {
+				return err
+			}
+		}
+		return failErr(decErr)
+	}
+	if f.json {
+		out := tokInspectJSON{Flow: "token inspect", OK: rep.OK(), Token: rep.Token, Kind: rep.Kind, Verified: rep.Verified,
+			KeyID: rep.KeyID, Alg: rep.Alg, Key: rep.KeyDesc, Checks: rep.Checks, Exchanges: briefs}
+		if rep.Checks == nil {
+			out.Checks = []flows.Check{}
+		}
+		if skew.Known() {
+			out.Skew = &tokSkewJSON{Skew: skew, Verdict: skew.Verdict(leeway)}
+		}
+		if c, failed := rep.FirstFailure(); failed {
+			out.Error = &flows.Error{Kind: flows.ErrCheck, Message: c.Name + ": " + c.Detail}
+		}
+		if err := tokWriteJSON(g.stdout, out); err != nil {
+			return err
+		}
+	} else {
+		ro := render.Options{Width: 80, Now: rep.Now, Loc: time.Local, Explain: f.explain}
+		if file, tty := tokIsTerminal(g.stdout); tty {
+			ro.Color = g.colorEnabled()
+			if w, _, err := xterm.GetSize(file.Fd()); err == nil && w > 0 {
+				ro.Width = w
+			}
+		}
+		if _, err := io.WriteString(g.stdout, render.Report(rep, skew, ro)); err != nil {
+			return err
+		}
+	}
+	if c, failed := rep.FirstFailure(); failed {
+		return failErr(fmt.Errorf("check %s failed: %s", c.Name, c.Detail))
+	}
+	return nil
+}
+
+func tokWriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func tokContains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

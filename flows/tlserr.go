@@ -71,6 +71,9 @@ func ExplainTransportError(step string, u *url.URL, err error, timeout time.Dura
 	case strings.Contains(err.Error(), "server response headers exceeded"):
 		return Errorf(ErrProtocol, "%s: %s sent more than %d bytes of response headers", step, host, MaxResponseHeader)
 	}
+	if code, ok := remoteAlert(err); ok {
+		return explainAlert(step, host, code)
+	}
 	// Strip Go's "Post \"url\": " prefix; the step and host say the same.
 	msg := err.Error()
 	var ue *url.Error
@@ -104,4 +107,21 @@ func explainAlert(step, host string, code uint8) *Error {
 		return Errorf(ErrTLS, "%s: %s refused our TLS version (alert protocol_version)", step, host)
 	}
 	return Errorf(ErrTLS, "%s: %s sent TLS alert %s", step, host, tls.AlertError(code).Error())
+}
+
+// remoteAlert recognises an alert received from the peer. crypto/tls reports
+// those as a *net.OpError "remote error" wrapping an unexported type that
+// errors.As cannot reach as tls.AlertError, so match its text:
+// "remote error: tls: <description>".
+func remoteAlert(err error) (uint8, bool) {
+	_, desc, ok := strings.Cut(err.Error(), "remote error: tls: ")
+	if !ok {
+		return 0, false
+	}
+	for _, code := range []uint8{40, 42, 43, 44, 45, 46, 48, 70, 116} {
+		if "tls: "+desc == tls.AlertError(code).Error() {
+			return code, true
+		}
+	}
+	return 0, false
 }

@@ -1,0 +1,69 @@
+package app
+
+import (
+	"context"
+
+	"authlab/flows"
+	"authlab/views/history"
+	"authlab/views/inspect"
+	"authlab/views/profiles"
+)
+
+// Backend is every piece of I/O the console does: the store, the flows, the
+// token engine. The root model calls it only from tea.Cmds, never from View
+// or Update, so a slow store or network never freezes a frame. Tests use a
+// fake; StoreBackend is the real one.
+type Backend interface {
+	// Profiles lists every profile in display order with its last run.
+	Profiles() ([]profiles.Row, error)
+	// Delete removes a profile (with its secrets, history and cached token).
+	Delete(name string) error
+	// Duplicate copies a profile under a free name and returns that name.
+	Duplicate(name string) (string, error)
+	// Export writes the profile (secrets as references or placeholders) and
+	// says where.
+	Export(name string) (string, error)
+	// History is a profile's past runs, newest first, redacted.
+	History(name string) ([]history.Entry, error)
+	// Run runs a flow. It must honour ctx and report progress to ev.
+	Run(ctx context.Context, req RunRequest, ev Events) *flows.Result
+	// Inspect decodes, verifies and checks a pasted token.
+	Inspect(ctx context.Context, raw string) (inspect.Data, error)
+	// Form and SaveForm back the profile editor.
+	Form(name string) (Form, error)
+	SaveForm(f Form, original string) error
+	// Discover fills endpoints of a form from its issuer's discovery document.
+	Discover(ctx context.Context, f Form) (Form, error)
+}
+
+// RunRequest says what to run.
+type RunRequest struct {
+	Profile string
+	// Flow overrides the profile's own flow for follow-up actions:
+	// refresh, introspect, revoke, userinfo, and "call" (call the API).
+	Flow string
+	// Token is the input token of a follow-up (the previous run's access
+	// or refresh token); empty uses the profile's cached token.
+	Token string
+}
+
+// Events is the observer a running flow reports to, plus the two moments
+// where the user has to act: a browser sign-in and a device code.
+type Events interface {
+	flows.Observer
+	AuthURL(url string)
+	Device(d flows.DeviceAuthorization)
+}
+
+// DeviceObserver is what the device grant can call, by type assertion on
+// its observer, to show the user code as soon as it has one.
+type DeviceObserver interface {
+	Device(d flows.DeviceAuthorization)
+}
+
+// Form is the profile editor's content: field values by key, kind-specific.
+type Form struct {
+	Name   string
+	Kind   string
+	Fields map[string]string
+}

@@ -1,0 +1,84 @@
+package app
+
+import (
+	"errors"
+	"strings"
+
+	"authlab/store"
+)
+
+// DemoSetup says where the demo IdP listens and where its certificates are.
+type DemoSetup struct {
+	Issuer string // the embedded mock IdP (plain HTTP)
+	// MTLSIssuer is a TLS listener of the IdP for the mTLS profile ("" skips it).
+	MTLSIssuer                    string
+	CACert, ClientCert, ClientKey string
+	HMACKeyID, HMACSecret         string
+}
+
+// DemoProfiles are the profiles `authlab demo` seeds, all marked demo.
+func DemoProfiles(d DemoSetup) []store.Profile {
+	sec := func(v string) map[store.SecretKind]store.Secret {
+		return map[store.SecretKind]store.Secret{store.ClientSecret: store.SecretValue(v)}
+	}
+	ps := []store.Profile{
+		{Name: "demo-client-credentials", Kind: store.KindClientCredentials, Issuer: d.Issuer, ClientID: "demo-cc",
+			AuthMethod: "client_secret_basic", Scopes: []string{"api:read"}, Secrets: sec("demo-cc-secret"),
+			Notes: "client credentials with a shared secret (Basic auth)"},
+		{Name: "demo-auth-code-pkce", Kind: store.KindAuthCode, Issuer: d.Issuer, ClientID: "demo-native",
+			AuthMethod: "none", Scopes: []string{"openid", "profile", "email", "offline_access", "api:read"},
+			Notes: "authorization code + PKCE, public client (no secret)"},
+		{Name: "demo-auth-code-confidential", Kind: store.KindAuthCode, Issuer: d.Issuer, ClientID: "demo-web",
+			AuthMethod: "client_secret_basic", Scopes: []string{"openid", "profile", "offline_access", "api:read"},
+			Secrets: sec("demo-web-secret"), Notes: "authorization code + PKCE, confidential client"},
+		{Name: "demo-device", Kind: store.KindDevice, Issuer: d.Issuer, ClientID: "demo-device", AuthMethod: "none",
+			Scopes: []string{"openid", "offline_access", "api:read"}, Notes: "device authorization grant: enter the code at /device"},
+		{Name: "demo-token-exchange", Kind: store.KindTokenExchange, Issuer: d.Issuer, ClientID: "demo-cc",
+			AuthMethod: "client_secret_basic", Audience: []string{"https://api.example.com"}, Secrets: sec("demo-cc-secret"),
+			Notes: "RFC 8693: exchanges a fresh client-credentials token for one with another audience"},
+		{Name: "demo-hmac", Kind: store.KindHMAC, TokenURL: strings.TrimRight(d.Issuer, "/") + "/api/hmac",
+			HMAC:    store.HMAC{Scheme: "rfc9421", KeyID: d.HMACKeyID},
+			Secrets: map[store.SecretKind]store.Secret{store.HMACKey: store.SecretValue(d.HMACSecret)},
+			Notes:   "RFC 9421 HTTP message signature against the demo resource"},
+		{Name: "demo-broken-wrong-secret", Kind: store.KindClientCredentials, Issuer: d.Issuer, ClientID: "demo-cc",
+			AuthMethod: "client_secret_basic", Scopes: []string{"api:read"}, Secrets: sec("not-the-secret"),
+			Notes: "deliberately broken: the client secret is wrong, so the token endpoint answers invalid_client"},
+	}
+	if d.MTLSIssuer != "" {
+		ps = append(ps, store.Profile{Name: "demo-mtls", Kind: store.KindMTLS, Issuer: d.MTLSIssuer, ClientID: "demo-mtls",
+			AuthMethod: "tls_client_auth", Scopes: []string{"api:read"}, CertFile: d.ClientCert, KeyFile: d.ClientKey, CAFile: d.CACert,
+			Notes: "RFC 8705 mTLS client auth with certificate-bound tokens"})
+	}
+	for i := range ps {
+		ps[i].Demo = true
+		ps[i].Tags = []string{"demo"}
+	}
+	return ps
+}
+
+// SeedDemo writes the demo profiles. A demo profile that exists is updated
+// (the IdP's port changes per start); a user's own profile with the same
+// name is left alone. It reports how many were created.
+func SeedDemo(path string, d DemoSetup) (int, error) {
+	created := 0
+	err := store.Update(path, func(s *store.Store) error {
+		for _, p := range DemoProfiles(d) {
+			old, err := s.GetProfile(p.Name)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				created++
+				if err := s.PutProfile(p, false); err != nil {
+					return err
+				}
+			case err != nil:
+				return err
+			case old.Demo:
+				if err := s.PutProfile(p, true); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return created, err
+}

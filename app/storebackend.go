@@ -1,0 +1,523 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"authlab/flows"
+	"authlab/flows/oauth"
+	"authlab/flows/token"
+	"authlab/store"
+	"authlab/views/history"
+	"authlab/views/inspect"
+	"authlab/views/profiles"
+)
+
+// StoreBackend is the real Backend: the bbolt store (opened per operation,
+// never held), the OAuth engine and the token engine.
+type StoreBackend struct {
+	Path string
+	// Now is the clock of flows and checks; time.Now when nil.
+	Now func() time.Time
+	// OpenURL opens the authorization URL in a browser; nil: do not open
+	// (the run screen shows the URL).
+	OpenURL func(url string) error
+	// Transport replaces the HTTP transport (tests).
+	Transport http.RoundTripper
+	// ExportDir is where Export writes (the store's directory when empty).
+	ExportDir string
+}
+
+func (b *StoreBackend) now() time.Time {
+	if b.Now != nil {
+		return b.Now()
+	}
+	return time.Now()
+}
+
+// Profiles lists every profile with its last run, in one read-only open.
+func (b *StoreBackend) Profiles() ([]profiles.Row, error) {
+	var rows []profiles.Row
+	err := store.View(b.Path, func(s *store.Store) error {
+		ps, err := s.ListProfiles()
+		if err != nil {
+			return err
+		}
+		rows = make([]profiles.Row, len(ps))
+		for i, p := range ps {
+			rows[i] = profiles.Row{Name: p.Name, Kind: string(p.Kind), Demo: p.Demo}
+			runs, err := s.History(p.Name, 1)
+			if err == nil && len(runs) > 0 {
+				r := runs[0]
+				rows[i].LastRun, rows[i].LastOK = r.Time, r.OK
+				rows[i].LastErr = runReason(r)
+			}
+		}
+		return nil
+	}, store.ReadOnly())
+	return rows, err
+}
+
+func runReason(r store.Run) string {
+	if r.Error != nil {
+		return r.Error.Message
+	}
+	for _, c := range r.Checks {
+		if c.Status == flows.Fail {
+			return c.Name + ": " + c.Detail
+		}
+	}
+	return ""
+}
+
+// Delete removes a profile.
+func (b *StoreBackend) Delete(name string) error {
+	return store.Update(b.Path, func(s *store.Store) error { return s.DeleteProfile(name) })
+}
+
+// Duplicate copies a profile to "NAME-copy", "NAME-copy-2", ...
+func (b *StoreBackend) Duplicate(name string) (string, error) {
+	var out string
+	err := store.Update(b.Path, func(s *store.Store) error {
+		p, err := s.GetProfile(name)
+		if err != nil {
+			return err
+		}
+		for i := 1; i < 1000; i++ {
+			n := name + "-copy"
+			if i > 1 {
+				n += "-" + strconv.Itoa(i)
+			}
+			if _, err := s.GetProfile(n); errors.Is(err, store.ErrNotFound) {
+				p.Name, p.Demo = n, false
+				p.CreatedAt, p.UpdatedAt = time.Time{}, time.Time{}
+				out = n
+				return s.PutProfile(p, false)
+			}
+		}
+		return fmt.Errorf("no free name for a copy of %s", name)
+	})
+	return out, err
+}
+
+// Export writes NAME.json (secrets as references or placeholders) beside
+// the store, or in ExportDir.
+func (b *StoreBackend) Export(name string) (string, error) {
+	var p store.Profile
+	if err := store.View(b.Path, func(s *store.Store) (err error) { p, err = s.GetProfile(name); return }, store.ReadOnly()); err != nil {
+		return "", err
+	}
+	data, err := json.MarshalIndent([]store.Profile{p}, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	dir := b.ExportDir
+	if dir == "" {
+		dir = filepath.Dir(b.Path)
+	}
+	path := filepath.Join(dir, name+".json")
+	if err := os.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// History lists past runs, redacted as the store keeps them.
+func (b *StoreBackend) History(name string) ([]history.Entry, error) {
+	var runs []store.Run
+	if err := store.View(b.Path, func(s *store.Store) (err error) { runs, err = s.History(name, 0); return }, store.ReadOnly()); err != nil {
+		return nil, err
+	}
+	out := make([]history.Entry, len(runs))
+	for i, r := range runs {
+		e := history.Entry{Time: r.Time, Flow: r.Flow, OK: r.OK, Error: runReason(r), Checks: r.Checks}
+		for _, x := range r.Exchanges {
+			e.Exchanges = append(e.Exchanges, fmt.Sprintf("%s %s → %d (%s)", x.Method, x.URL, x.Status, x.Duration.Round(time.Millisecond)))
+		}
+		for _, t := range r.Tokens {
+			line := t.Kind + " " + t.Format + " sha256:" + short(t.Fingerprint)
+			if sub, ok := t.Claims["sub"].(string); ok {
+				line += " sub=" + sub
+			}
+			e.Tokens = append(e.Tokens, line)
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+func short(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+// Secrets resolves a profile's client credentials for "curl with secrets".
+func (b *StoreBackend) Secrets(name string) (Secrets, error) {
+	var p store.Profile
+	if err := store.View(b.Path, func(s *store.Store) (err error) { p, err = s.GetProfile(name); return }, store.ReadOnly()); err != nil {
+		return Secrets{}, err
+	}
+	sec := Secrets{ClientID: p.ClientID}
+	if s, ok := p.Secrets[store.ClientSecret]; ok && !s.IsZero() {
+		v, err := s.Resolve()
+		if err != nil {
+			return Secrets{}, err
+		}
+		sec.ClientSecret = v
+	}
+	return sec, nil
+}
+
+// RequestFromProfile builds the flow request a profile describes.
+func RequestFromProfile(p store.Profile) (flows.Request, error) {
+	req := flows.Request{
+		Issuer: p.Issuer,
+		Endpoints: flows.Endpoints{Token: p.TokenURL, Auth: p.AuthURL, Device: p.DeviceURL,
+			Introspect: p.IntrospectURL, Revoke: p.RevokeURL, Userinfo: p.UserinfoURL, JWKS: p.JWKSURL},
+		ClientID: p.ClientID, Scopes: p.Scopes, Audience: p.Audience, Resource: p.Resource,
+		CertFile: p.CertFile, KeyFile: p.KeyFile, CAFile: p.CAFile, RedirectPort: p.RedirectPort,
+	}
+	m, err := flows.ParseAuthMethod(p.AuthMethod)
+	if err != nil {
+		return req, flows.Errorf(flows.ErrConfig, "profile %s: %v", p.Name, err)
+	}
+	req.AuthMethod = m
+	if s, ok := p.Secrets[store.ClientSecret]; ok && !s.IsZero() {
+		v, err := s.Resolve()
+		if err != nil {
+			return req, flows.Errorf(flows.ErrConfig, "profile %s: client secret: %v", p.Name, err)
+		}
+		req.ClientSecret = flows.Secret(v)
+	}
+	if s, ok := p.Secrets[store.PrivateKey]; ok && !s.IsZero() && s.IsRef() && strings.HasPrefix(s.Ref(), "file:") {
+		req.PrivateKey = strings.TrimPrefix(s.Ref(), "file:")
+	}
+	for k, v := range p.ExtraParams {
+		if k == "call_url" {
+			req.CallURL = v
+			continue
+		}
+		if req.ExtraParams == nil {
+			req.ExtraParams = map[string][]string{}
+		}
+		req.ExtraParams.Set(k, v)
+	}
+	switch p.Kind {
+	case store.KindClientCredentials:
+		req.Flow = flows.FlowClientCredentials
+	case store.KindAuthCode:
+		req.Flow = flows.FlowAuthCode
+	case store.KindDevice:
+		req.Flow = flows.FlowDevice
+	case store.KindTokenExchange:
+		req.Flow = flows.FlowTokenExchange
+	case store.KindMTLS:
+		req.Flow = flows.FlowClientCredentials
+		if req.AuthMethod == "" {
+			req.AuthMethod = flows.AuthTLSClient
+		}
+	default:
+		return req, flows.Errorf(flows.ErrConfig, "profile %s is a %s profile: run it with `authlab run %s` (the console runs OAuth and mTLS profiles)", p.Name, p.Kind, p.Name)
+	}
+	return req, nil
+}
+
+// devicePattern reads the device grant's "enter the user code" note, until
+// the engine reports flows.DeviceAuthorization to observers directly.
+var devicePattern = regexp.MustCompile(`open (\S+) and enter the code (\S+)(?: \(or open (\S+)\))?`)
+
+// deviceTap passes events through and turns the device note into a Device event.
+type deviceTap struct{ Events }
+
+func (d deviceTap) Step(e flows.StepEvent) {
+	if e.Name == "enter the user code" {
+		if m := devicePattern.FindStringSubmatch(e.Detail); m != nil {
+			d.Events.Device(flows.DeviceAuthorization{VerificationURI: m[1], UserCode: m[2], VerificationURIComplete: m[3]})
+		}
+	}
+	d.Events.Step(e)
+}
+
+// Run runs a profile's flow (or a follow-up) and records it in history.
+func (b *StoreBackend) Run(ctx context.Context, rr RunRequest, ev Events) *flows.Result {
+	started := b.now()
+	fail := func(err error) *flows.Result {
+		r := &flows.Result{Flow: rr.Flow, Started: started}
+		r.Fail(err)
+		return r
+	}
+	var p store.Profile
+	var cached *store.CachedToken
+	err := store.View(b.Path, func(s *store.Store) error {
+		var err error
+		if p, err = s.GetProfile(rr.Profile); err != nil {
+			return err
+		}
+		if t, err := s.GetToken(rr.Profile); err == nil {
+			cached = &t
+		}
+		return nil
+	}, store.ReadOnly())
+	if err != nil {
+		return fail(flows.Errorf(flows.ErrConfig, "profile %s: %v", rr.Profile, err))
+	}
+	req, err := RequestFromProfile(p)
+	if err != nil {
+		return fail(err)
+	}
+	req.Now = b.Now
+	flow := req.Flow
+	if rr.Flow != "" {
+		flow = rr.Flow
+	}
+	tok := rr.Token
+	if tok == "" && cached != nil && rr.Flow != "" {
+		tr := flows.NewTokenResponse(decodeRaw(cached.Response), cached.Obtained)
+		tok = tr.AccessToken
+		if rr.Flow == flows.FlowRefresh {
+			tok = tr.RefreshToken
+		}
+	}
+	if flow != "call" {
+		req.Flow = flow
+	}
+	req.Token = flows.Secret(tok)
+	open := b.OpenURL
+	eng, err := oauth.New(req, oauth.Options{
+		Transport: b.Transport,
+		OpenURL: func(ctx context.Context, u string) error {
+			ev.AuthURL(u)
+			if open != nil {
+				return open(u)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return fail(err)
+	}
+	obs := deviceTap{ev}
+	var res *flows.Result
+	if flow == flows.FlowTokenExchange && tok == "" {
+		// no subject token given: get one from the same client first, so
+		// the exchange can be shown end to end
+		sub := eng.ClientCredentials(ctx, obs)
+		if sub.Failed() || sub.Token == nil {
+			b.record(p.Name, sub)
+			return sub
+		}
+		req.Token = flows.Secret(sub.Token.AccessToken)
+		if eng, err = oauth.New(req, oauth.Options{Transport: b.Transport}); err != nil {
+			return fail(err)
+		}
+		res = eng.Run(ctx, obs)
+		res.Exchanges = append(sub.Exchanges, res.Exchanges...)
+		b.record(p.Name, res)
+		return res
+	}
+	if flow == "call" {
+		target := req.CallURL
+		if target == "" && p.Issuer != "" {
+			target = strings.TrimRight(p.Issuer, "/") + "/api/hello"
+		}
+		if target == "" {
+			return fail(flows.Errorf(flows.ErrConfig, "no API to call: set the profile's extra parameter call_url"))
+		}
+		res = eng.Call(ctx, target, tok, obs)
+	} else {
+		res = eng.Run(ctx, obs)
+	}
+	b.record(p.Name, res)
+	return res
+}
+
+func decodeRaw(b []byte) map[string]any {
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return m
+}
+
+// record keeps the run in history (claims and fingerprints only) and the
+// token response in the token cache. A store error is not the run's error.
+func (b *StoreBackend) record(name string, res *flows.Result) {
+	run := store.Run{Profile: name, Flow: res.Flow, Time: res.Started, OK: !res.Failed(), Error: res.Err,
+		Checks: res.Checks, Exchanges: store.SummarizeExchanges(res.Exchanges)}
+	if run.Time.IsZero() {
+		run.Time = b.now()
+	}
+	if !res.OK && res.Err == nil {
+		run.OK = false
+	}
+	if t := res.Token; t != nil {
+		add := func(kind, raw string, d *flows.DecodedToken) {
+			if raw == "" {
+				return
+			}
+			var h, c map[string]any
+			if d != nil {
+				h, c = d.Header, d.Claims
+			}
+			run.Tokens = append(run.Tokens, store.SummarizeToken(kind, raw, h, c))
+		}
+		add("access_token", t.AccessToken, res.AccessToken)
+		add("id_token", t.IDToken, res.IDToken)
+		add("refresh_token", t.RefreshToken, res.RefreshToken)
+	}
+	_ = store.Update(b.Path, func(s *store.Store) error {
+		if err := s.AddRun(run); err != nil {
+			return err
+		}
+		if t := res.Token; t != nil && t.Raw != nil && t.AccessToken != "" {
+			raw, err := json.Marshal(t.Raw)
+			if err != nil {
+				return err
+			}
+			return s.PutToken(name, store.CachedToken{Flow: res.Flow, Response: raw, Obtained: t.ReceivedAt, ExpiresAt: t.ExpiresAt()})
+		}
+		return nil
+	})
+}
+
+// Inspect decodes and checks a pasted token; with an http(s) iss it fetches
+// the issuer's keys to verify the signature (bounded by a short timeout).
+func (b *StoreBackend) Inspect(ctx context.Context, raw string) (inspect.Data, error) {
+	d, err := token.Decode(raw)
+	if err != nil {
+		return inspect.Data{}, err
+	}
+	opts := token.Options{Now: b.Now}
+	if iss := d.String("iss"); strings.HasPrefix(iss, "http://") || strings.HasPrefix(iss, "https://") {
+		opts.Keys = token.NewJWKS(token.JWKSOptions{Issuer: iss, Client: flows.NewClient(flows.ClientOptions{Timeout: 3 * time.Second, Transport: b.Transport}, nil), Now: b.Now})
+		opts.Issuer = iss
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	rep := token.InspectDecoded(cctx, d, opts)
+	return inspect.Data{Tokens: []inspect.Token{{Label: "pasted", Tok: DecodedFromReport(rep), Received: b.now()}}, Leeway: rep.Leeway}, nil
+}
+
+// DecodedFromReport copies a token report into the flows record the views render.
+func DecodedFromReport(r *token.Report) *flows.DecodedToken {
+	d := r.Token
+	out := &flows.DecodedToken{Format: string(d.Format), Header: d.Header, Claims: d.Claims, Length: d.Length,
+		Fingerprint: d.Fingerprint, Verified: r.Verified, Checks: r.Checks, Report: r}
+	if t, ok := d.Time("exp"); ok {
+		out.ExpiresAt = &t
+	}
+	return out
+}
+
+// formKeys maps editor field keys to profile fields.
+func profileToForm(p store.Profile) Form {
+	f := Form{Name: p.Name, Kind: string(p.Kind), Fields: map[string]string{
+		"issuer": p.Issuer, "token_url": p.TokenURL, "auth_url": p.AuthURL, "device_url": p.DeviceURL,
+		"client_id": p.ClientID, "auth_method": p.AuthMethod, "scopes": strings.Join(p.Scopes, " "),
+		"audience": strings.Join(p.Audience, " "), "resource": strings.Join(p.Resource, " "),
+		"cert_file": p.CertFile, "key_file": p.KeyFile, "ca_file": p.CAFile,
+		"hmac.scheme": p.HMAC.Scheme, "hmac.key_id": p.HMAC.KeyID, "api_key_header": p.APIKeyHeader, "notes": p.Notes,
+	}}
+	if p.RedirectPort != 0 {
+		f.Fields["redirect_port"] = strconv.Itoa(p.RedirectPort)
+	}
+	for _, k := range []store.SecretKind{store.ClientSecret, store.HMACKey, store.APIKey} {
+		if s, ok := p.Secrets[k]; ok && !s.IsZero() {
+			// references show as typed; stored values never leave the store:
+			// the form holds a placeholder that saving keeps as is
+			if s.IsRef() {
+				f.Fields[string(k)] = s.Ref()
+			} else {
+				f.Fields[string(k)] = "<stored secret>"
+			}
+		}
+	}
+	return f
+}
+
+// Form loads a profile into the editor.
+func (b *StoreBackend) Form(name string) (Form, error) {
+	var p store.Profile
+	err := store.View(b.Path, func(s *store.Store) (err error) { p, err = s.GetProfile(name); return }, store.ReadOnly())
+	return profileToForm(p), err
+}
+
+func words(s string) []string { return strings.Fields(s) }
+
+// SaveForm validates and saves the form; a rename removes the old name.
+func (b *StoreBackend) SaveForm(f Form, original string) error {
+	v := f.Fields
+	p := store.Profile{Name: f.Name, Kind: store.Kind(f.Kind), Issuer: v["issuer"], TokenURL: v["token_url"],
+		AuthURL: v["auth_url"], DeviceURL: v["device_url"], ClientID: v["client_id"], AuthMethod: v["auth_method"],
+		Scopes: words(v["scopes"]), Audience: words(v["audience"]), Resource: words(v["resource"]),
+		CertFile: v["cert_file"], KeyFile: v["key_file"], CAFile: v["ca_file"],
+		HMAC: store.HMAC{Scheme: v["hmac.scheme"], KeyID: v["hmac.key_id"]}, APIKeyHeader: v["api_key_header"], Notes: v["notes"]}
+	if s := strings.TrimSpace(v["redirect_port"]); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("redirect_port: %q is not a number", s)
+		}
+		p.RedirectPort = n
+	}
+	return store.Update(b.Path, func(s *store.Store) error {
+		p.Secrets = map[store.SecretKind]store.Secret{}
+		if original != "" {
+			old, err := s.GetProfile(original)
+			if err != nil {
+				return err
+			}
+			// fields the form does not show survive an edit
+			p.ExtraParams, p.Tags, p.Demo = old.ExtraParams, old.Tags, old.Demo
+			p.JWKSURL, p.IntrospectURL, p.RevokeURL, p.UserinfoURL = old.JWKSURL, old.IntrospectURL, old.RevokeURL, old.UserinfoURL
+			p.HMAC.Label, p.HMAC.Components, p.HMAC.Region, p.HMAC.Service, p.HMAC.AccessKey = old.HMAC.Label, old.HMAC.Components, old.HMAC.Region, old.HMAC.Service, old.HMAC.AccessKey
+			for k, sec := range old.Secrets {
+				p.Secrets[k] = sec
+			}
+		}
+		for _, k := range []store.SecretKind{store.ClientSecret, store.HMACKey, store.APIKey} {
+			if val := strings.TrimSpace(v[string(k)]); val != "" {
+				if !strings.HasPrefix(val, "<stored secret") {
+					p.Secrets[k] = store.ParseSecret(val)
+				}
+			} else {
+				delete(p.Secrets, k)
+			}
+		}
+		if err := s.PutProfile(p, original == p.Name); err != nil {
+			return err
+		}
+		if original != "" && original != p.Name {
+			return s.DeleteProfile(original)
+		}
+		return nil
+	})
+}
+
+// Discover fills a form's endpoints from its issuer's discovery document.
+func (b *StoreBackend) Discover(ctx context.Context, f Form) (Form, error) {
+	eng, err := oauth.New(flows.Request{Flow: flows.FlowClientCredentials, Issuer: f.Fields["issuer"], ClientID: "discovery"}, oauth.Options{Transport: b.Transport})
+	if err != nil {
+		return f, err
+	}
+	md, err := eng.Discover(ctx, nil)
+	if err != nil {
+		return f, err
+	}
+	out := Form{Name: f.Name, Kind: f.Kind, Fields: map[string]string{}}
+	for k, v := range f.Fields {
+		out.Fields[k] = v
+	}
+	out.Fields["token_url"] = md.TokenEndpoint
+	out.Fields["auth_url"] = md.AuthorizationEndpoint
+	out.Fields["device_url"] = md.DeviceAuthorizationEndpoint
+	return out, nil
+}

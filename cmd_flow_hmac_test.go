@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"authlab/flows/hmac"
+)
+
+// hmacRun runs the command tree in-process.
+func hmacRun(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	g := &globals{stdout: &out, stderr: &errb, stdin: strings.NewReader("")}
+	code := execute(args, g)
+	return code, out.String(), errb.String()
+}
+
+const rfcKeyFlag = "base64:uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ=="
+
+func TestFlowHMACDryRunRFC9421B25(t *testing.T) {
+	code, out, errs := hmacRun(t, "flow", "hmac", "--key", rfcKeyFlag, "--key-id", "test-shared-secret",
+		"--label", "sig-b25", "--components", `"date" "@authority" "content-type"`, "--created", "1618884473",
+		"--method", "POST", "--url", "https://example.com/foo?param=Value&Pet=dog",
+		"-H", "Date: Tue, 20 Apr 2021 02:07:55 GMT", "-H", "Content-Type: application/json",
+		"--data", `{"hello": "world"}`, "--dry-run", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var o hmacOutput
+	if err := json.Unmarshal([]byte(out), &o); err != nil {
+		t.Fatal(err, out)
+	}
+	if o.Signed.Signature != "pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8=" {
+		t.Errorf("signature %s", o.Signed.Signature)
+	}
+	if !strings.HasSuffix(o.Signed.SignatureBase, `"@signature-params": ("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"`) {
+		t.Errorf("base %q", o.Signed.SignatureBase)
+	}
+	if strings.Contains(out, "uzvJfB4u") {
+		t.Error("key printed")
+	}
+}
+
+func TestFlowHMACDryRunSigV4AndGitHub(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scheme", "aws-sigv4", "--key", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "--access-key", "AKIDEXAMPLE", "--region", "us-east-1", "--service", "service", "--time", "2015-08-30T12:36:00Z", "--url", "https://example.amazonaws.com/"},
+			"Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"},
+		{[]string{"--scheme", "aws-sigv4", "--key", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "--access-key", "AKIDEXAMPLE", "--region", "us-east-1", "--service", "service", "--time", "2015-08-30T12:36:00Z", "--url", "https://example.amazonaws.com/", "--method", "POST"},
+			"Signature=5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"},
+		{[]string{"--scheme", "github", "--key", "It's a Secret to Everybody", "--data", "Hello, World!", "--url", "https://hooks.example/"},
+			"X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"},
+	} {
+		code, out, errs := hmacRun(t, append([]string{"flow", "hmac", "--dry-run"}, c.args...)...)
+		if code != 0 || !strings.Contains(out, c.want) {
+			t.Errorf("%v: exit %d, want %q in\n%s%s", c.args, code, c.want, out, errs)
+		}
+		if strings.Contains(out, "wJalrXUtnFEMI") || strings.Contains(out, "a Secret to") {
+			t.Errorf("%v: key printed", c.args)
+		}
+	}
+}
+
+func TestFlowHMACVerifyRoundTripAndMismatch(t *testing.T) {
+	dir := t.TempDir()
+	// Sign with --dry-run, cut the rendered request out, verify it back.
+	code, out, errs := hmacRun(t, "flow", "hmac", "--key", "env:AUTHLAB_TEST_HMAC", "--key-id", "k", "--time", "2026-11-27T04:00:00Z",
+		"--method", "PUT", "--url", "https://api.example.com/v1/items/7", "--data", `{"qty":3}`, "-H", "Content-Type: application/json", "--dry-run")
+	if code != 2 || !strings.Contains(errs, "env:AUTHLAB_TEST_HMAC") {
+		t.Fatalf("unset env key: exit %d %s", code, errs)
+	}
+	t.Setenv("AUTHLAB_TEST_HMAC", "round-trip-secret")
+	code, out, errs = hmacRun(t, "flow", "hmac", "--key", "env:AUTHLAB_TEST_HMAC", "--key-id", "k", "--time", "2026-11-27T04:00:00Z",
+		"--method", "PUT", "--url", "https://api.example.com/v1/items/7", "--data", `{"qty":3}`, "-H", "Content-Type: application/json", "--dry-run")
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	if strings.Contains(out, "round-trip-secret") {
+		t.Fatal("key printed")
+	}
+	_, raw, ok := strings.Cut(out, "signed request (not sent, --dry-run):\n")
+	if !ok {
+		t.Fatal(out)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimRight(raw, "\n"), "\n") {
+		lines = append(lines, strings.TrimPrefix(l, "  "))
+	}
+	req := filepath.Join(dir, "req.http")
+	os.WriteFile(req, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+
+	code, out, errs = hmacRun(t, "flow", "hmac", "--verify", "--key", "env:AUTHLAB_TEST_HMAC", "--request", req, "--time", "2026-11-27T04:01:00Z")
+	if code != 0 || !strings.Contains(out, "VERIFIED") {
+		t.Fatalf("verify: exit %d\n%s%s", code, out, errs)
+	}
+	// The body changed after signing: the digest is the first thing to fix.
+	tampered := strings.Replace(strings.Join(lines, "\n"), `{"qty":3}`, `{"qty":9}`, 1)
+	os.WriteFile(req, []byte(tampered), 0o600)
+	code, out, errs = hmacRun(t, "flow", "hmac", "--verify", "--key", "env:AUTHLAB_TEST_HMAC", "--request", req, "--time", "2026-11-27T04:01:00Z", "--json")
+	var o hmacOutput
+	json.Unmarshal([]byte(out), &o)
+	if code != 1 || o.Verify == nil || o.Verify.Problem.Kind != hmac.ProblemBodyDigest {
+		t.Fatalf("tampered: exit %d %s %s", code, out, errs)
+	}
+	// Ten minutes later the untouched request is stale.
+	os.WriteFile(req, []byte(strings.Join(lines, "\n")), 0o600)
+	code, _, errs = hmacRun(t, "flow", "hmac", "--verify", "--key", "env:AUTHLAB_TEST_HMAC", "--request", req, "--time", "2026-11-27T04:10:00Z")
+	if code != 1 || !strings.Contains(errs, "tolerance") {
+		t.Fatalf("stale: exit %d %s", code, errs)
+	}
+}
+
+func TestFlowHMACSendToDemoResource(t *testing.T) {
+	v := hmac.NewDemoVerifier(time.Now)
+	mux := http.NewServeMux()
+	mux.Handle("/api/hmac", v.Handler(hmac.SchemeRFC9421))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	args := []string{"flow", "hmac", "--key", hmac.DemoSecret, "--key-id", hmac.DemoKeyID, "--nonce", "fixed-nonce-1",
+		"--url", srv.URL + "/api/hmac", "--data", `{"hi":1}`, "--json"}
+	code, out, errs := hmacRun(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	var o hmacOutput
+	json.Unmarshal([]byte(out), &o)
+	if len(o.Exchanges) != 1 || o.Exchanges[0].Status != 200 || strings.Contains(out, hmac.DemoSecret) {
+		t.Fatalf("output %s", out)
+	}
+	// The same nonce again: the server refuses the replay, and says why.
+	code, out, errs = hmacRun(t, args...)
+	if code != 1 || !strings.Contains(errs, "already used") {
+		t.Fatalf("replay: exit %d %s", code, errs)
+	}
+	// Wrong key: the server's base equals ours, so the key is the suspect.
+	code, out, errs = hmacRun(t, "flow", "hmac", "--key", "not-the-demo-key", "--key-id", hmac.DemoKeyID, "--url", srv.URL+"/api/hmac")
+	if code != 1 || !strings.Contains(out, "✗ server accepted the signature") || !strings.Contains(errs, "signature mismatch") {
+		t.Fatalf("wrong key: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+func TestFlowHMACUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--scheme", "md5", "--key", "k", "--url", "https://x/"},
+		{"--key", "k"},
+		{"--url", "https://x/"},
+		{"--key", "k", "--url", "https://x/", "-H", "no colon"},
+		{"--key", "k", "--url", "https://x/", "--components", `"@method" "@method"`},
+		{"--key", "k", "--url", "https://x/", "--time", "yesterday"},
+		{"--key", "hex:xyz", "--url", "https://x/"},
+		{"--scheme", "aws-sigv4", "--key", "k", "--url", "https://x/"},
+	} {
+		code, _, errs := hmacRun(t, append([]string{"flow", "hmac", "--dry-run"}, args...)...)
+		if code != 2 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || errs == "" {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
+		}
+	}
+}

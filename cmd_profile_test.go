@@ -1,0 +1,286 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+
+	"authlab/store"
+)
+
+type cli struct {
+	t     *testing.T
+	store string
+}
+
+func newCLI(t *testing.T) *cli {
+	return &cli{t: t, store: filepath.Join(t.TempDir(), "authlab.db")}
+}
+
+// run executes the command tree in-process against the test's store.
+func (c *cli) run(stdin string, args ...string) (code int, stdout, stderr string) {
+	c.t.Helper()
+	var out, errb bytes.Buffer
+	g := &globals{stdout: &out, stderr: &errb, stdin: strings.NewReader(stdin)}
+	code = execute(append([]string{"--store", c.store}, args...), g)
+	return code, out.String(), errb.String()
+}
+
+func (c *cli) ok(args ...string) string {
+	c.t.Helper()
+	code, out, errs := c.run("", args...)
+	if code != 0 {
+		c.t.Fatalf("authlab %s: exit %d: %s", strings.Join(args, " "), code, errs)
+	}
+	return out
+}
+
+const (
+	clientSecretValue = "cli-secret-Zq81"
+	hmacKeyValue      = "cli-hmac-key-77Ab"
+)
+
+func (c *cli) seed() {
+	c.ok("profile", "add", "corp", "--kind", "client-credentials", "--issuer", "https://idp.example.com",
+		"--client-id", "api-test", "--client-secret", clientSecretValue, "--scope", "read write", "--scope", "admin",
+		"--tag", "prod,eu", "--param", "prompt=consent", "--audience", "api://a", "--notes", "main")
+	c.ok("profile", "add", "sig", "--kind", "hmac", "--scheme", "rfc9421", "--hmac-key", hmacKeyValue,
+		"--key-id", "k1", "--components", `"@method" "@authority"`)
+	c.ok("profile", "add", "ref", "--kind", "client-credentials", "--token-url", "https://idp.example.com/token",
+		"--client-secret", "env:REF_SECRET")
+}
+
+func TestProfileAddListShow(t *testing.T) {
+	c := newCLI(t)
+	if code, out, errs := c.run("", "profile", "list"); code != 0 || out != "" || !strings.Contains(errs, "no profiles yet") {
+		t.Fatalf("empty list: %d %q %q", code, out, errs)
+	}
+	c.seed()
+	out := c.ok("profile", "list")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "NAME") || !strings.HasPrefix(lines[1], "corp ") ||
+		!strings.Contains(lines[1], "https://idp.example.com") || !strings.Contains(lines[1], "prod,eu") ||
+		!strings.HasPrefix(lines[2], "ref ") || !strings.Contains(lines[2], "https://idp.example.com/token") || !strings.HasPrefix(lines[3], "sig ") {
+		t.Fatalf("list:\n%s", out)
+	}
+	var list []store.ProfileSummary
+	if err := json.Unmarshal([]byte(c.ok("profile", "list", "--json")), &list); err != nil || len(list) != 3 || list[2].Kind != store.KindHMAC {
+		t.Fatalf("list --json: %v %+v", err, list)
+	}
+
+	show := c.ok("profile", "show", "corp")
+	for _, want := range []string{"client id:", "api-test", "scopes:", "read write admin", "param prompt:", "consent", "client secret:", "(stored)"} {
+		if !strings.Contains(show, want) {
+			t.Fatalf("show lacks %q:\n%s", want, show)
+		}
+	}
+	var p map[string]any
+	js := c.ok("profile", "show", "sig", "--json")
+	if err := json.Unmarshal([]byte(js), &p); err != nil || p["hmac"].(map[string]any)["components"] != `"@method" "@authority"` {
+		t.Fatalf("show --json: %v\n%s", err, js)
+	}
+	if !strings.Contains(c.ok("profile", "show", "ref"), "env:REF_SECRET") {
+		t.Fatal("show should print references")
+	}
+	for _, args := range [][]string{{"profile", "list"}, {"profile", "list", "--json"}, {"profile", "show", "corp"},
+		{"profile", "show", "corp", "--json"}, {"profile", "show", "sig"}, {"profile", "show", "sig", "--json"}} {
+		out := c.ok(args...)
+		if strings.Contains(out, clientSecretValue) || strings.Contains(out, hmacKeyValue) {
+			t.Fatalf("%v prints a secret:\n%s", args, out)
+		}
+	}
+}
+
+func TestProfileAddErrors(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"profile", "add", "x"}, "--kind is required"},
+		{[]string{"profile", "add"}, "needs NAME"},
+		{[]string{"profile", "add", "x", "--kind", "saml"}, `--kind: unknown kind "saml"`},
+		{[]string{"profile", "add", "x", "--kind", "auth-code", "--token-url", "ftp://t", "--redirect-port", "99999"},
+			`--token-url: "ftp://t" is not an http(s) URL; --auth-url: missing: auth-code profiles need --issuer (discovery) or --auth-url; --redirect-port: 99999 is not a port`},
+		{[]string{"profile", "add", "bad name", "--kind", "hmac", "--scheme", "github"}, `NAME: "bad name" is not a valid name`},
+		{[]string{"profile", "add", "x", "--kind", "hmac", "--scheme", "github", "--param", "novalue"}, `--param "novalue": want k=v`},
+		{[]string{"profile", "add", "corp", "--kind", "hmac", "--scheme", "github"}, `profile "corp": already exists (use --force to replace it)`},
+		{[]string{"profile", "add", "x", "--kind", "hmac", "--bogus"}, "unknown flag: --bogus"},
+		{[]string{"profile", "rm", "nope"}, `profile "nope": not found`},
+		{[]string{"profile", "show", "nope"}, `profile "nope": not found`},
+	}
+	for _, tc := range cases {
+		code, _, errs := c.run("", tc.args...)
+		if code != exitUsage || !strings.Contains(errs, tc.want) || strings.Count(errs, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, code, errs, tc.want)
+		}
+	}
+	// --force replaces the whole profile.
+	c.ok("profile", "add", "corp", "--kind", "hmac", "--scheme", "github", "--force")
+	if show := c.ok("profile", "show", "corp"); !strings.Contains(show, "hmac") || strings.Contains(show, "api-test") {
+		t.Fatalf("after --force:\n%s", show)
+	}
+	if out := c.ok("profile", "rm", "corp"); !strings.Contains(out, "removed profile corp") {
+		t.Fatal(out)
+	}
+	if code, _, _ := c.run("", "profile", "show", "corp"); code != exitUsage {
+		t.Fatal("corp still there after rm")
+	}
+}
+
+func TestProfileExportNeverLeaksSecrets(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	plain := c.ok("profile", "export")
+	for _, v := range []string{clientSecretValue, hmacKeyValue} {
+		if strings.Contains(plain, v) {
+			t.Fatalf("export contains %q", v)
+		}
+	}
+	for _, want := range []string{"<stored secret: set with --client-secret>", "<stored secret: set with --hmac-key>", "env:REF_SECRET"} {
+		if !strings.Contains(plain, want) {
+			t.Fatalf("export lacks %q:\n%s", want, plain)
+		}
+	}
+	one := c.ok("profile", "export", "sig")
+	if strings.Contains(one, `"corp"`) || !strings.Contains(one, `"sig"`) || strings.Contains(one, hmacKeyValue) {
+		t.Fatalf("export sig:\n%s", one)
+	}
+	file := filepath.Join(t.TempDir(), "backup.json")
+	c.ok("profile", "export", "--include-secrets", "-o", file)
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(file)
+	if fi.Mode().Perm() != 0o600 || !bytes.Contains(b, []byte(clientSecretValue)) || !bytes.Contains(b, []byte(hmacKeyValue)) {
+		t.Fatalf("export --include-secrets: mode %v\n%s", fi.Mode().Perm(), b)
+	}
+
+	// Import the plain export into another store from stdin, and the full
+	// backup from a file with --force over it.
+	c2 := newCLI(t)
+	if code, out, errs := c2.run(plain, "profile", "import", "-"); code != 0 || !strings.Contains(out, "imported 3 profiles from stdin") {
+		t.Fatalf("import -: %d %s %s", code, out, errs)
+	}
+	if code, _, errs := c2.run("", "profile", "import", file); code != exitUsage || !strings.Contains(errs, "a profile with this name exists") {
+		t.Fatalf("import over existing: %d %s", code, errs)
+	}
+	c2.ok("profile", "import", file, "--force")
+	var back struct{ Profiles []map[string]any }
+	json.Unmarshal([]byte(c2.ok("profile", "export", "--include-secrets", "corp")), &back)
+	if back.Profiles[0]["secrets"].(map[string]any)["client_secret"] != clientSecretValue {
+		t.Fatalf("round trip lost the secret: %v", back.Profiles[0]["secrets"])
+	}
+}
+
+func TestProfileImportErrorsChangeNothing(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	before := c.ok("profile", "export", "--include-secrets")
+	cases := map[string]string{
+		"{\"profiles\": [\n  {\"name\": \"a\" \"kind\": \"hmac\"}\n]}":                                                  "malformed JSON at line 2, column 16",
+		`[{"name":"n","kind":"kerberos"}]`:                                                                              `profile "n" (line 1): kind: unknown kind "kerberos"`,
+		`[{"kind":"hmac","hmac":{"scheme":"github"}}]`:                                                                  "profiles[0] (line 1): name: missing",
+		`[{"name":"n","kind":"hmac","hmac":{"scheme":"github"}},{"name":"n","kind":"hmac","hmac":{"scheme":"github"}}]`: "duplicate",
+	}
+	for in, want := range cases {
+		code, out, errs := c.run(in, "profile", "import", "-")
+		if code != exitUsage || out != "" || !strings.Contains(errs, want) || strings.Count(errs, "\n") != 1 {
+			t.Errorf("import %s: exit %d, stderr %q, want %q", in, code, errs, want)
+		}
+	}
+	if code, _, errs := c.run("", "profile", "import", filepath.Join(t.TempDir(), "missing.json")); code != exitUsage || !strings.Contains(errs, "no such file") {
+		t.Errorf("missing file: %d %s", code, errs)
+	}
+	if after := c.ok("profile", "export", "--include-secrets"); after != before {
+		t.Fatalf("failed imports changed the store")
+	}
+}
+
+func TestProfileStoreInUse(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	s, err := store.Open(c.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	code, _, errs := c.run("", "profile", "list")
+	if code != exitUsage || errs != "authlab: store "+c.store+" is in use by another authlab process (close it there, or use --store to pick another file)\n" {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+}
+
+func TestProfileHelpHasExamples(t *testing.T) {
+	c := newCLI(t)
+	for _, sub := range []string{"list", "show", "add", "rm", "import", "export"} {
+		out := c.ok("profile", sub, "--help")
+		if !strings.Contains(out, "Examples:") || !strings.Contains(out, "authlab profile "+sub) {
+			t.Errorf("profile %s --help has no example:\n%s", sub, out)
+		}
+	}
+	if out := c.ok("profile", "add", "--help"); !strings.Contains(out, "--client-secret") || !strings.Contains(out, "--hmac-key") {
+		t.Error("add --help lacks the profile flags")
+	}
+}
+
+// overlay applies only the flags a user set, for `authlab run PROFILE --flag`.
+func TestProfileFlagsOverlay(t *testing.T) {
+	var pf profileFlags
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	addProfileFlags(fs, &pf)
+	if err := fs.Parse([]string{"--scope", "a b", "--client-secret", "env:NEW", "--redirect-port", "9000"}); err != nil {
+		t.Fatal(err)
+	}
+	p := store.Profile{Name: "x", Kind: store.KindAuthCode, Issuer: "https://i.example", Scopes: []string{"old"}, ClientID: "keep",
+		Secrets: map[store.SecretKind]store.Secret{store.HMACKey: store.SecretValue("h")}}
+	if err := pf.overlay(fs, &p); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(p.Scopes, ",") != "a,b" || p.ClientID != "keep" || p.Issuer != "https://i.example" || p.RedirectPort != 9000 ||
+		p.Secrets[store.ClientSecret].Ref() != "env:NEW" || p.Secrets[store.HMACKey].IsZero() {
+		t.Fatalf("overlay: %+v", p)
+	}
+	// Every flag has an overlay entry, so none is silently ignored.
+	entries := map[string]bool{}
+	for _, f := range profileFlagFields() {
+		entries[f.flag] = true
+	}
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !entries[f.Name] {
+			t.Errorf("flag --%s has no overlay entry", f.Name)
+		}
+	})
+}
+
+// BenchmarkProfileList10k is `authlab profile list` in-process on 10,000
+// profiles (the whole-process figure is measured with hyperfine).
+func BenchmarkProfileList10k(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "big.db")
+	ps := make([]store.Profile, 10000)
+	for i := range ps {
+		ps[i] = store.Profile{Name: fmt.Sprintf("p%05d", i), Kind: store.KindClientCredentials,
+			Issuer: fmt.Sprintf("https://idp%d.example.com/realms/r%d", i%7, i), ClientID: fmt.Sprintf("client-%d", i),
+			Scopes: []string{"openid", "profile"}, Tags: []string{"perf", fmt.Sprintf("t%d", i%10)}, Notes: "generated",
+			Secrets: map[store.SecretKind]store.Secret{store.ClientSecret: store.ParseSecret(fmt.Sprintf("env:S_%d", i))}}
+	}
+	if err := store.Update(path, func(s *store.Store) error { return s.ImportProfiles(ps, false) }); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		g := &globals{stdout: io.Discard, stderr: io.Discard, stdin: strings.NewReader("")}
+		if code := execute([]string{"--store", path, "profile", "list"}, g); code != 0 {
+			b.Fatalf("exit %d", code)
+		}
+	}
+}

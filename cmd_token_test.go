@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const tokTestdata = "testdata/token"
+
+func tokRun(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	g := &globals{stdout: &out, stderr: &errb, stdin: strings.NewReader(stdin)}
+	code := execute(args, g)
+	return code, out.String(), errb.String()
+}
+
+func tokB64(t *testing.T, v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// tokSignRS256 signs with testdata/token/rsa1.key using only the standard library.
+func tokSignRS256(t *testing.T, header, claims map[string]any) string {
+	b, err := os.ReadFile(filepath.Join(tokTestdata, "rsa1.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := map[string]any{"alg": "RS256", "kid": "rsa1"}
+	for k, v := range header {
+		h[k] = v
+	}
+	input := tokB64(t, h) + "." + tokB64(t, claims)
+	sum := sha256.Sum256([]byte(input))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, k.(*rsa.PrivateKey), crypto.SHA256, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+func tokFixture(t *testing.T) string {
+	b, err := os.ReadFile(filepath.Join(tokTestdata, "rs256.jwt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func TestTokenInspectHuman(t *testing.T) {
+	code, out, errOut := tokRun(t, "", "token", "inspect", "--jwks", filepath.Join(tokTestdata, "jwks.json"), "--explain", tokFixture(t))
+	if code != 0 || errOut != "" {
+		t.Fatalf("code %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{"Header", "alg  RS256", "Claims", "issuer: who created", "✓ signature  RS256, verified with kid \"rsa1\"", "% of ", "expires in"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Error("colour codes in output that is not a terminal")
+	}
+}
+
+func TestTokenInspectStdinAndJSON(t *testing.T) {
+	code, out, _ := tokRun(t, tokFixture(t)+"\n", "token", "inspect", "--jwks", filepath.Join(tokTestdata, "jwks.json"), "--json", "--aud", "https://api.example.test", "--iss", "https://idp.example.test")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, out)
+	}
+	var got struct {
+		OK       bool `json:"ok"`
+		Verified bool `json:"verified"`
+		Token    struct {
+			Format string         `json:"format"`
+			Header map[string]any `json:"header"`
+			Claims map[string]any `json:"claims"`
+		} `json:"token"`
+		Checks []struct{ Name, Status, Detail string } `json:"checks"`
+		Skew   any                                     `json:"skew"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !got.OK || !got.Verified || got.Token.Format != "jws" || got.Token.Header["kid"] != "rsa1" || got.Token.Claims["exp"] != 4102444800.0 || got.Skew != nil {
+		t.Fatalf("%+v", got)
+	}
+	names := map[string]string{}
+	for _, c := range got.Checks {
+		names[c.Name] = c.Status
+	}
+	if names["aud"] != "pass" || names["iss"] != "pass" || names["signature"] != "pass" {
+		t.Fatalf("checks %v", names)
+	}
+}
+
+func TestTokenInspectFailures(t *testing.T) {
+	jwks := filepath.Join(tokTestdata, "jwks.json")
+	expired := tokSignRS256(t, nil, map[string]any{"sub": "x", "iat": time.Now().Add(-2 * time.Hour).Unix(), "exp": time.Now().Add(-90 * time.Second).Unix()})
+	code, _, errOut := tokRun(t, "", "token", "inspect", "--jwks", jwks, "--leeway", "30s", expired)
+	if code != 1 || !strings.HasPrefix(errOut, "authlab: check exp failed: expired 1m3") || !strings.Contains(errOut, "leeway 30 s") || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("expired: code %d, stderr %q", code, errOut)
+	}
+	code, out, errOut := tokRun(t, "", "token", "inspect", "--jwks", jwks, "--json", "eyJhbGciOiJSUzI1NiJ9.e30+.c2ln")
+	if code != 1 || !strings.Contains(errOut, "claims segment: bad base64url byte '+'") || !strings.Contains(out, `"kind": "check"`) {
+		t.Fatalf("malformed: %d %q %s", code, errOut, out)
+	}
+	code, _, errOut = tokRun(t, "", "token", "inspect", "--key", filepath.Join(tokTestdata, "rsa2.pub"), tokFixture(t))
+	if code != 1 || !strings.Contains(errOut, "check signature failed") {
+		t.Fatalf("wrong key: %d %q", code, errOut)
+	}
+	// A file argument is read, not taken as an opaque token.
+	code, out, _ = tokRun(t, "", "token", "inspect", "--jwks", jwks, "--json", filepath.Join(tokTestdata, "rs256.jwt"))
+	if code != 0 || !strings.Contains(out, `"verified": true`) {
+		t.Fatalf("file argument: %d %s", code, out)
+	}
+	// Opaque tokens are not failures.
+	code, out, _ = tokRun(t, "", "token", "inspect", "2YotnFZFEjr1zCsicMWpAA")
+	if code != 0 || !strings.Contains(out, "Opaque token") || !strings.Contains(out, "introspection") {
+		t.Fatalf("opaque: %d %s", code, out)
+	}
+}
+
+func TestTokenInspectUsage(t *testing.T) {
+	tok := tokFixture(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--issuer", "https://x", "--key", "k", tok}, "give one of --issuer, --jwks and --key"},
+		{[]string{"--kind", "refresh", tok}, `--kind "refresh"`},
+		{[]string{"--alg", "XS256", tok}, `--alg "XS256"`},
+		{[]string{"--jwks", "/nonexistent/jwks.json", tok}, "--jwks"},
+		{[]string{"--jwks", filepath.Join(tokTestdata, "rsa1.key"), tok}, ""},
+		{[]string{"--key", "env:AUTHLAB_TEST_UNSET_VAR", tok}, "AUTHLAB_TEST_UNSET_VAR is not set"},
+		{[]string{"--cert", filepath.Join(tokTestdata, "rsa1.pub"), tok}, "no PEM CERTIFICATE"},
+		{[]string{"--leeway", "-5s", tok}, "--leeway"},
+		{[]string{"-"}, "no token on stdin"},
+	} {
+		code, _, errOut := tokRun(t, "", append([]string{"token", "inspect"}, c.args...)...)
+		if c.want == "" { // a private key PEM as --jwks is fine: its public half is used
+			if code != 0 {
+				t.Errorf("%v: code %d %q", c.args, code, errOut)
+			}
+			continue
+		}
+		if code != 2 || !strings.Contains(errOut, c.want) || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: code %d, stderr %q, want 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+}
+
+func TestTokenInspectSecretAndIssuer(t *testing.T) {
+	secret := "a-shared-secret-of-32-bytes-long!"
+	input := tokB64(t, map[string]any{"alg": "HS256"}) + "." + tokB64(t, map[string]any{"sub": "x", "exp": time.Now().Add(time.Hour).Unix()})
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(input))
+	hs := input + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	t.Setenv("AUTHLAB_TEST_HS", secret)
+	for _, key := range []string{"env:AUTHLAB_TEST_HS", "base64:" + base64.StdEncoding.EncodeToString([]byte(secret)), secret} {
+		code, out, errOut := tokRun(t, "", "token", "inspect", "--key", key, hs)
+		if code != 0 || !strings.Contains(out, "verified with shared secret (33 bytes)") {
+			t.Fatalf("--key %s: %d %q %s", key[:4], code, errOut, out)
+		}
+		if strings.Contains(out, secret) {
+			t.Fatal("the secret was printed")
+		}
+	}
+
+	// An issuer on 127.0.0.1: discovery, JWKS, and skew from its Date headers.
+	jwks, err := os.ReadFile(filepath.Join(tokTestdata, "jwks.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			w.Write([]byte(`{"issuer":"` + srv.URL + `","jwks_uri":"` + srv.URL + `/jwks"}`))
+		case "/jwks":
+			w.Write(jwks)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	tok := tokSignRS256(t, nil, map[string]any{"iss": srv.URL, "sub": "x", "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()})
+	code, out, errOut := tokRun(t, "", "token", "inspect", "--issuer", srv.URL, "--json", tok)
+	if code != 0 {
+		t.Fatalf("issuer: %d %q %s", code, errOut, out)
+	}
+	var got struct {
+		Skew struct {
+			OffsetMS      int64  `json:"offset_ms"`
+			UncertaintyMS int64  `json:"uncertainty_ms"`
+			Source        string `json:"source"`
+			Verdict       string `json:"verdict"`
+		} `json:"skew"`
+		Exchanges []struct {
+			URL    string `json:"url"`
+			Status int    `json:"status"`
+		} `json:"exchanges"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	// Same machine, same clock: the estimate must contain zero.
+	if got.Skew.Source == "" || abs64(got.Skew.OffsetMS) > got.Skew.UncertaintyMS || !strings.Contains(got.Skew.Verdict, "within the 1m00s leeway") {
+		t.Fatalf("skew %+v", got.Skew)
+	}
+	if len(got.Exchanges) != 2 || got.Exchanges[1].URL != srv.URL+"/jwks" || got.Exchanges[1].Status != 200 {
+		t.Fatalf("exchanges %+v", got.Exchanges)
+	}
+	code, out, _ = tokRun(t, "", "token", "inspect", "--issuer", srv.URL, tok)
+	if code != 0 || !strings.Contains(out, "clock skew: the IdP's clock") || !strings.Contains(out, "behind ") {
+		t.Fatalf("human skew line: %s", out)
+	}
+}
+
+func abs64(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}

@@ -1,0 +1,462 @@
+package bench
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"authlab/flows"
+	"authlab/flows/mtls"
+	"authlab/flows/oauth"
+)
+
+// Flow names bench accepts beyond the OAuth flows.
+const (
+	FlowCall = "call" // GET --call URL with a cached access token
+	FlowHMAC = "hmac" // an HMAC-signed request
+	FlowMTLS = "mtls" // a request over TLS with the client certificate
+)
+
+// BenchFlows lists the flows bench can repeat.
+var BenchFlows = []string{flows.FlowClientCredentials, flows.FlowRefresh, flows.FlowTokenExchange,
+	flows.FlowIntrospect, flows.FlowUserinfo, FlowCall, FlowHMAC, FlowMTLS}
+
+// Setup is shared by every operation of one run: one transport with
+// keep-alive sized for the concurrency and endpoints discovered once, so the
+// measuring client is not the bottleneck.
+type Setup struct {
+	Request   flows.Request
+	Transport *http.Transport
+	TLS       *tls.Config // client certificate and CA from the request, or nil
+	Endpoints flows.Endpoints
+	Meta      *oauth.Metadata // nil without discovery
+}
+
+// NewSetup builds the transport for concurrency workers and resolves the
+// endpoints (one discovery when the request names an issuer).
+func NewSetup(ctx context.Context, req flows.Request, concurrency int) (*Setup, error) {
+	s := &Setup{Request: req.Clone()}
+	if req.CertFile != "" || req.CAFile != "" {
+		key := req.KeyFile
+		if key == "" {
+			key = req.CertFile
+		}
+		conf, err := mtls.LoadClientTLS(req.CertFile, key, req.CAFile)
+		if err != nil {
+			return nil, flows.Errorf(flows.ErrConfig, "TLS files: %v", err)
+		}
+		s.TLS = conf
+	}
+	s.Transport = NewTransport(s.TLS, concurrency)
+	s.Endpoints = req.Endpoints
+	if req.Issuer != "" {
+		e, err := s.engine(req)
+		if err != nil {
+			return nil, err
+		}
+		m, err := e.Discover(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		s.Meta = m
+		pick := func(dst *string, v, alias string) {
+			if *dst != "" {
+				return
+			}
+			if a := m.MTLSEndpointAliases[alias]; a != "" && s.TLS != nil && len(s.TLS.Certificates) > 0 {
+				v = a
+			}
+			*dst = v
+		}
+		pick(&s.Endpoints.Token, m.TokenEndpoint, "token_endpoint")
+		pick(&s.Endpoints.Introspect, m.IntrospectionEndpoint, "introspection_endpoint")
+		pick(&s.Endpoints.Revoke, m.RevocationEndpoint, "revocation_endpoint")
+		pick(&s.Endpoints.Userinfo, m.UserinfoEndpoint, "userinfo_endpoint")
+		pick(&s.Endpoints.JWKS, m.JWKSURI, "jwks_uri")
+		pick(&s.Endpoints.Auth, m.AuthorizationEndpoint, "authorization_endpoint")
+		pick(&s.Endpoints.Device, m.DeviceAuthorizationEndpoint, "device_authorization_endpoint")
+	}
+	return s, nil
+}
+
+// NewTransport is flows.NewTransport with an idle pool of at least
+// concurrency connections per host, so every worker keeps its connection.
+func NewTransport(conf *tls.Config, concurrency int) *http.Transport {
+	t := flows.NewTransport(conf)
+	t.MaxIdleConnsPerHost = max(concurrency, t.MaxIdleConnsPerHost)
+	t.MaxIdleConns = max(2*concurrency, t.MaxIdleConns)
+	return t
+}
+
+// Close releases idle connections.
+func (s *Setup) Close() { s.Transport.CloseIdleConnections() }
+
+// engine builds an oauth engine on the shared transport. With every endpoint
+// it needs already resolved, it does not discover again.
+func (s *Setup) engine(req flows.Request) (*oauth.Engine, error) {
+	return oauth.New(req, oauth.Options{Transport: s.Transport, SkipInspect: true})
+}
+
+// FlowRequest returns the setup's request for flow with resolved endpoints.
+func (s *Setup) FlowRequest(flow string, token flows.Secret) flows.Request {
+	r := s.Request.Clone()
+	r.Flow = flow
+	r.Endpoints = s.Endpoints
+	if token.IsSet() {
+		r.Token = token
+	}
+	r.CallURL = "" // bench calls resources itself, never after each grant
+	return r
+}
+
+// Client returns a recording client on the shared transport with no observer.
+func (s *Setup) Client() *flows.Client {
+	return flows.NewClient(flows.ClientOptions{Timeout: s.Request.Timeout, Transport: s.Transport}, nil)
+}
+
+// OutcomeOf turns a flow result into an Outcome.
+func OutcomeOf(res *flows.Result) Outcome {
+	o := Outcome{OK: res.OK}
+	if n := len(res.Exchanges); n > 0 {
+		o.Status = res.Exchanges[n-1].Status
+	}
+	if res.Err != nil {
+		o.Err = res.Err
+		o.OAuthError = res.Err.OAuthError
+		if res.Err.Status != 0 {
+			o.Status = res.Err.Status
+		}
+	} else if !res.OK {
+		o.Err = errors.New(res.Reason())
+	}
+	return o
+}
+
+// FlowOp repeats one OAuth flow on one engine (one transport, endpoints
+// resolved once). Client credentials with a shared secret (or none) take
+// bench's lean path, TokenOp; the other flows and client authentication
+// methods go through the engine, which records each exchange for display.
+func (s *Setup) FlowOp(flow string) (Op, error) {
+	switch flow {
+	case flows.FlowClientCredentials:
+		if op, ok := s.TokenOp(url.Values{"grant_type": {"client_credentials"}}); ok {
+			return op, nil
+		}
+	case flows.FlowRefresh:
+		return s.RefreshOp()
+	}
+	e, err := s.engine(s.FlowRequest(flow, ""))
+	if err != nil {
+		return nil, err
+	}
+	tok := s.Request.Token.Reveal()
+	var run func(ctx context.Context) *flows.Result
+	switch flow {
+	case flows.FlowClientCredentials:
+		run = func(ctx context.Context) *flows.Result { return e.ClientCredentials(ctx, nil) }
+	case flows.FlowTokenExchange:
+		run = func(ctx context.Context) *flows.Result { return e.TokenExchange(ctx, nil) }
+	case flows.FlowIntrospect, flows.FlowUserinfo:
+		if tok == "" {
+			return nil, flows.Errorf(flows.ErrConfig, "%s: needs a token (--token)", flow)
+		}
+		if flow == flows.FlowIntrospect {
+			run = func(ctx context.Context) *flows.Result { return e.Introspect(ctx, tok, nil) }
+		} else {
+			run = func(ctx context.Context) *flows.Result { return e.Userinfo(ctx, tok, nil) }
+		}
+	default:
+		return nil, flows.Errorf(flows.ErrConfig, "bench cannot repeat the %s flow (one of %s)", flow, strings.Join(BenchFlows, ", "))
+	}
+	return func(ctx context.Context) Outcome { return OutcomeOf(run(ctx)) }, nil
+}
+
+// TokenOp is a lean token request: the form and client authentication the
+// engine would send (client_secret_basic with RFC 6749 2.3.1 encoding,
+// client_secret_post, or none), encoded once, on the shared transport,
+// without the per-request masking and records the engine keeps for display,
+// so the client costs no more CPU per request than hey. ok is false for the
+// methods that need a fresh assertion per request (JWT, mTLS): use the engine.
+func (s *Setup) TokenOp(form url.Values) (op Op, ok bool) {
+	r := s.Request
+	method := r.AuthMethod
+	if method == "" {
+		switch {
+		case r.PrivateKey != "":
+			method = flows.AuthPrivateKeyJWT
+		case r.ClientSecret.IsSet():
+			method = flows.AuthClientSecretBasic
+		case r.CertFile != "":
+			method = flows.AuthTLSClient
+		default:
+			method = flows.AuthNone
+		}
+	}
+	if s.Endpoints.Token == "" {
+		return nil, false
+	}
+	form = cloneValues(form)
+	if len(r.Scopes) > 0 {
+		form.Set("scope", strings.Join(r.Scopes, " "))
+	}
+	for _, a := range r.Audience {
+		form.Add("audience", a)
+	}
+	for _, res := range r.Resource {
+		form.Add("resource", res)
+	}
+	var authz string
+	switch method {
+	case flows.AuthClientSecretBasic:
+		cred := url.QueryEscape(r.ClientID) + ":" + url.QueryEscape(r.ClientSecret.Reveal())
+		authz = "Basic " + base64.StdEncoding.EncodeToString([]byte(cred))
+	case flows.AuthClientSecretPost:
+		form.Set("client_id", r.ClientID)
+		form.Set("client_secret", r.ClientSecret.Reveal())
+	case flows.AuthNone:
+		form.Set("client_id", r.ClientID)
+	default:
+		return nil, false
+	}
+	body := form.Encode()
+	endpoint := s.Endpoints.Token
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return nil, false
+	}
+	hc := &http.Client{Transport: s.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	timeout := r.Timeout
+	if timeout <= 0 {
+		timeout = flows.DefaultTimeout
+	}
+	return func(ctx context.Context) Outcome {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(body))
+		if err != nil {
+			return Outcome{Err: err}
+		}
+		req.Header["Content-Type"] = []string{"application/x-www-form-urlencoded"}
+		req.Header["Accept"] = []string{"application/json"}
+		if authz != "" {
+			req.Header["Authorization"] = []string{authz}
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return Outcome{Err: flows.ExplainTransportError("token request", u, err, timeout)}
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(resp.Body, flows.MaxResponseBody+1))
+		if err != nil {
+			return Outcome{Status: resp.StatusCode, Err: flows.ExplainTransportError("token request", u, err, timeout)}
+		}
+		fr := &flows.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+		if resp.StatusCode != http.StatusOK {
+			return HTTPOutcome(fr, nil)
+		}
+		var tr struct {
+			AccessToken string `json:"access_token"`
+			Error       string `json:"error"`
+		}
+		if err := json.Unmarshal(b, &tr); err != nil || tr.AccessToken == "" || tr.Error != "" {
+			return Outcome{Status: resp.StatusCode, OAuthError: tr.Error, Err: flows.Errorf(flows.ErrProtocol,
+				"token request: %s answered HTTP 200 without an access_token: %s", u.Host, fr.Snippet())}
+		}
+		return Outcome{OK: true, Status: resp.StatusCode}
+	}, true
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// RefreshOp refreshes from a pool seeded with the request's refresh token.
+// A server that rotates refresh tokens invalidates the one just used, so each
+// call takes a token from the pool and returns the one it received: with a
+// single seed, workers take turns instead of failing with invalid_grant.
+func (s *Setup) RefreshOp() (Op, error) {
+	if !s.Request.Token.IsSet() {
+		return nil, flows.Errorf(flows.ErrConfig, "refresh: needs a refresh token (--token)")
+	}
+	e, err := s.engine(s.FlowRequest(flows.FlowRefresh, ""))
+	if err != nil {
+		return nil, err
+	}
+	pool := make(chan string, 1)
+	pool <- s.Request.Token.Reveal()
+	return func(ctx context.Context) Outcome {
+		var tok string
+		select {
+		case tok = <-pool:
+		case <-ctx.Done():
+			return Outcome{Err: ctx.Err()}
+		}
+		t0 := time.Now()
+		res := e.Refresh(ctx, tok, nil)
+		o := OutcomeOf(res)
+		o.Latency = time.Since(t0) // not the wait for the pool
+		if res.Token != nil && res.Token.RefreshToken != "" {
+			tok = res.Token.RefreshToken
+		}
+		pool <- tok
+		return o
+	}, nil
+}
+
+// cachedToken is an access token and when to stop using it.
+type cachedToken struct {
+	value   flows.Secret
+	renewAt time.Time
+}
+
+// TokenCache holds one access token for many workers: reads are one atomic
+// load; when it is due for renewal, one caller fetches and the rest wait.
+type TokenCache struct {
+	fetch func(ctx context.Context) (flows.Secret, time.Time, error)
+	now   func() time.Time
+	cur   atomic.Pointer[cachedToken]
+	mu    sync.Mutex
+}
+
+// NewTokenCache caches what fetch returns until its expiry (minus 30 s).
+// A fixed token (expiry zero) never renews.
+func NewTokenCache(fetch func(ctx context.Context) (flows.Secret, time.Time, error), now func() time.Time) *TokenCache {
+	if now == nil {
+		now = time.Now
+	}
+	return &TokenCache{fetch: fetch, now: now}
+}
+
+// Get returns a token that is not about to expire.
+func (c *TokenCache) Get(ctx context.Context) (flows.Secret, error) {
+	if t := c.cur.Load(); t != nil && (t.renewAt.IsZero() || c.now().Before(t.renewAt)) {
+		return t.value, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := c.cur.Load(); t != nil && (t.renewAt.IsZero() || c.now().Before(t.renewAt)) {
+		return t.value, nil
+	}
+	v, exp, err := c.fetch(ctx)
+	if err != nil {
+		return "", err
+	}
+	t := &cachedToken{value: v}
+	if !exp.IsZero() {
+		t.renewAt = exp.Add(-30 * time.Second)
+		if lifetime := exp.Sub(c.now()); lifetime < time.Minute {
+			t.renewAt = c.now().Add(lifetime / 2)
+		}
+	}
+	c.cur.Store(t)
+	return v, nil
+}
+
+// TokenSource returns a cache of the request's --token, or of a client
+// credentials token fetched (and renewed) through the engine.
+func (s *Setup) TokenSource() (*TokenCache, error) {
+	if s.Request.Token.IsSet() {
+		tok := s.Request.Token
+		return NewTokenCache(func(context.Context) (flows.Secret, time.Time, error) { return tok, time.Time{}, nil }, nil), nil
+	}
+	e, err := s.engine(s.FlowRequest(flows.FlowClientCredentials, ""))
+	if err != nil {
+		return nil, err
+	}
+	return NewTokenCache(func(ctx context.Context) (flows.Secret, time.Time, error) {
+		res := e.ClientCredentials(ctx, nil)
+		if !res.OK || res.Token == nil || res.Token.AccessToken == "" {
+			return "", time.Time{}, fmt.Errorf("getting an access token: %s", res.Reason())
+		}
+		return flows.Secret(res.Token.AccessToken), res.Token.ExpiresAt(), nil
+	}, nil), nil
+}
+
+// CallOp calls url with a bearer token from tokens; the latency is the call
+// alone, not a token renewal.
+func (s *Setup) CallOp(url string, tokens *TokenCache) Op {
+	c := s.Client()
+	return func(ctx context.Context) Outcome {
+		tok, err := tokens.Get(ctx)
+		if err != nil {
+			return Outcome{Err: err}
+		}
+		h := http.Header{"Authorization": {"Bearer " + tok.Reveal()}}
+		t0 := time.Now()
+		resp, err := c.Get(ctx, "call", url, h)
+		o := HTTPOutcome(resp, err)
+		o.Latency = time.Since(t0)
+		return o
+	}
+}
+
+// RequestOp sends what build returns (an HMAC-signed request, a call over
+// mTLS) and classifies the answer.
+func (s *Setup) RequestOp(step string, build func(ctx context.Context) (*http.Request, error)) Op {
+	c := s.Client()
+	return func(ctx context.Context) Outcome {
+		req, err := build(ctx)
+		if err != nil {
+			return Outcome{Err: err}
+		}
+		return HTTPOutcome(c.Do(req, step))
+	}
+}
+
+// HTTPOutcome classifies a response: 2xx is success; otherwise the status and
+// the OAuth error from a JSON body or a Bearer WWW-Authenticate challenge.
+func HTTPOutcome(resp *flows.Response, err error) Outcome {
+	if resp == nil {
+		return Outcome{Err: err}
+	}
+	o := Outcome{Status: resp.Status, OK: err == nil && resp.Status/100 == 2}
+	if o.OK {
+		return o
+	}
+	o.OAuthError = oauthError(resp)
+	if err != nil {
+		o.Err = err
+	} else {
+		o.Err = &flows.Error{Kind: flows.ErrProtocol, Status: resp.Status, OAuthError: o.OAuthError,
+			Message: fmt.Sprintf("HTTP %d %s", resp.Status, resp.Snippet())}
+		if o.OAuthError != "" {
+			o.Err.(*flows.Error).Kind = flows.ErrOAuth
+		}
+	}
+	return o
+}
+
+func oauthError(resp *flows.Response) string {
+	if strings.Contains(resp.ContentType(), "json") {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(resp.Body, &e) == nil && e.Error != "" {
+			return e.Error
+		}
+	}
+	// RFC 6750 3: WWW-Authenticate: Bearer error="invalid_token", ...
+	for _, v := range resp.Header.Values("WWW-Authenticate") {
+		if i := strings.Index(v, `error="`); i >= 0 {
+			rest := v[i+len(`error="`):]
+			if j := strings.IndexByte(rest, '"'); j >= 0 {
+				return rest[:j]
+			}
+		}
+	}
+	return ""
+}

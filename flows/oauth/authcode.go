@@ -1,0 +1,430 @@
+package oauth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html"
+	"net"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pkg/browser"
+
+	"authlab/flows"
+)
+
+// CallbackPath is the only path the loopback listener serves.
+const CallbackPath = "/callback"
+
+// isProtectedParam: these may not be overridden with --param, they carry
+// the flow's security (state, PKCE, nonce) or its wiring.
+func isProtectedParam(k string) bool {
+	switch k {
+	case "state", "nonce", "code_challenge", "code_challenge_method", "redirect_uri", "response_type", "client_id":
+		return true
+	}
+	return false
+}
+
+// NewPKCE returns a fresh code verifier (32 bytes from crypto/rand, 43
+// characters) and its S256 challenge (RFC 7636 4.1, 4.2).
+func NewPKCE() (verifier, challenge string, err error) {
+	verifier, err = randomString(32)
+	if err != nil {
+		return "", "", err
+	}
+	return verifier, S256Challenge(verifier), nil
+}
+
+// S256Challenge is BASE64URL(SHA256(ASCII(verifier))).
+func S256Challenge(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// CallbackParams are the parameters of an authorization response.
+type CallbackParams struct {
+	Code             string
+	State            string
+	Iss              string
+	Error            string
+	ErrorDescription string
+	ErrorURI         string
+}
+
+// ParseCallbackQuery parses an authorization response query strictly:
+// malformed escapes, and any parameter sent twice (RFC 6749 3.1), are
+// errors rather than guesses.
+func ParseCallbackQuery(raw string) (CallbackParams, error) {
+	if len(raw) > 16<<10 {
+		return CallbackParams{}, fmt.Errorf("the query is %d bytes; refusing more than 16 KiB", len(raw))
+	}
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return CallbackParams{}, fmt.Errorf("malformed query: %v", err)
+	}
+	var p CallbackParams
+	for name, dst := range map[string]*string{"code": &p.Code, "state": &p.State, "iss": &p.Iss,
+		"error": &p.Error, "error_description": &p.ErrorDescription, "error_uri": &p.ErrorURI} {
+		v := vals[name]
+		if len(v) > 1 {
+			return CallbackParams{}, fmt.Errorf("parameter %s appears %d times", name, len(v))
+		}
+		if len(v) == 1 {
+			*dst = v[0]
+		}
+	}
+	return p, nil
+}
+
+// callbackOutcome is what the listener hands back to the flow.
+type callbackOutcome struct {
+	params CallbackParams
+	err    *flows.Error // a final failure (OAuth error, iss mismatch, no code)
+}
+
+// callbackServer serves the redirect URI: it accepts exactly one valid
+// authorization response and rejects everything else with a reason.
+type callbackServer struct {
+	state     string
+	issuer    string // expected iss, when known
+	issNeeded bool   // the server advertises RFC 9207: iss is mandatory
+	port      int
+	report    func(reason string) // a rejected request, for the observer
+
+	mu         sync.Mutex
+	done       bool
+	lastReject string
+	out        chan callbackOutcome // buffered 1
+}
+
+func newCallbackServer(state, issuer string, issNeeded bool, port int, report func(string)) *callbackServer {
+	if report == nil {
+		report = func(string) {}
+	}
+	return &callbackServer{state: state, issuer: issuer, issNeeded: issNeeded, port: port, report: report, out: make(chan callbackOutcome, 1)}
+}
+
+func isLoopbackHost(host string) bool {
+	h := strings.Trim(host, "[]")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (cs *callbackServer) reject(w http.ResponseWriter, status int, reason string) {
+	cs.mu.Lock()
+	cs.lastReject = reason
+	cs.mu.Unlock()
+	cs.report(reason)
+	page(w, status, "Request rejected", reason)
+}
+
+func (cs *callbackServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	// The Host check stops DNS rebinding: a web page that points a name at
+	// 127.0.0.1 must not be able to talk to this listener.
+	host, port, err := net.SplitHostPort(req.Host)
+	if err != nil {
+		host, port = req.Host, ""
+	}
+	if !isLoopbackHost(host) || (cs.port != 0 && port != strconv.Itoa(cs.port)) {
+		cs.reject(w, http.StatusForbidden, fmt.Sprintf("rejected a request for Host %q: this listener only answers its own loopback address", req.Host))
+		return
+	}
+	if req.URL.Path != CallbackPath {
+		page(w, http.StatusNotFound, "Not found", "This listener only serves the OAuth callback.")
+		return
+	}
+	if req.Method != http.MethodGet {
+		cs.reject(w, http.StatusMethodNotAllowed, fmt.Sprintf("rejected a %s callback: only GET is accepted", req.Method))
+		return
+	}
+	cs.mu.Lock()
+	done := cs.done
+	cs.mu.Unlock()
+	if done {
+		cs.reject(w, http.StatusConflict, "rejected a second callback: this login already completed")
+		return
+	}
+	p, err := ParseCallbackQuery(req.URL.RawQuery)
+	if err != nil {
+		cs.reject(w, http.StatusBadRequest, "rejected a callback: "+err.Error())
+		return
+	}
+	if p.State == "" {
+		cs.reject(w, http.StatusBadRequest, "rejected a callback without state (not the answer to this login)")
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(p.State), []byte(cs.state)) != 1 {
+		cs.reject(w, http.StatusBadRequest, "rejected a callback whose state does not match this login (an old browser tab, or a forged request)")
+		return
+	}
+	// From here the response answers our request: it ends the flow.
+	var fe *flows.Error
+	switch {
+	case p.Iss != "" && cs.issuer != "" && p.Iss != cs.issuer:
+		fe = flows.Errorf(flows.ErrProtocol, "authorization response: iss is %q, expected %q (RFC 9207: a mix-up attack, or the wrong issuer configured)", p.Iss, cs.issuer)
+	case p.Iss == "" && cs.issNeeded:
+		fe = flows.Errorf(flows.ErrProtocol, "authorization response: no iss parameter, though the server advertises authorization_response_iss_parameter_supported (RFC 9207 2.4)")
+	case p.Error != "":
+		fe = &flows.Error{Kind: flows.ErrOAuth, OAuthError: p.Error, OAuthDescription: p.ErrorDescription, OAuthURI: p.ErrorURI}
+		fe.Message = "authorization: the server answered " + p.Error
+		if p.ErrorDescription != "" {
+			fe.Message += ": " + p.ErrorDescription
+		}
+		if p.ErrorURI != "" {
+			fe.Message += " [see " + p.ErrorURI + "]"
+		}
+	case p.Code == "":
+		fe = flows.Errorf(flows.ErrProtocol, "authorization response has neither code nor error")
+	}
+	cs.mu.Lock()
+	if cs.done { // lost a race with a concurrent callback
+		cs.mu.Unlock()
+		cs.reject(w, http.StatusConflict, "rejected a second callback: this login already completed")
+		return
+	}
+	cs.done = true
+	cs.mu.Unlock()
+	cs.out <- callbackOutcome{params: p, err: fe}
+	if fe != nil {
+		page(w, http.StatusBadRequest, "Login failed", fe.Message+" — return to your terminal.")
+		return
+	}
+	page(w, http.StatusOK, "Login complete", "authlab received the authorization response. You can close this tab and return to your terminal.")
+}
+
+// page answers the browser with a short, uncacheable page that leaks
+// nothing through the Referer.
+func page(w http.ResponseWriter, status int, title, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<!doctype html><meta charset=utf-8><title>authlab: %s</title><h1>%s</h1><p>%s</p>\n",
+		html.EscapeString(title), html.EscapeString(title), html.EscapeString(msg))
+}
+
+// listen opens the loopback listener(s): 127.0.0.1 (RFC 8252 7.3), plus
+// [::1] on the same port for the localhost variant, because browsers may
+// resolve localhost to either.
+func (e *Engine) listen() ([]net.Listener, error) {
+	if e.opts.Listener != nil {
+		return []net.Listener{e.opts.Listener}, nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(e.req.RedirectPort)))
+	if err != nil {
+		return nil, flows.Errorf(flows.ErrConfig, "callback listener on 127.0.0.1:%d: %v (is the port in use? try another --redirect-port)", e.req.RedirectPort, err)
+	}
+	lns := []net.Listener{ln}
+	if e.req.UseLocalhost {
+		if ln6, err := net.Listen("tcp", net.JoinHostPort("::1", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))); err == nil {
+			lns = append(lns, ln6)
+		}
+	}
+	return lns, nil
+}
+
+// AuthCode runs the authorization code grant with PKCE S256 through a
+// loopback redirect and the user's browser.
+func (e *Engine) AuthCode(ctx context.Context, obs flows.Observer) *flows.Result {
+	r := e.newRun(flows.FlowAuthCode, obs)
+	for k := range e.req.ExtraParams {
+		if isProtectedParam(k) {
+			return r.finish(flows.Errorf(flows.ErrConfig, "--param %s: authlab sets this parameter itself and will not override it", k))
+		}
+	}
+	ep, m, err := e.resolve(ctx, r)
+	if err != nil {
+		return r.finish(err)
+	}
+	if ep.Auth == "" {
+		return r.finish(flows.Errorf(flows.ErrConfig, "no authorization endpoint: the metadata has none; pass --auth-url"))
+	}
+	authURL, err := url.Parse(ep.Auth)
+	if err != nil {
+		return r.finish(flows.Errorf(flows.ErrConfig, "authorization endpoint %q: %v", ep.Auth, err))
+	}
+	if m != nil && len(m.CodeChallengeMethods) > 0 && !slices.Contains(m.CodeChallengeMethods, "S256") {
+		r.res.AddCheck(flows.Check{Name: "pkce", Status: flows.Warn, Detail: fmt.Sprintf("the server advertises code_challenge_methods_supported %v without S256; sending S256 anyway", m.CodeChallengeMethods)})
+	}
+
+	state, err1 := randomString(24)
+	nonce, err2 := randomString(24)
+	verifier, challenge, err3 := NewPKCE()
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return r.finish(flows.Errorf(flows.ErrConfig, "randomness: %v", err))
+	}
+	lns, err := e.listen()
+	if err != nil {
+		return r.finish(err)
+	}
+	port := lns[0].Addr().(*net.TCPAddr).Port
+	host := "127.0.0.1"
+	if e.req.UseLocalhost {
+		host = "localhost"
+	}
+	redirectURI := fmt.Sprintf("http://%s:%d%s", host, port, CallbackPath)
+
+	scopes := e.req.Scopes
+	if len(scopes) == 0 && (m == nil || m.OIDC) {
+		scopes = []string{"openid"}
+	}
+	q := authURL.Query()
+	q.Set("response_type", "code")
+	q.Set("client_id", e.req.ClientID)
+	q.Set("redirect_uri", redirectURI)
+	q.Set("state", state)
+	q.Set("code_challenge", challenge)
+	q.Set("code_challenge_method", "S256")
+	if len(scopes) > 0 {
+		q.Set("scope", strings.Join(scopes, " "))
+	}
+	openid := slices.Contains(scopes, "openid")
+	if openid {
+		q.Set("nonce", nonce)
+	} else {
+		nonce = ""
+	}
+	for _, res := range e.req.Resource {
+		q.Add("resource", res)
+	}
+	for _, a := range e.req.Audience {
+		q.Add("audience", a)
+	}
+	for k, vs := range e.req.ExtraParams {
+		q[k] = append([]string(nil), vs...)
+	}
+	authURL.RawQuery = q.Encode()
+	r.res.AuthURL = authURL.String()
+
+	issuer := e.expectedIssuer(m)
+	issNeeded := m != nil && m.AuthorizationResponseISSParameter
+	cs := newCallbackServer(state, issuer, issNeeded, port, func(reason string) { r.note("callback rejected", reason, false) })
+	if e.opts.Listener != nil {
+		cs.port = 0 // a test listener may sit behind another address
+	}
+	srv := &http.Server{Handler: cs, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10, ErrorLog: nil}
+	for _, ln := range lns {
+		go func(ln net.Listener) { _ = srv.Serve(ln) }(ln)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+	}()
+
+	wait := e.req.WaitOrDefault()
+	var outcome callbackOutcome
+	err = r.step("authorization", func() (string, error) {
+		e.openBrowser(ctx, r, authURL.String())
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		select {
+		case outcome = <-cs.out:
+		case <-ctx.Done():
+			return "", flows.Errorf(flows.ErrCancelled, "authorization: cancelled while waiting for the browser (%v)", ctx.Err())
+		case <-timer.C:
+			cs.mu.Lock()
+			last := cs.lastReject
+			cs.mu.Unlock()
+			msg := fmt.Sprintf("authorization: no valid callback on %s within %s (--wait)", redirectURI, wait)
+			if last != "" {
+				msg += "; last " + last
+			}
+			return "", flows.Errorf(flows.ErrCancelled, "%s", msg)
+		}
+		if outcome.err != nil {
+			return "", outcome.err
+		}
+		detail := "callback received, state matches"
+		if outcome.params.Iss != "" {
+			detail += ", iss matches"
+		}
+		return detail, nil
+	})
+	if err != nil {
+		return r.finish(err)
+	}
+
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {outcome.params.Code},
+		"redirect_uri": {redirectURI}, "code_verifier": {verifier}}
+	tr, err := e.postToken(ctx, r, ep, m, form, nonce)
+	if err != nil {
+		return r.finish(err)
+	}
+	r.res.AddCheck(scopeCheck(e.req.Scopes, tr))
+	if openid && tr.IDToken == "" {
+		r.res.AddCheck(flows.Check{Name: "id_token", Status: flows.Fail, Detail: "the openid scope was requested but the token response has no id_token (OIDC Core 3.1.3.3)"})
+	}
+	return r.finish(e.maybeCall(ctx, r, tr.AccessToken))
+}
+
+// openBrowser opens the authorization URL: the OpenURL option, else the
+// Browser command ($BROWSER), else the system browser. With NoBrowser, or
+// when opening fails, the URL is reported for the user to open.
+func (e *Engine) openBrowser(ctx context.Context, r *run, u string) {
+	if e.req.NoBrowser {
+		r.note("open this URL in a browser", u, true)
+		return
+	}
+	var err error
+	switch {
+	case e.opts.OpenURL != nil:
+		err = e.opts.OpenURL(ctx, u)
+	case e.req.Browser != "":
+		err = runBrowserCommand(e.req.Browser, u)
+	default:
+		err = browser.OpenURL(u)
+	}
+	if err != nil {
+		r.note("open this URL in a browser", fmt.Sprintf("could not start a browser (%v); open it yourself: %s", err, u), true)
+		return
+	}
+	r.note("browser opened", u, true)
+}
+
+// runBrowserCommand starts $BROWSER-style commands: the first entry of a
+// ':'-separated list, its "%s" replaced by the URL or the URL appended.
+// No shell is involved. The process is reaped in the background and not
+// killed: it may be the user's browser.
+func runBrowserCommand(command, u string) error {
+	first, _, _ := strings.Cut(command, ":")
+	fields := strings.Fields(first)
+	if len(fields) == 0 {
+		return fmt.Errorf("$BROWSER is empty")
+	}
+	substituted := false
+	for i, f := range fields {
+		if strings.Contains(f, "%s") {
+			fields[i] = strings.ReplaceAll(f, "%s", u)
+			substituted = true
+		}
+	}
+	if !substituted {
+		fields = append(fields, u)
+	}
+	cmd := exec.Command(fields[0], fields[1:]...)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%s: %v", fields[0], err)
+	}
+	go func() { _ = cmd.Wait() }()
+	return nil
+}

@@ -1,0 +1,246 @@
+package oauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"authlab/flows"
+)
+
+// Metadata is the part of an OIDC discovery document / RFC 8414 metadata
+// the engine uses. Raw keeps the whole document for display.
+type Metadata struct {
+	Issuer                             string            `json:"issuer"`
+	AuthorizationEndpoint              string            `json:"authorization_endpoint,omitempty"`
+	TokenEndpoint                      string            `json:"token_endpoint,omitempty"`
+	DeviceAuthorizationEndpoint        string            `json:"device_authorization_endpoint,omitempty"`
+	IntrospectionEndpoint              string            `json:"introspection_endpoint,omitempty"`
+	RevocationEndpoint                 string            `json:"revocation_endpoint,omitempty"`
+	UserinfoEndpoint                   string            `json:"userinfo_endpoint,omitempty"`
+	JWKSURI                            string            `json:"jwks_uri,omitempty"`
+	TokenEndpointAuthMethods           []string          `json:"token_endpoint_auth_methods_supported,omitempty"`
+	CodeChallengeMethods               []string          `json:"code_challenge_methods_supported,omitempty"`
+	GrantTypes                         []string          `json:"grant_types_supported,omitempty"`
+	ScopesSupported                    []string          `json:"scopes_supported,omitempty"`
+	AuthorizationResponseISSParameter  bool              `json:"authorization_response_iss_parameter_supported,omitempty"`
+	MTLSEndpointAliases                map[string]string `json:"mtls_endpoint_aliases,omitempty"`
+	TLSClientCertificateBoundAccessTok bool              `json:"tls_client_certificate_bound_access_tokens,omitempty"`
+	// OIDC says whether the document came from openid-configuration.
+	OIDC bool `json:"-"`
+	// Source is the URL the document was read from.
+	Source string `json:"-"`
+}
+
+// Discovery document paths, OIDC first (OIDC Discovery 4, RFC 8414 3).
+const (
+	oidcWellKnown  = "/.well-known/openid-configuration"
+	oauthWellKnown = "/.well-known/oauth-authorization-server"
+)
+
+// discoveryURLs lists where to look for issuer's metadata: OIDC appends to
+// the issuer path, RFC 8414 inserts the well-known segment before it.
+func discoveryURLs(issuer string) ([]string, error) {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("issuer %q is not a URL", issuer)
+	}
+	path := strings.TrimRight(u.Path, "/")
+	oidc := *u
+	oidc.Path = path + oidcWellKnown
+	oidc.RawQuery, oidc.Fragment = "", ""
+	rfc := *u
+	rfc.Path = oauthWellKnown + path
+	rfc.RawQuery, rfc.Fragment = "", ""
+	urls := []string{oidc.String(), rfc.String()}
+	if path != "" { // some servers put RFC 8414 metadata after the path too
+		alt := *u
+		alt.Path = path + oauthWellKnown
+		alt.RawQuery, alt.Fragment = "", ""
+		urls = append(urls, alt.String())
+	}
+	return urls, nil
+}
+
+// Discover reads the issuer's metadata once; later calls reuse it. A
+// failure is not cached, so the next run tries again.
+func (e *Engine) Discover(ctx context.Context, obs flows.Observer) (*Metadata, error) {
+	r := e.newRun("discovery", obs)
+	return e.discover(ctx, r)
+}
+
+func (e *Engine) discover(ctx context.Context, r *run) (*Metadata, error) {
+	e.mu.Lock()
+	m := e.meta
+	e.mu.Unlock()
+	if m != nil {
+		return m, nil
+	}
+	var meta *Metadata
+	err := r.step("discovery", func() (string, error) {
+		var err error
+		meta, err = fetchMetadata(ctx, r.hc, e.req.Issuer)
+		if err != nil {
+			return "", err
+		}
+		return "metadata from " + meta.Source, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	if e.meta == nil {
+		e.meta = meta
+	}
+	meta = e.meta
+	e.mu.Unlock()
+	return meta, nil
+}
+
+func fetchMetadata(ctx context.Context, hc *flows.Client, issuer string) (*Metadata, error) {
+	urls, err := discoveryURLs(issuer)
+	if err != nil {
+		return nil, flows.Errorf(flows.ErrConfig, "discovery: %v", err)
+	}
+	var tried []string
+	for i, u := range urls {
+		resp, err := hc.Get(ctx, "discovery", u, nil)
+		if err != nil {
+			return nil, err
+		}
+		// Not there: try the next well-known location. Anything else is an
+		// answer to explain, not to skip.
+		if resp.Status == 404 || resp.Status == 410 || (resp.Status == 400 && i > 0) {
+			tried = append(tried, fmt.Sprintf("%s (HTTP %d)", u, resp.Status))
+			continue
+		}
+		if resp.Status != 200 {
+			return nil, flows.Errorf(flows.ErrProtocol, "discovery: %s answered HTTP %d (%s), expected 200 with a JSON document: %s",
+				u, resp.Status, orUnknown(resp.ContentType()), resp.Snippet())
+		}
+		m, err := ParseMetadata(resp.Body)
+		if err != nil {
+			return nil, flows.Errorf(flows.ErrProtocol, "discovery: %s: %v (content type %s, body %s)", u, err, orUnknown(resp.ContentType()), resp.Snippet())
+		}
+		m.Source = u
+		m.OIDC = i == 0
+		if m.Issuer != issuer {
+			hint := ""
+			if strings.TrimRight(m.Issuer, "/") == strings.TrimRight(issuer, "/") {
+				hint = "; they differ only in the trailing slash — pass --issuer exactly as the server spells it"
+			}
+			return nil, flows.Errorf(flows.ErrProtocol, "discovery: %s names issuer %q, but you asked for %q: they must be identical (OIDC Discovery 4.3, RFC 8414 3.3)%s", u, m.Issuer, issuer, hint)
+		}
+		return m, nil
+	}
+	return nil, flows.Errorf(flows.ErrProtocol, "discovery: no metadata for issuer %s: tried %s; pass the endpoint URLs (--token-url, ...) instead", issuer, strings.Join(tried, ", "))
+}
+
+// ParseMetadata parses a discovery document. It accepts unknown fields and
+// rejects what would make later steps fail in confusing ways.
+func ParseMetadata(body []byte) (*Metadata, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, fmt.Errorf("empty document")
+	}
+	if body[0] == '<' {
+		return nil, fmt.Errorf("an HTML page, not a JSON document (wrong issuer URL, or a login/proxy page?)")
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %v", err)
+	}
+	var m Metadata
+	// Field by field, so one oddly typed field names itself.
+	for name, dst := range map[string]any{
+		"issuer": &m.Issuer, "authorization_endpoint": &m.AuthorizationEndpoint, "token_endpoint": &m.TokenEndpoint,
+		"device_authorization_endpoint": &m.DeviceAuthorizationEndpoint, "introspection_endpoint": &m.IntrospectionEndpoint,
+		"revocation_endpoint": &m.RevocationEndpoint, "userinfo_endpoint": &m.UserinfoEndpoint, "jwks_uri": &m.JWKSURI,
+		"token_endpoint_auth_methods_supported": &m.TokenEndpointAuthMethods, "code_challenge_methods_supported": &m.CodeChallengeMethods,
+		"grant_types_supported": &m.GrantTypes, "scopes_supported": &m.ScopesSupported,
+		"authorization_response_iss_parameter_supported": &m.AuthorizationResponseISSParameter,
+		"mtls_endpoint_aliases":                          &m.MTLSEndpointAliases, "tls_client_certificate_bound_access_tokens": &m.TLSClientCertificateBoundAccessTok,
+	} {
+		v, ok := raw[name]
+		if !ok || string(v) == "null" {
+			continue
+		}
+		if err := json.Unmarshal(v, dst); err != nil {
+			return nil, fmt.Errorf("field %s has the wrong type (%s)", name, flows.Snippet(v, 40))
+		}
+	}
+	if m.Issuer == "" {
+		return nil, fmt.Errorf("no issuer field")
+	}
+	for name, v := range map[string]string{
+		"authorization_endpoint": m.AuthorizationEndpoint, "token_endpoint": m.TokenEndpoint,
+		"device_authorization_endpoint": m.DeviceAuthorizationEndpoint, "introspection_endpoint": m.IntrospectionEndpoint,
+		"revocation_endpoint": m.RevocationEndpoint, "userinfo_endpoint": m.UserinfoEndpoint, "jwks_uri": m.JWKSURI,
+	} {
+		if v == "" {
+			continue
+		}
+		if err := httpURL(v); err != nil {
+			return nil, fmt.Errorf("%s: %v", name, err)
+		}
+	}
+	return &m, nil
+}
+
+// endpoints merges explicit endpoints over discovered ones, using the mTLS
+// aliases when a client certificate is in play (RFC 8705 5).
+func (e *Engine) endpoints(m *Metadata) flows.Endpoints {
+	out := e.req.Endpoints
+	if m == nil {
+		return out
+	}
+	pick := func(explicit *string, discovered, alias string) {
+		if *explicit != "" {
+			return
+		}
+		if e.clientTLS != nil && m.MTLSEndpointAliases != nil {
+			if a := m.MTLSEndpointAliases[alias]; a != "" {
+				*explicit = a
+				return
+			}
+		}
+		*explicit = discovered
+	}
+	pick(&out.Token, m.TokenEndpoint, "token_endpoint")
+	pick(&out.Auth, m.AuthorizationEndpoint, "authorization_endpoint")
+	pick(&out.Device, m.DeviceAuthorizationEndpoint, "device_authorization_endpoint")
+	pick(&out.Introspect, m.IntrospectionEndpoint, "introspection_endpoint")
+	pick(&out.Revoke, m.RevocationEndpoint, "revocation_endpoint")
+	pick(&out.Userinfo, m.UserinfoEndpoint, "userinfo_endpoint")
+	pick(&out.JWKS, m.JWKSURI, "jwks_uri")
+	return out
+}
+
+// resolve returns the endpoints for r's flow, discovering when an endpoint
+// the flow needs is missing (and an issuer is known).
+func (e *Engine) resolve(ctx context.Context, r *run) (flows.Endpoints, *Metadata, error) {
+	if e.req.Issuer == "" || hasNeededEndpoints(&flows.Request{Flow: r.res.Flow, Endpoints: e.req.Endpoints}) && !e.wantsMetadata(r.res.Flow) {
+		return e.req.Endpoints, nil, nil
+	}
+	m, err := e.discover(ctx, r)
+	if err != nil {
+		return flows.Endpoints{}, nil, err
+	}
+	return e.endpoints(m), m, nil
+}
+
+// wantsMetadata: flows that use metadata beyond endpoint URLs (iss
+// parameter support, JWKS for ID tokens) discover whenever an issuer is set.
+func (e *Engine) wantsMetadata(flow string) bool {
+	return flow == flows.FlowAuthCode && e.req.Endpoints.JWKS == ""
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "no content type"
+	}
+	return s
+}

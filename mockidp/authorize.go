@@ -1,0 +1,282 @@
+package mockidp
+
+import (
+	"html/template"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// authzParams are the authorization request parameters the IdP keeps.
+var authzParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt", "login_hint", "max_age"}
+
+// redirectAllowed applies exact matching, except that the port of a loopback
+// redirect may vary (RFC 8252 7.3).
+func redirectAllowed(registered []string, got string) bool {
+	gu, err := url.Parse(got)
+	if err != nil || gu.Fragment != "" || gu.User != nil {
+		return false
+	}
+	for _, reg := range registered {
+		if reg == got {
+			return true
+		}
+		ru, err := url.Parse(reg)
+		if err != nil || ru.Scheme != "http" || gu.Scheme != "http" || !isLoopbackHost(ru.Hostname()) {
+			continue
+		}
+		if ru.Hostname() == gu.Hostname() && ru.Path == gu.Path && ru.RawQuery == gu.RawQuery && (ru.Port() == "" || ru.Port() == gu.Port()) {
+			return true
+		}
+	}
+	return false
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// authzError redirects an error to the client per RFC 6749 4.1.2.1 (with iss, RFC 9207).
+func (s *Server) authzError(w http.ResponseWriter, r *http.Request, redirect, state, code, desc string) {
+	if rw, ok := w.(*recWriter); ok {
+		rw.oerr = code
+	}
+	q := url.Values{"error": {code}, "error_description": {desc}, "iss": {s.issuerFor(r)}}
+	if state != "" {
+		q.Set("state", state)
+	}
+	http.Redirect(w, r, appendQuery(redirect, q), http.StatusFound)
+}
+
+func appendQuery(u string, q url.Values) string {
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + q.Encode()
+}
+
+// authzPage is an error the IdP must show itself, not redirect: the client
+// or redirect_uri cannot be trusted (RFC 6749 4.1.2.1).
+func authzPage(w http.ResponseWriter, status int, code, desc string) {
+	if rw, ok := w.(*recWriter); ok {
+		rw.oerr = code
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	pageTmpl.Execute(w, pageData{Title: "Authorization error", Error: code + ": " + desc})
+}
+
+func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		authzPage(w, http.StatusBadRequest, "invalid_request", "cannot parse the request: "+err.Error())
+		return
+	}
+	p := map[string]string{}
+	for _, k := range authzParams {
+		if len(r.Form[k]) > 1 {
+			authzPage(w, http.StatusBadRequest, "invalid_request", "parameter "+k+" appears more than once")
+			return
+		}
+		if v := r.Form.Get(k); v != "" {
+			p[k] = v
+		}
+	}
+	note(w, p["client_id"], GrantAuthCode)
+	c := s.clients[p["client_id"]]
+	if c == nil {
+		authzPage(w, http.StatusBadRequest, "invalid_request", "unknown client_id "+quoteOrNone(p["client_id"]))
+		return
+	}
+	redirect := p["redirect_uri"]
+	if redirect == "" || !redirectAllowed(c.RedirectURIs, redirect) {
+		authzPage(w, http.StatusBadRequest, "invalid_request", "redirect_uri "+quoteOrNone(redirect)+" is not registered for client "+c.ID)
+		return
+	}
+	state := p["state"]
+	if p["response_type"] != "code" {
+		s.authzError(w, r, redirect, state, "unsupported_response_type", "response_type must be code")
+		return
+	}
+	if !c.grants[GrantAuthCode] {
+		s.authzError(w, r, redirect, state, "unauthorized_client", "client "+c.ID+" may not use the authorization code grant")
+		return
+	}
+	if _, e := s.checkScope(c, p["scope"], ""); e != nil {
+		s.authzError(w, r, redirect, state, "invalid_scope", e.desc)
+		return
+	}
+	if ch := p["code_challenge"]; ch != "" {
+		m := p["code_challenge_method"]
+		if m == "" {
+			m = "plain" // RFC 7636 4.3 default
+		}
+		switch {
+		case m == "S256":
+		case m == "plain" && (s.cfg.AllowPlainPKCE || c.AllowPlainPKCE):
+		case m == "plain":
+			s.authzError(w, r, redirect, state, "invalid_request", "code_challenge_method plain is not allowed; use S256")
+			return
+		default:
+			s.authzError(w, r, redirect, state, "invalid_request", "code_challenge_method "+m+" is not supported")
+			return
+		}
+		if len(ch) < 43 || len(ch) > 128 {
+			s.authzError(w, r, redirect, state, "invalid_request", "code_challenge must be 43 to 128 characters")
+			return
+		}
+		p["code_challenge_method"] = m
+	} else if c.Public {
+		s.authzError(w, r, redirect, state, "invalid_request", "PKCE is required for public clients: send code_challenge (S256)")
+		return
+	}
+	prompt := strings.Fields(p["prompt"])
+	wantLogin := s.opts.Login
+	for _, pr := range prompt {
+		if pr == "login" || pr == "consent" || pr == "select_account" {
+			wantLogin = true
+		}
+	}
+	if wantLogin {
+		for _, pr := range prompt {
+			if pr == "none" {
+				s.authzError(w, r, redirect, state, "login_required", "prompt=none but this IdP asks for a login")
+				return
+			}
+		}
+		s.showLogin(w, r, p, "")
+		return
+	}
+	user := s.cfg.DefaultUser
+	if h := p["login_hint"]; h != "" && s.users[h] != nil {
+		user = h
+	}
+	if user == "" || s.users[user] == nil {
+		s.authzError(w, r, redirect, state, "login_required", "no default user configured")
+		return
+	}
+	s.issueCode(w, r, c, p, user)
+}
+
+func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, c *clientInfo, p map[string]string, user string) {
+	now := s.Now()
+	code := randomToken(32)
+	st := s.st
+	st.mu.Lock()
+	if !st.room(now, func() int { return len(st.codes) }) {
+		st.mu.Unlock()
+		s.authzError(w, r, p["redirect_uri"], p["state"], "temporarily_unavailable", "authorization code table full")
+		return
+	}
+	st.codes[code] = &authCode{ClientID: c.ID, RedirectURI: p["redirect_uri"], Scope: strings.Join(strings.Fields(p["scope"]), " "), Nonce: p["nonce"],
+		Challenge: p["code_challenge"], Method: p["code_challenge_method"], User: user, AuthTime: now, Expires: now.Add(s.cfg.Lifetimes.Code.D())}
+	st.mu.Unlock()
+	q := url.Values{"code": {code}, "iss": {s.issuerFor(r)}}
+	if p["state"] != "" {
+		q.Set("state", p["state"])
+	}
+	http.Redirect(w, r, appendQuery(p["redirect_uri"], q), http.StatusFound)
+}
+
+const csrfCookie = "authlab_csrf"
+
+// showLogin renders the login + consent page; the pending request waits
+// under a random id, and the form carries a CSRF token that must match the
+// cookie set here (double submit) and the pending request.
+func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, p map[string]string, msg string) {
+	now := s.Now()
+	id, csrf := randomToken(16), randomToken(24)
+	st := s.st
+	st.mu.Lock()
+	if !st.room(now, func() int { return len(st.logins) }) {
+		st.mu.Unlock()
+		s.authzError(w, r, p["redirect_uri"], p["state"], "temporarily_unavailable", "too many pending logins")
+		return
+	}
+	st.logins[id] = &pendingLogin{Params: p, CSRF: csrf, Expires: now.Add(10 * time.Minute)}
+	st.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:")
+	pageTmpl.Execute(w, pageData{Title: "Sign in to authlab mock IdP", Login: true, ID: id, CSRF: csrf, Client: p["client_id"], Scopes: strings.Fields(p["scope"]), Error: msg, Hint: p["login_hint"]})
+}
+
+func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		authzPage(w, http.StatusBadRequest, "invalid_request", "cannot parse the form")
+		return
+	}
+	id, csrf := r.PostForm.Get("login_id"), r.PostForm.Get("csrf_token")
+	st := s.st
+	st.mu.Lock()
+	pl := st.logins[id]
+	if pl != nil {
+		delete(st.logins, id) // single use, whatever the outcome
+	}
+	st.mu.Unlock()
+	ck, _ := r.Cookie(csrfCookie)
+	if pl == nil || !s.Now().Before(pl.Expires) {
+		authzPage(w, http.StatusBadRequest, "invalid_request", "this login form expired or was already used; start the sign-in again")
+		return
+	}
+	if csrf == "" || ck == nil || !secretEqual(csrf, pl.CSRF) || !secretEqual(ck.Value, pl.CSRF) {
+		authzPage(w, http.StatusForbidden, "access_denied", "CSRF token missing or wrong; start the sign-in again")
+		return
+	}
+	p := pl.Params
+	c := s.clients[p["client_id"]]
+	if r.PostForm.Get("action") == "deny" {
+		s.authzError(w, r, p["redirect_uri"], p["state"], "access_denied", "the user denied the request")
+		return
+	}
+	u := s.users[r.PostForm.Get("username")]
+	if u == nil || u.Password == "" || !secretEqual(r.PostForm.Get("password"), u.Password) {
+		s.showLogin(w, r, p, "Wrong username or password.")
+		return
+	}
+	s.issueCode(w, r, c, p, u.Username)
+}
+
+type pageData struct {
+	Title, Error, ID, CSRF, Client, Hint, UserCode, Message string
+	Scopes                                                  []string
+	Login, Device                                           bool
+}
+
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
+<meta name="viewport" content="width=device-width">
+<style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}
+label{display:block;margin:.6rem 0 .2rem}input[type=text],input[type=password]{width:100%;padding:.4rem}
+.err{color:#b00020}button{margin:.8rem .4rem 0 0;padding:.4rem 1rem}</style></head><body>
+<h1>{{.Title}}</h1>
+{{if .Error}}<p class="err" id="error">{{.Error}}</p>{{end}}
+{{if .Message}}<p id="message">{{.Message}}</p>{{end}}
+{{if .Login}}<form method="post" action="/login" id="login">
+<p><b>{{.Client}}</b> asks for: {{range .Scopes}}<code>{{.}}</code> {{end}}</p>
+<input type="hidden" name="login_id" value="{{.ID}}">
+<input type="hidden" name="csrf_token" value="{{.CSRF}}">
+<label for="username">Username</label><input type="text" id="username" name="username" value="{{.Hint}}" autocomplete="username">
+<label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password">
+<button type="submit" name="action" value="approve" id="approve">Sign in and allow</button>
+<button type="submit" name="action" value="deny" id="deny">Deny</button>
+</form>{{end}}
+{{if .Device}}<form method="post" action="/device" id="device">
+<input type="hidden" name="csrf_token" value="{{.CSRF}}">
+<input type="hidden" name="login_id" value="{{.ID}}">
+<label for="user_code">Code shown on your device</label><input type="text" id="user_code" name="user_code" value="{{.UserCode}}">
+<label for="username">Username</label><input type="text" id="username" name="username">
+<label for="password">Password</label><input type="password" id="password" name="password">
+<button type="submit" name="action" value="approve" id="approve">Allow</button>
+<button type="submit" name="action" value="deny" id="deny">Deny</button>
+</form>{{end}}
+</body></html>`))

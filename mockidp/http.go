@@ -1,0 +1,321 @@
+package mockidp
+
+import (
+	"bytes"
+	"io"
+	"log"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"authlab/flows"
+)
+
+// maxBody caps request bodies the IdP reads.
+const maxBody = 64 << 10
+
+func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }
+
+func (s *Server) routes() {
+	s.mux = http.NewServeMux()
+	h := func(pattern, ep string, f http.HandlerFunc) { s.mux.Handle(pattern, s.wrap(ep, f)) }
+	h("GET /.well-known/openid-configuration", EPDiscovery, s.handleDiscovery)
+	h("GET /.well-known/oauth-authorization-server", EPDiscovery, s.handleDiscovery)
+	h("GET /jwks", EPJWKS, s.handleJWKS)
+	h("GET /authorize", EPAuthorize, s.handleAuthorize)
+	h("POST /authorize", EPAuthorize, s.handleAuthorize)
+	h("POST /login", EPAuthorize, s.handleLoginPost)
+	for _, p := range []string{"", "/mtls"} {
+		h("POST "+p+"/token", EPToken, s.handleToken)
+		h("POST "+p+"/introspect", EPIntrospect, s.handleIntrospect)
+		h("POST "+p+"/revoke", EPRevoke, s.handleRevoke)
+		h("GET "+p+"/userinfo", EPUserinfo, s.handleUserinfo)
+		h("POST "+p+"/userinfo", EPUserinfo, s.handleUserinfo)
+		h("POST "+p+"/device_authorization", EPDevice, s.handleDeviceAuthorization)
+	}
+	h("GET /device", EPDevicePage, s.handleDevicePage)
+	h("POST /device", EPDevicePage, s.handleDevicePage)
+	h("GET /end_session", EPEndSession, s.handleEndSession)
+	h("GET /api/hello", EPAPI, s.handleHello)
+	h("GET /api/mtls", EPAPI, s.handleMTLSResource)
+	s.adminRoutes()
+	h("/", EPOther, func(w http.ResponseWriter, r *http.Request) {
+		writeOAuthError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
+	})
+	s.handler = s.mux
+}
+
+// recWriter records the response for the event stream; it exists only while
+// someone is subscribed.
+type recWriter struct {
+	http.ResponseWriter
+	status   int
+	body     bytes.Buffer
+	clientID string
+	grant    string
+	oerr     string
+}
+
+func (w *recWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = 200
+	}
+	if w.body.Len() < maxBody {
+		w.body.Write(b[:min(len(b), maxBody-w.body.Len())])
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *recWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *recWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// note tells the event recorder who called and with which grant.
+func note(w http.ResponseWriter, clientID, grant string) {
+	if rw, ok := w.(*recWriter); ok {
+		if clientID != "" {
+			rw.clientID = clientID
+		}
+		if grant != "" {
+			rw.grant = grant
+		}
+	}
+}
+
+// wrap applies the per-endpoint faults (latency, errors, skewed Date header)
+// and records the exchange for event subscribers.
+func (s *Server) wrap(ep string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxBody {
+			writeOAuthError(w, http.StatusRequestEntityTooLarge, "invalid_request", "request body larger than 64 KiB")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		fs := s.faults.Load()
+		if !s.events.active() {
+			if fs.zero || ep == EPAdmin {
+				h.ServeHTTP(w, r)
+				return
+			}
+			s.applyFaults(fs, ep, w, r, h)
+			return
+		}
+		start := time.Now()
+		var reqBody []byte
+		if r.Body != nil && ep != EPAdmin {
+			reqBody, _ = io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(reqBody))
+		}
+		rw := &recWriter{ResponseWriter: w}
+		fault := ""
+		if fs.zero || ep == EPAdmin {
+			h.ServeHTTP(rw, r)
+		} else {
+			fault = s.applyFaults(fs, ep, rw, r, h)
+		}
+		if ep == EPAdmin && strings.HasPrefix(r.URL.Path, "/_authlab/events") {
+			return // the stream itself is not an event
+		}
+		if rw.status == 0 {
+			rw.status = 200
+		}
+		u := *r.URL
+		u.Host = r.Host
+		u.Scheme = "http"
+		if r.TLS != nil {
+			u.Scheme = "https"
+		}
+		s.events.publish(Event{
+			Time:     start,
+			Endpoint: ep,
+			ClientID: rw.clientID,
+			Grant:    rw.grant,
+			Error:    rw.oerr,
+			Fault:    fault,
+			Remote:   r.RemoteAddr,
+			Exchange: flows.Exchange{
+				Method:          r.Method,
+				URL:             flows.MaskURL(&u),
+				RequestHeaders:  flows.MaskHeaders(r.Header),
+				RequestBody:     maskTokens(flows.MaskBody(reqBody, r.Header.Get("Content-Type"))),
+				Status:          rw.status,
+				ResponseHeaders: flows.MaskHeaders(w.Header()),
+				ResponseBody:    maskTokens(flows.MaskBody(rw.body.Bytes(), w.Header().Get("Content-Type"))),
+				Started:         start,
+				Duration:        time.Since(start),
+				TLS:             tlsFacts(r),
+			},
+		})
+	})
+}
+
+func tlsFacts(r *http.Request) *flows.TLSFacts {
+	if r.TLS == nil {
+		return nil
+	}
+	return flows.TLSFactsOf(r.TLS, len(r.TLS.PeerCertificates) > 0)
+}
+
+// tokenFields are response/request fields whose values are bearer secrets:
+// events show a short fingerprint instead.
+var tokenFields = []string{"access_token", "refresh_token", "id_token", "code", "device_code", "token", "subject_token", "actor_token", "assertion"}
+
+// maskTokens replaces token values in a JSON or form body with their
+// fingerprint prefix, so the live log never carries a usable bearer token.
+func maskTokens(body string) string {
+	if body == "" {
+		return body
+	}
+	if strings.HasPrefix(body, "{") {
+		for _, f := range tokenFields {
+			key := `"` + f + `":"`
+			for off := 0; ; {
+				i := strings.Index(body[off:], key)
+				if i < 0 {
+					break
+				}
+				i += off + len(key)
+				j := strings.IndexByte(body[i:], '"')
+				if j < 0 {
+					break
+				}
+				repl := "sha256:" + flows.Fingerprint(body[i : i+j])[:12]
+				body = body[:i] + repl + body[i+j:]
+				off = i + len(repl)
+			}
+		}
+		return body
+	}
+	vals, err := url.ParseQuery(body)
+	if err != nil {
+		return body
+	}
+	changed := false
+	for _, f := range tokenFields {
+		if v := vals.Get(f); v != "" {
+			vals.Set(f, "sha256:"+flows.Fingerprint(v)[:12])
+			changed = true
+		}
+	}
+	if !changed {
+		return body
+	}
+	return vals.Encode()
+}
+
+// applyFaults delays, fails or passes the request; it returns the fault applied.
+func (s *Server) applyFaults(fs *faultState, ep string, w http.ResponseWriter, r *http.Request, h http.Handler) string {
+	var applied []string
+	if fs.f.Skew != 0 {
+		w.Header().Set("Date", s.Now().UTC().Format(http.TimeFormat))
+		applied = append(applied, "skew "+fs.f.Skew.D().String())
+	}
+	if d := fs.latency(ep); d > 0 {
+		applied = append(applied, "latency "+d.String())
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return strings.Join(applied, ", ")
+		case <-s.closed:
+			t.Stop()
+			return strings.Join(applied, ", ")
+		}
+	}
+	if ef, ok := fs.errorFor(ep, roll); ok {
+		applied = append(applied, "error "+strconv.Itoa(ef.Status)+" "+ef.Error)
+		if ep == EPJWKS || ep == EPDiscovery || ep == EPAPI {
+			w.Header().Set("Content-Type", "application/json")
+		}
+		writeOAuthError(w, ef.Status, ef.Error, ef.Description)
+		return strings.Join(applied, ", ")
+	}
+	h.ServeHTTP(w, r)
+	return strings.Join(applied, ", ")
+}
+
+// writeOAuthError answers with an RFC 6749 5.2 error body.
+func writeOAuthError(w http.ResponseWriter, status int, code, desc string) {
+	if rw, ok := w.(*recWriter); ok {
+		rw.oerr = code
+	}
+	b := make([]byte, 0, 96+len(desc))
+	b = append(b, `{"error":`...)
+	b = appendJSONString(b, code)
+	if desc != "" {
+		b = append(b, `,"error_description":`...)
+		b = appendJSONString(b, desc)
+	}
+	b = append(b, '}')
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Cache-Control", "no-store")
+	if status == http.StatusUnauthorized && hd.Get("WWW-Authenticate") == "" {
+		hd.Set("WWW-Authenticate", `Basic realm="authlab-mockidp"`)
+	}
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// Shared header values: net/http never mutates them, and sharing saves an
+// allocation per header per response.
+var (
+	hvJSON    = []string{"application/json"}
+	hvNoStore = []string{"no-store"}
+	hvNoCache = []string{"no-cache"}
+)
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	hd := w.Header()
+	hd["Content-Type"] = hvJSON
+	hd["Cache-Control"] = hvNoStore
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			const hexd = "0123456789abcdef"
+			b = append(b, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
+		case c == '<' || c == '>' || c == '&':
+			b = append(b, c) // no HTML escaping in API bodies
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// issuerFor is the issuer for this request: configured, listener-derived,
+// or (for a bare Handler()) from the Host header.
+func (s *Server) issuerFor(r *http.Request) string {
+	if iss := s.Issuer(); iss != "" {
+		return iss
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

@@ -1,0 +1,248 @@
+package mockidp
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+)
+
+var b64 = base64.RawURLEncoding
+
+// jwk is the subset of RFC 7517 the IdP reads and writes.
+type jwk struct {
+	Kty string `json:"kty"`
+	Kid string `json:"kid,omitempty"`
+	Use string `json:"use,omitempty"`
+	Alg string `json:"alg,omitempty"`
+	Crv string `json:"crv,omitempty"`
+	N   string `json:"n,omitempty"`
+	E   string `json:"e,omitempty"`
+	X   string `json:"x,omitempty"`
+	Y   string `json:"y,omitempty"`
+}
+
+func publicJWK(pub crypto.PublicKey, kid, alg string) (jwk, error) {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return jwk{Kty: "RSA", Kid: kid, Use: "sig", Alg: alg, N: b64.EncodeToString(k.N.Bytes()), E: b64.EncodeToString(big.NewInt(int64(k.E)).Bytes())}, nil
+	case *ecdsa.PublicKey:
+		if k.Curve != elliptic.P256() {
+			return jwk{}, errors.New("only P-256 EC keys are supported")
+		}
+		raw, err := k.Bytes() // 0x04 || X || Y
+		if err != nil {
+			return jwk{}, err
+		}
+		return jwk{Kty: "EC", Kid: kid, Use: "sig", Alg: alg, Crv: "P-256", X: b64.EncodeToString(raw[1:33]), Y: b64.EncodeToString(raw[33:])}, nil
+	case ed25519.PublicKey:
+		return jwk{Kty: "OKP", Kid: kid, Use: "sig", Alg: alg, Crv: "Ed25519", X: b64.EncodeToString(k)}, nil
+	}
+	return jwk{}, fmt.Errorf("unsupported key type %T", pub)
+}
+
+// key returns the public key a JWK describes.
+func (j jwk) key() (crypto.PublicKey, error) {
+	switch j.Kty {
+	case "RSA":
+		n, err1 := b64.DecodeString(j.N)
+		e, err2 := b64.DecodeString(j.E)
+		if err1 != nil || err2 != nil || len(n) == 0 || len(e) == 0 || len(e) > 4 {
+			return nil, errors.New("RSA JWK: bad n or e")
+		}
+		return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}, nil
+	case "EC":
+		if j.Crv != "P-256" {
+			return nil, fmt.Errorf("EC JWK: curve %q not supported (want P-256)", j.Crv)
+		}
+		x, err1 := b64.DecodeString(j.X)
+		y, err2 := b64.DecodeString(j.Y)
+		if err1 != nil || err2 != nil || len(x) != 32 || len(y) != 32 {
+			return nil, errors.New("EC JWK: bad x or y")
+		}
+		raw := append(append([]byte{4}, x...), y...)
+		return ecdsa.ParseUncompressedPublicKey(elliptic.P256(), raw)
+	case "OKP":
+		x, err := b64.DecodeString(j.X)
+		if j.Crv != "Ed25519" || err != nil || len(x) != ed25519.PublicKeySize {
+			return nil, errors.New("OKP JWK: want an Ed25519 x")
+		}
+		return ed25519.PublicKey(x), nil
+	}
+	return nil, fmt.Errorf("JWK kty %q not supported", j.Kty)
+}
+
+// parseJWKS reads a JWK Set, skipping keys it cannot use.
+func parseJWKS(b []byte) ([]jwk, error) {
+	var set struct {
+		Keys []jwk `json:"keys"`
+	}
+	if err := json.Unmarshal(b, &set); err != nil {
+		return nil, fmt.Errorf("JWKS: %w", err)
+	}
+	return set.Keys, nil
+}
+
+func algOf(pub crypto.PublicKey) string {
+	switch pub.(type) {
+	case *rsa.PublicKey:
+		return "RS256"
+	case *ecdsa.PublicKey:
+		return "ES256"
+	case ed25519.PublicKey:
+		return "EdDSA"
+	}
+	return ""
+}
+
+// signJWS signs input with priv for alg and returns the raw signature.
+func signJWS(alg string, priv crypto.Signer, input []byte) ([]byte, error) {
+	switch alg {
+	case "RS256":
+		h := sha256.Sum256(input)
+		return rsa.SignPKCS1v15(nil, priv.(*rsa.PrivateKey), crypto.SHA256, h[:])
+	case "ES256":
+		h := sha256.Sum256(input)
+		der, err := ecdsa.SignASN1(rand.Reader, priv.(*ecdsa.PrivateKey), h[:])
+		if err != nil {
+			return nil, err
+		}
+		return derToRS(der, 32)
+	case "EdDSA":
+		return ed25519.Sign(priv.(ed25519.PrivateKey), input), nil
+	}
+	return nil, fmt.Errorf("cannot sign with alg %q", alg)
+}
+
+// verifyJWS checks sig over input with pub for alg.
+func verifyJWS(alg string, pub crypto.PublicKey, input, sig []byte) error {
+	bad := errors.New("signature does not verify")
+	switch alg {
+	case "RS256":
+		k, ok := pub.(*rsa.PublicKey)
+		if !ok {
+			return fmt.Errorf("alg RS256 but key is %s", algOf(pub))
+		}
+		h := sha256.Sum256(input)
+		if rsa.VerifyPKCS1v15(k, crypto.SHA256, h[:], sig) != nil {
+			return bad
+		}
+		return nil
+	case "ES256":
+		k, ok := pub.(*ecdsa.PublicKey)
+		if !ok || len(sig) != 64 {
+			return fmt.Errorf("alg ES256 needs an EC key and a 64-byte signature")
+		}
+		h := sha256.Sum256(input)
+		if !ecdsa.Verify(k, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
+			return bad
+		}
+		return nil
+	case "EdDSA":
+		k, ok := pub.(ed25519.PublicKey)
+		if !ok {
+			return fmt.Errorf("alg EdDSA but key is %s", algOf(pub))
+		}
+		if !ed25519.Verify(k, input, sig) {
+			return bad
+		}
+		return nil
+	}
+	return fmt.Errorf("alg %q not accepted", alg)
+}
+
+// jws is a parsed compact JWS (not yet verified).
+type jws struct {
+	Header struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+		Typ string `json:"typ"`
+	}
+	Payload []byte
+	Input   []byte // header.payload, the signing input
+	Sig     []byte
+}
+
+func parseJWS(tok string) (*jws, error) {
+	if len(tok) > 16<<10 {
+		return nil, errors.New("token too long")
+	}
+	i := strings.IndexByte(tok, '.')
+	j := strings.LastIndexByte(tok, '.')
+	if i < 0 || i == j || strings.Count(tok, ".") != 2 {
+		return nil, errors.New("not a compact JWS (want three dot-separated parts)")
+	}
+	var out jws
+	hb, err := b64.DecodeString(tok[:i])
+	if err != nil {
+		return nil, errors.New("header is not base64url")
+	}
+	if err := json.Unmarshal(hb, &out.Header); err != nil {
+		return nil, errors.New("header is not JSON")
+	}
+	if out.Payload, err = b64.DecodeString(tok[i+1 : j]); err != nil {
+		return nil, errors.New("payload is not base64url")
+	}
+	if out.Sig, err = b64.DecodeString(tok[j+1:]); err != nil {
+		return nil, errors.New("signature is not base64url")
+	}
+	out.Input = []byte(tok[:j])
+	return &out, nil
+}
+
+// verifyHS256 checks an HMAC-SHA256 JWS (client_secret_jwt) in constant time.
+func verifyHS256(secret string, input, sig []byte) error {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(input)
+	if !hmac.Equal(m.Sum(nil), sig) {
+		return errors.New("signature does not verify")
+	}
+	return nil
+}
+
+// jsonBytes is json.Marshal without HTML escaping (URLs stay readable).
+func jsonBytes(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return bytes.TrimRight(buf.Bytes(), "\n")
+}
+
+// derToRS turns an ASN.1 ECDSA signature (SEQUENCE of two INTEGERs) into the
+// fixed-width r||s form JWS uses (RFC 7518 3.4), without big.Int.
+func derToRS(der []byte, size int) ([]byte, error) {
+	bad := errors.New("malformed ECDSA signature")
+	if len(der) < 8 || der[0] != 0x30 || int(der[1]) != len(der)-2 {
+		return nil, bad
+	}
+	out := make([]byte, 2*size)
+	rest := der[2:]
+	for i := 0; i < 2; i++ {
+		if len(rest) < 2 || rest[0] != 0x02 || int(rest[1]) > len(rest)-2 {
+			return nil, bad
+		}
+		n := int(rest[1])
+		v := rest[2 : 2+n]
+		for len(v) > 0 && v[0] == 0 {
+			v = v[1:]
+		}
+		if len(v) > size {
+			return nil, bad
+		}
+		copy(out[(i+1)*size-len(v):(i+1)*size], v)
+		rest = rest[2+n:]
+	}
+	return out, nil
+}

@@ -1,0 +1,215 @@
+package mockidp
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Algs the IdP signs with.
+var signingAlgs = [...]string{"RS256", "ES256", "EdDSA"}
+
+// KeysFile is the file in the keys directory that holds the signing keys.
+const KeysFile = "mockidp-keys.json"
+
+type signingKey struct {
+	Kid     string
+	Alg     string
+	Priv    crypto.Signer
+	Created time.Time
+	// RetireAt is when a rotated-out key leaves the JWKS (zero: current).
+	RetireAt time.Time
+	// headers: precomputed base64url JOSE headers for access and ID tokens.
+	atHeader, idHeader string
+	jwk                jwk
+}
+
+func newSigningKey(alg string, priv crypto.Signer, kid string, created time.Time) (*signingKey, error) {
+	k := &signingKey{Kid: kid, Alg: alg, Priv: priv, Created: created}
+	j, err := publicJWK(priv.Public(), kid, alg)
+	if err != nil {
+		return nil, err
+	}
+	k.jwk = j
+	k.atHeader = b64.EncodeToString([]byte(`{"alg":"` + alg + `","kid":"` + kid + `","typ":"at+jwt"}`))
+	k.idHeader = b64.EncodeToString([]byte(`{"alg":"` + alg + `","kid":"` + kid + `","typ":"JWT"}`))
+	return k, nil
+}
+
+func generateKey(alg string, now time.Time) (*signingKey, error) {
+	var priv crypto.Signer
+	var err error
+	switch alg {
+	case "RS256":
+		priv, err = rsa.GenerateKey(rand.Reader, 2048)
+	case "ES256":
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "EdDSA":
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		return nil, fmt.Errorf("alg %q: want RS256, ES256 or EdDSA", alg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	kid := make([]byte, 8)
+	rand.Read(kid)
+	return newSigningKey(alg, priv, alg+"-"+b64.EncodeToString(kid), now)
+}
+
+// keySet is an immutable snapshot: replaced whole on rotation.
+type keySet struct {
+	current    map[string]*signingKey // by alg
+	retired    []*signingKey          // still published until RetireAt
+	byKid      map[string]*signingKey // current + retired
+	jwks       []byte                 // cached JWKS document
+	nextRetire time.Time
+}
+
+func (ks *keySet) index(now time.Time) *keySet {
+	out := &keySet{current: ks.current, byKid: map[string]*signingKey{}}
+	var keys []jwk
+	for _, alg := range signingAlgs {
+		if k := ks.current[alg]; k != nil {
+			out.byKid[k.Kid] = k
+			keys = append(keys, k.jwk)
+		}
+	}
+	for _, k := range ks.retired {
+		if now.Before(k.RetireAt) {
+			out.retired = append(out.retired, k)
+			out.byKid[k.Kid] = k
+			keys = append(keys, k.jwk)
+			if out.nextRetire.IsZero() || k.RetireAt.Before(out.nextRetire) {
+				out.nextRetire = k.RetireAt
+			}
+		}
+	}
+	out.jwks = jsonBytes(struct {
+		Keys []jwk `json:"keys"`
+	}{keys})
+	return out
+}
+
+// persisted form of the keys file.
+type keyFile struct {
+	Keys []keyRecord `json:"keys"`
+}
+
+type keyRecord struct {
+	Kid      string    `json:"kid"`
+	Alg      string    `json:"alg"`
+	PKCS8    []byte    `json:"pkcs8"`
+	Created  time.Time `json:"created"`
+	RetireAt time.Time `json:"retire_at,omitzero"`
+}
+
+// loadOrCreateKeys reads the keys file in dir; algs missing there are
+// generated and the file rewritten. dir "" keeps keys in memory only.
+func loadOrCreateKeys(dir string, now time.Time) (*keySet, error) {
+	ks := &keySet{current: map[string]*signingKey{}}
+	dirty := false
+	if dir != "" {
+		b, err := os.ReadFile(filepath.Join(dir, KeysFile))
+		switch {
+		case err == nil:
+			var kf keyFile
+			if err := json.Unmarshal(b, &kf); err != nil {
+				return nil, fmt.Errorf("keys file %s: %w", filepath.Join(dir, KeysFile), err)
+			}
+			for _, r := range kf.Keys {
+				p, err := x509.ParsePKCS8PrivateKey(r.PKCS8)
+				if err != nil {
+					return nil, fmt.Errorf("keys file %s: key %s: %w", filepath.Join(dir, KeysFile), r.Kid, err)
+				}
+				signer, ok := p.(crypto.Signer)
+				if !ok || algOf(signer.Public()) != r.Alg {
+					return nil, fmt.Errorf("keys file %s: key %s is not an %s key", filepath.Join(dir, KeysFile), r.Kid, r.Alg)
+				}
+				k, err := newSigningKey(r.Alg, signer, r.Kid, r.Created)
+				if err != nil {
+					return nil, err
+				}
+				k.RetireAt = r.RetireAt
+				if r.RetireAt.IsZero() {
+					ks.current[r.Alg] = k
+				} else if now.Before(r.RetireAt) {
+					ks.retired = append(ks.retired, k)
+				}
+			}
+		case errors.Is(err, os.ErrNotExist):
+		default:
+			return nil, fmt.Errorf("keys: %w", err)
+		}
+	}
+	for _, alg := range signingAlgs {
+		if ks.current[alg] == nil {
+			k, err := generateKey(alg, now)
+			if err != nil {
+				return nil, err
+			}
+			ks.current[alg] = k
+			dirty = true
+		}
+	}
+	if dirty && dir != "" {
+		if err := saveKeys(dir, ks); err != nil {
+			return nil, err
+		}
+	}
+	return ks.index(now), nil
+}
+
+func saveKeys(dir string, ks *keySet) error {
+	var kf keyFile
+	add := func(k *signingKey) error {
+		der, err := x509.MarshalPKCS8PrivateKey(k.Priv)
+		if err != nil {
+			return err
+		}
+		kf.Keys = append(kf.Keys, keyRecord{Kid: k.Kid, Alg: k.Alg, PKCS8: der, Created: k.Created, RetireAt: k.RetireAt})
+		return nil
+	}
+	for _, alg := range signingAlgs {
+		if k := ks.current[alg]; k != nil {
+			if err := add(k); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range ks.retired {
+		if err := add(k); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("keys dir: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".mockidp-keys-*")
+	if err != nil {
+		return fmt.Errorf("keys dir: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(jsonBytes(kf)); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dir, KeysFile))
+}

@@ -1,0 +1,527 @@
+package mockidp
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+)
+
+const (
+	tokenTypeAccess = "urn:ietf:params:oauth:token-type:access_token"
+	tokenTypeJWT    = "urn:ietf:params:oauth:token-type:jwt"
+)
+
+// parseForm reads an application/x-www-form-urlencoded POST body.
+func parseForm(r *http.Request) *oauthErr {
+	ct := r.Header.Get("Content-Type")
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	if !strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
+		return errInvalidRequest("Content-Type must be application/x-www-form-urlencoded, got " + quoteOrNone(ct))
+	}
+	if err := r.ParseForm(); err != nil {
+		return errInvalidRequest("cannot parse the form body: " + err.Error())
+	}
+	for k, v := range r.PostForm {
+		if len(v) > 1 && k != "resource" && k != "audience" {
+			return errInvalidRequest("parameter " + k + " appears more than once")
+		}
+	}
+	return nil
+}
+
+func quoteOrNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return `"` + s + `"`
+}
+
+// endpointURL is the URL this request was sent to, for assertion audiences.
+func (s *Server) endpointURL(r *http.Request) string { return s.issuerFor(r) + r.URL.Path }
+
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	if e := parseForm(r); e != nil {
+		e.write(w)
+		return
+	}
+	grant := r.PostForm.Get("grant_type")
+	note(w, r.PostForm.Get("client_id"), grant)
+	if grant == "" {
+		errInvalidRequest("grant_type is missing").write(w)
+		return
+	}
+	c, e := s.authenticateClient(r, s.endpointURL(r))
+	if e != nil {
+		e.write(w)
+		return
+	}
+	note(w, c.ID, "")
+	switch grant {
+	case GrantClientCreds, GrantAuthCode, GrantRefresh, GrantDeviceCode, GrantTokenExchange:
+	default:
+		(&oauthErr{http.StatusBadRequest, "unsupported_grant_type", "grant_type " + grant + " is not supported", false}).write(w)
+		return
+	}
+	if !c.grants[grant] {
+		(&oauthErr{http.StatusBadRequest, "unauthorized_client", "client " + c.ID + " may not use grant_type " + grant, false}).write(w)
+		return
+	}
+	fs := s.faults.Load()
+	switch grant {
+	case GrantClientCreds:
+		s.grantClientCredentials(w, r, c, fs)
+	case GrantAuthCode:
+		s.grantAuthCode(w, r, c, fs)
+	case GrantRefresh:
+		s.grantRefresh(w, r, c, fs)
+	case GrantDeviceCode:
+		s.grantDevice(w, r, c, fs)
+	case GrantTokenExchange:
+		s.grantTokenExchange(w, r, c, fs)
+	}
+}
+
+// checkScope validates a requested scope against the configuration and the
+// client; empty request → def.
+func (s *Server) checkScope(c *clientInfo, requested, def string) (string, *oauthErr) {
+	if requested == "" {
+		return def, nil
+	}
+	fields := strings.Fields(requested)
+	for _, sc := range fields {
+		known := false
+		for _, k := range s.cfg.Scopes {
+			if k == sc {
+				known = true
+				break
+			}
+		}
+		if !known || (c.scopes != nil && !c.scopes[sc]) {
+			return "", &oauthErr{http.StatusBadRequest, "invalid_scope", "scope " + sc + " is not allowed for client " + c.ID, false}
+		}
+	}
+	return strings.Join(fields, " "), nil
+}
+
+// defaultAPIScope is what client_credentials gets when it asks for nothing.
+func (s *Server) defaultAPIScope(c *clientInfo) string { return c.defaultScope }
+
+func computeDefaultScope(cfg Config, c *clientInfo) string {
+	var out []string
+	for _, sc := range cfg.Scopes {
+		if strings.HasPrefix(sc, "api:") && (c.scopes == nil || c.scopes[sc]) {
+			out = append(out, sc)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// audience picks aud: the request's audience/resource, the client's, or the
+// IdP's demo API.
+func (s *Server) audience(r *http.Request, c *clientInfo, iss string) string {
+	if a := r.PostForm.Get("audience"); a != "" {
+		return a
+	}
+	if a := r.PostForm.Get("resource"); a != "" {
+		return a
+	}
+	if c.Audience != "" {
+		return c.Audience
+	}
+	return iss + "/api"
+}
+
+// boundThumb is the cnf to put in tokens: set when the client presented a
+// certificate and its tokens are bound (RFC 8705 3).
+func boundThumb(c *authedClient) string {
+	if c.cert != nil && (c.BoundTokens || c.method == AuthTLS || c.method == AuthSelfSignedTLS) {
+		return c.certThumb()
+	}
+	return ""
+}
+
+func (s *Server) grantClientCredentials(w http.ResponseWriter, r *http.Request, c *authedClient, fs *faultState) {
+	scope, e := s.checkScope(c.clientInfo, r.PostForm.Get("scope"), s.defaultAPIScope(c.clientInfo))
+	if e != nil {
+		e.write(w)
+		return
+	}
+	iss := s.issuerFor(r)
+	g := grantCtx{iss: iss, client: c.clientInfo, sub: c.ID, scope: scope, aud: s.audience(r, c.clientInfo, iss), cnf: boundThumb(c)}
+	tok, _, exp, err := s.issueAccess(fs, &g)
+	if err != nil {
+		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
+		return
+	}
+	tokenResponse(w, tok, exp, s.Now(), scope, "", "", "")
+}
+
+func (s *Server) grantAuthCode(w http.ResponseWriter, r *http.Request, c *authedClient, fs *faultState) {
+	code := r.PostForm.Get("code")
+	if code == "" {
+		errInvalidRequest("code is missing").write(w)
+		return
+	}
+	now := s.Now()
+	st := s.st
+	st.mu.Lock()
+	ac := st.codes[code]
+	if ac == nil {
+		st.mu.Unlock()
+		errInvalidGrant("unknown or expired authorization code").write(w)
+		return
+	}
+	if ac.Used {
+		// RFC 6749 4.1.2: a replayed code revokes what it issued.
+		s.revokeJTIsLocked(now, ac.JTIs)
+		if f := st.families[ac.Family]; f != nil {
+			f.Revoked = true
+			s.revokeJTIsLocked(now, f.JTIs)
+		}
+		st.mu.Unlock()
+		errInvalidGrant("authorization code already used; the tokens it issued are revoked").write(w)
+		return
+	}
+	if ac.ClientID != c.ID {
+		st.mu.Unlock()
+		errInvalidGrant("authorization code was issued to another client").write(w)
+		return
+	}
+	if !now.Before(ac.Expires) {
+		st.mu.Unlock()
+		errInvalidGrant("authorization code expired").write(w)
+		return
+	}
+	if ac.RedirectURI != r.PostForm.Get("redirect_uri") {
+		st.mu.Unlock()
+		errInvalidGrant("redirect_uri does not match the one in the authorization request").write(w)
+		return
+	}
+	verifier := r.PostForm.Get("code_verifier")
+	if e := checkPKCE(ac, verifier); e != nil {
+		st.mu.Unlock()
+		e.write(w)
+		return
+	}
+	ac.Used = true
+	st.mu.Unlock()
+
+	iss := s.issuerFor(r)
+	u := s.users[ac.User]
+	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: ac.Scope, aud: s.audience(r, c.clientInfo, iss), authTime: ac.AuthTime, cnf: boundThumb(c), nonce: ac.Nonce, user: u}
+	tok, jti, exp, err := s.issueAccess(fs, &g)
+	if err != nil {
+		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
+		return
+	}
+	var id string
+	if hasScope(ac.Scope, "openid") {
+		if id, err = s.issueID(fs, &g, tok); err != nil {
+			writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
+			return
+		}
+	}
+	refresh, fam, e := s.newRefresh(now, c.clientInfo, u.Username, ac.Scope, ac.AuthTime, "", jti)
+	if e != nil {
+		e.write(w)
+		return
+	}
+	st.mu.Lock()
+	ac.JTIs = append(ac.JTIs, jti)
+	ac.Family = fam
+	st.mu.Unlock()
+	tokenResponse(w, tok, exp, now, ac.Scope, refresh, id, "")
+}
+
+func hasScope(scope, want string) bool {
+	for _, s := range strings.Fields(scope) {
+		if s == want {
+			return true
+		}
+	}
+	return false
+}
+
+func checkPKCE(ac *authCode, verifier string) *oauthErr {
+	if ac.Challenge == "" {
+		if verifier != "" {
+			return errInvalidGrant("code_verifier sent but the authorization request had no code_challenge")
+		}
+		return nil
+	}
+	if verifier == "" {
+		return errInvalidGrant("code_verifier is missing (the authorization request used PKCE)")
+	}
+	if len(verifier) < 43 || len(verifier) > 128 {
+		return errInvalidGrant("code_verifier must be 43 to 128 characters (RFC 7636 4.1)")
+	}
+	want := verifier
+	if ac.Method == "S256" {
+		h := sha256.Sum256([]byte(verifier))
+		want = b64.EncodeToString(h[:])
+	}
+	if !secretEqual(want, ac.Challenge) {
+		return errInvalidGrant("code_verifier does not match the code_challenge (" + ac.Method + ")")
+	}
+	return nil
+}
+
+// newRefresh issues a refresh token in family fam (new family when "") if
+// the client may refresh; the access token jti joins the family.
+func (s *Server) newRefresh(now time.Time, c *clientInfo, user, scope string, authTime time.Time, fam, jti string) (string, string, *oauthErr) {
+	if !c.grants[GrantRefresh] {
+		return "", "", nil
+	}
+	st := s.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.room(now, func() int { return len(st.refresh) }) || !st.room(now, func() int { return len(st.families) }) {
+		return "", "", &oauthErr{http.StatusServiceUnavailable, "temporarily_unavailable", "refresh token table full", false}
+	}
+	exp := now.Add(s.cfg.Lifetimes.RefreshToken.D())
+	if fam == "" {
+		fam = randomToken(12)
+		st.families[fam] = &family{Expires: exp}
+	}
+	f := st.families[fam]
+	f.JTIs = append(f.JTIs, jti)
+	if exp.After(f.Expires) {
+		f.Expires = exp
+	}
+	rt := "rt_" + randomToken(32)
+	st.refresh[rt] = &refreshToken{Family: fam, ClientID: c.ID, User: user, Scope: scope, AuthTime: authTime, Expires: exp}
+	return rt, fam, nil
+}
+
+func (s *Server) grantRefresh(w http.ResponseWriter, r *http.Request, c *authedClient, fs *faultState) {
+	rtok := r.PostForm.Get("refresh_token")
+	if rtok == "" {
+		errInvalidRequest("refresh_token is missing").write(w)
+		return
+	}
+	now := s.Now()
+	st := s.st
+	st.mu.Lock()
+	rt := st.refresh[rtok]
+	if rt == nil {
+		st.mu.Unlock()
+		errInvalidGrant("unknown or expired refresh token").write(w)
+		return
+	}
+	if rt.ClientID != c.ID {
+		st.mu.Unlock()
+		errInvalidGrant("refresh token was issued to another client").write(w)
+		return
+	}
+	f := st.families[rt.Family]
+	if rt.Used || f == nil || f.Revoked {
+		if f != nil && !f.Revoked {
+			// Reuse of a rotated-out token: revoke the whole family (RFC 9700 4.14.2).
+			f.Revoked = true
+			s.revokeJTIsLocked(now, f.JTIs)
+			for k, v := range st.refresh {
+				if v.Family == rt.Family {
+					delete(st.refresh, k)
+				}
+			}
+			st.mu.Unlock()
+			errInvalidGrant("refresh token already used; the token family is revoked").write(w)
+			return
+		}
+		st.mu.Unlock()
+		errInvalidGrant("refresh token revoked").write(w)
+		return
+	}
+	if !now.Before(rt.Expires) {
+		st.mu.Unlock()
+		errInvalidGrant("refresh token expired").write(w)
+		return
+	}
+	rt.Used = true
+	st.mu.Unlock()
+
+	scope := rt.Scope
+	if req := r.PostForm.Get("scope"); req != "" {
+		for _, sc := range strings.Fields(req) {
+			if !hasScope(rt.Scope, sc) {
+				(&oauthErr{http.StatusBadRequest, "invalid_scope", "scope " + sc + " exceeds the original grant", false}).write(w)
+				return
+			}
+		}
+		scope = strings.Join(strings.Fields(req), " ")
+	}
+	iss := s.issuerFor(r)
+	u := s.users[rt.User]
+	if u == nil {
+		errInvalidGrant("the token's user no longer exists").write(w)
+		return
+	}
+	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: scope, aud: s.audience(r, c.clientInfo, iss), authTime: rt.AuthTime, cnf: boundThumb(c), user: u}
+	tok, jti, exp, err := s.issueAccess(fs, &g)
+	if err != nil {
+		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
+		return
+	}
+	var id string
+	if hasScope(scope, "openid") {
+		if id, err = s.issueID(fs, &g, tok); err != nil {
+			writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
+			return
+		}
+	}
+	next, _, e := s.newRefresh(now, c.clientInfo, rt.User, rt.Scope, rt.AuthTime, rt.Family, jti)
+	if e != nil {
+		e.write(w)
+		return
+	}
+	tokenResponse(w, tok, exp, now, scope, next, id, "")
+}
+
+func (s *Server) grantDevice(w http.ResponseWriter, r *http.Request, c *authedClient, fs *faultState) {
+	dc := r.PostForm.Get("device_code")
+	if dc == "" {
+		errInvalidRequest("device_code is missing").write(w)
+		return
+	}
+	now := s.Now()
+	st := s.st
+	st.mu.Lock()
+	d := st.devices[dc]
+	if d == nil || d.ClientID != c.ID {
+		st.mu.Unlock()
+		errInvalidGrant("unknown device_code").write(w)
+		return
+	}
+	if !now.Before(d.Expires) {
+		st.mu.Unlock()
+		(&oauthErr{http.StatusBadRequest, "expired_token", "the device_code expired; start again", false}).write(w)
+		return
+	}
+	if d.Redeemed {
+		st.mu.Unlock()
+		errInvalidGrant("device_code already redeemed").write(w)
+		return
+	}
+	if d.Denied {
+		st.mu.Unlock()
+		(&oauthErr{http.StatusBadRequest, "access_denied", "the user denied the request", false}).write(w)
+		return
+	}
+	if d.User == "" {
+		// RFC 8628 3.5: polling faster than the interval earns slow_down (+5 s).
+		early := !d.LastPoll.IsZero() && now.Sub(d.LastPoll) < d.Interval
+		d.LastPoll = now
+		if early {
+			d.Interval += 5 * time.Second
+			st.mu.Unlock()
+			(&oauthErr{http.StatusBadRequest, "slow_down", "polling too fast; interval is now " + d.Interval.String(), false}).write(w)
+			return
+		}
+		st.mu.Unlock()
+		(&oauthErr{http.StatusBadRequest, "authorization_pending", "the user has not approved yet", false}).write(w)
+		return
+	}
+	d.Redeemed = true
+	user := d.User
+	scope := d.Scope
+	authTime := d.LastPoll
+	st.mu.Unlock()
+
+	iss := s.issuerFor(r)
+	u := s.users[user]
+	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: scope, aud: s.audience(r, c.clientInfo, iss), authTime: authTime, cnf: boundThumb(c), user: u}
+	tok, jti, exp, err := s.issueAccess(fs, &g)
+	if err != nil {
+		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
+		return
+	}
+	var id string
+	if hasScope(scope, "openid") {
+		if id, err = s.issueID(fs, &g, tok); err != nil {
+			writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
+			return
+		}
+	}
+	refresh, _, e := s.newRefresh(now, c.clientInfo, user, scope, authTime, "", jti)
+	if e != nil {
+		e.write(w)
+		return
+	}
+	tokenResponse(w, tok, exp, now, scope, refresh, id, "")
+}
+
+// grantTokenExchange implements RFC 8693 for access tokens this IdP issued;
+// the new token carries an act claim naming the actor (or calling client).
+func (s *Server) grantTokenExchange(w http.ResponseWriter, r *http.Request, c *authedClient, fs *faultState) {
+	f := r.PostForm
+	subj, subjType := f.Get("subject_token"), f.Get("subject_token_type")
+	if subj == "" || subjType == "" {
+		errInvalidRequest("subject_token and subject_token_type are required (RFC 8693 2.1)").write(w)
+		return
+	}
+	if subjType != tokenTypeAccess && subjType != tokenTypeJWT {
+		errInvalidRequest("subject_token_type " + subjType + " is not supported (want " + tokenTypeAccess + ")").write(w)
+		return
+	}
+	if rt := f.Get("requested_token_type"); rt != "" && rt != tokenTypeAccess && rt != tokenTypeJWT {
+		errInvalidRequest("requested_token_type " + rt + " is not supported").write(w)
+		return
+	}
+	sc, err := s.VerifyAccessToken(r, subj)
+	if err != nil {
+		errInvalidGrant("subject_token: " + err.Error()).write(w)
+		return
+	}
+	act := map[string]any{"sub": c.ID}
+	if at := f.Get("actor_token"); at != "" {
+		if f.Get("actor_token_type") == "" {
+			errInvalidRequest("actor_token_type is required with actor_token").write(w)
+			return
+		}
+		ac, err := s.VerifyAccessToken(r, at)
+		if err != nil {
+			errInvalidGrant("actor_token: " + err.Error()).write(w)
+			return
+		}
+		act["sub"] = ac.Sub
+	}
+	if len(sc.Act) > 0 {
+		var prior any
+		if json.Unmarshal(sc.Act, &prior) == nil {
+			act["act"] = prior // RFC 8693 4.1: nested prior actors
+		}
+	}
+	scope := sc.Scope
+	if req := f.Get("scope"); req != "" {
+		for _, s := range strings.Fields(req) {
+			if !hasScope(sc.Scope, s) {
+				(&oauthErr{http.StatusBadRequest, "invalid_scope", "scope " + s + " exceeds the subject token's scope", false}).write(w)
+				return
+			}
+		}
+		scope = strings.Join(strings.Fields(req), " ")
+	}
+	iss := s.issuerFor(r)
+	aud := f.Get("audience")
+	if aud == "" {
+		aud = f.Get("resource")
+	}
+	if aud == "" {
+		if a := sc.Audience(); len(a) > 0 {
+			aud = a[0]
+		} else {
+			aud = iss + "/api"
+		}
+	}
+	g := grantCtx{iss: iss, client: c.clientInfo, sub: sc.Sub, scope: scope, aud: aud, cnf: boundThumb(c), act: jsonBytes(act)}
+	tok, _, exp, err := s.issueAccess(fs, &g)
+	if err != nil {
+		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
+		return
+	}
+	tokenResponse(w, tok, exp, s.Now(), scope, "", "", tokenTypeAccess)
+}

@@ -1,0 +1,335 @@
+package mockidp
+
+import (
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// AccessClaims are the claims of an RFC 9068 access token the IdP issued.
+type AccessClaims struct {
+	Iss      string          `json:"iss"`
+	Sub      string          `json:"sub"`
+	Aud      json.RawMessage `json:"aud"`
+	ClientID string          `json:"client_id"`
+	Scope    string          `json:"scope"`
+	Jti      string          `json:"jti"`
+	Iat      int64           `json:"iat"`
+	Exp      int64           `json:"exp"`
+	AuthTime int64           `json:"auth_time,omitempty"`
+	Cnf      *struct {
+		X5tS256 string `json:"x5t#S256"`
+	} `json:"cnf,omitempty"`
+	Act json.RawMessage `json:"act,omitempty"`
+}
+
+// HasScope reports whether the token grants scope.
+func (c *AccessClaims) HasScope(scope string) bool {
+	for _, s := range strings.Fields(c.Scope) {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// Audience is aud as a list.
+func (c *AccessClaims) Audience() []string { return audList(c.Aud) }
+
+// CertThumb is the bound certificate's x5t#S256, or "".
+func (c *AccessClaims) CertThumb() string {
+	if c.Cnf == nil {
+		return ""
+	}
+	return c.Cnf.X5tS256
+}
+
+// grantCtx is what an issued token says about the grant.
+type grantCtx struct {
+	iss      string
+	client   *clientInfo
+	sub      string
+	scope    string
+	aud      string
+	authTime time.Time
+	cnf      string
+	act      []byte // JSON object
+	nonce    string
+	user     *User
+}
+
+func (s *Server) algFor(c *clientInfo) string {
+	if c != nil && c.Alg != "" {
+		return c.Alg
+	}
+	return s.cfg.Alg
+}
+
+// lifetimes returns iat and exp under the current faults.
+func (s *Server) lifetime(fs *faultState, configured time.Duration) (iat, exp time.Time) {
+	now := s.Now()
+	d := configured
+	if fs.f.Lifetime > 0 {
+		d = fs.f.Lifetime.D()
+	}
+	if fs.f.Expired {
+		// Issued in the past and already expired a minute ago.
+		return now.Add(-d - time.Minute), now.Add(-time.Minute)
+	}
+	return now, now.Add(d)
+}
+
+// sign produces a compact JWS with the key for alg (or the fault's choice).
+func (s *Server) sign(fs *faultState, alg string, idToken bool, payload []byte) (string, error) {
+	if fs.f.AlgNone {
+		typ := "at+jwt"
+		if idToken {
+			typ = "JWT"
+		}
+		return b64.EncodeToString([]byte(`{"alg":"none","typ":"`+typ+`"}`)) + "." + b64.EncodeToString(payload) + ".", nil
+	}
+	var k *signingKey
+	if fs.f.UnknownKey {
+		var err error
+		if k, err = s.unknownKey(alg); err != nil {
+			return "", err
+		}
+	} else {
+		k = s.keySet().current[alg]
+	}
+	hdr := k.atHeader
+	if idToken {
+		hdr = k.idHeader
+	}
+	buf := make([]byte, 0, len(hdr)+1+b64.EncodedLen(len(payload))+1+b64.EncodedLen(512))
+	buf = append(buf, hdr...)
+	buf = append(buf, '.')
+	buf = b64.AppendEncode(buf, payload)
+	sig, err := signJWS(alg, k.Priv, buf)
+	if err != nil {
+		return "", err
+	}
+	buf = append(buf, '.')
+	buf = b64.AppendEncode(buf, sig)
+	return string(buf), nil
+}
+
+// unknownKey is a key never published in the JWKS (the UnknownKey fault).
+func (s *Server) unknownKey(alg string) (*signingKey, error) {
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	if k := s.unpublished[alg]; k != nil {
+		return k, nil
+	}
+	k, err := generateKey(alg, (*s.clock.Load())())
+	if err != nil {
+		return nil, err
+	}
+	k, err = newSigningKey(alg, k.Priv, "unpublished-"+k.Kid, k.Created)
+	if err != nil {
+		return nil, err
+	}
+	if s.unpublished == nil {
+		s.unpublished = map[string]*signingKey{}
+	}
+	s.unpublished[alg] = k
+	return k, nil
+}
+
+func appendField(b []byte, name, v string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return appendJSONString(b, v)
+}
+
+func appendInt(b []byte, name string, v int64) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return strconv.AppendInt(b, v, 10)
+}
+
+// issueAccess signs an RFC 9068 access token; it returns the token, its jti and exp.
+func (s *Server) issueAccess(fs *faultState, g *grantCtx) (string, string, time.Time, error) {
+	iat, exp := s.lifetime(fs, s.cfg.Lifetimes.AccessToken.D())
+	jti := randomToken(16)
+	b := make([]byte, 0, 512)
+	b = append(b, `{"iss":`...)
+	b = appendJSONString(b, g.iss)
+	b = appendField(b, "sub", g.sub)
+	b = appendField(b, "aud", g.aud)
+	b = appendField(b, "client_id", g.client.ID)
+	if g.scope != "" {
+		b = appendField(b, "scope", g.scope)
+	}
+	b = appendField(b, "jti", jti)
+	b = appendInt(b, "iat", iat.Unix())
+	b = appendInt(b, "exp", exp.Unix())
+	if !g.authTime.IsZero() {
+		b = appendInt(b, "auth_time", g.authTime.Unix())
+	}
+	if g.cnf != "" {
+		b = append(b, `,"cnf":{"x5t#S256":`...)
+		b = appendJSONString(b, g.cnf)
+		b = append(b, '}')
+	}
+	if len(g.act) > 0 {
+		b = append(b, `,"act":`...)
+		b = append(b, g.act...)
+	}
+	b = append(b, '}')
+	tok, err := s.sign(fs, s.algFor(g.client), false, b)
+	return tok, jti, exp, err
+}
+
+// halfHash is at_hash: the left half of the hash that matches the alg
+// (SHA-512 for Ed25519).
+func halfHash(alg, tok string) string {
+	if alg == "EdDSA" {
+		h := sha512.Sum512([]byte(tok))
+		return b64.EncodeToString(h[:32])
+	}
+	h := sha256.Sum256([]byte(tok))
+	return b64.EncodeToString(h[:16])
+}
+
+// issueID signs an OIDC Core ID token.
+func (s *Server) issueID(fs *faultState, g *grantCtx, accessToken string) (string, error) {
+	iat, exp := s.lifetime(fs, s.cfg.Lifetimes.IDToken.D())
+	alg := s.algFor(g.client)
+	m := map[string]any{
+		"iss": g.iss, "sub": g.sub, "aud": g.client.ID, "azp": g.client.ID,
+		"iat": iat.Unix(), "exp": exp.Unix(),
+	}
+	if !g.authTime.IsZero() {
+		m["auth_time"] = g.authTime.Unix()
+	}
+	if g.nonce != "" {
+		m["nonce"] = g.nonce
+	}
+	if accessToken != "" && !fs.f.AlgNone {
+		m["at_hash"] = halfHash(alg, accessToken)
+	}
+	if g.user != nil {
+		addProfileClaims(m, g.user, g.scope)
+	}
+	return s.sign(fs, alg, true, jsonBytes(m))
+}
+
+func addProfileClaims(m map[string]any, u *User, scope string) {
+	for _, sc := range strings.Fields(scope) {
+		switch sc {
+		case "profile":
+			m["name"] = u.Name
+			m["preferred_username"] = u.Username
+		case "email":
+			if u.Email != "" {
+				m["email"] = u.Email
+				m["email_verified"] = true
+			}
+		}
+	}
+}
+
+// VerifyAccessToken checks an access token the IdP issued: signature with a
+// key in the JWKS, typ, issuer, expiry (IdP clock) and revocation.
+func (s *Server) VerifyAccessToken(r *http.Request, tok string) (*AccessClaims, error) {
+	c, err := s.parseAccessToken(r, tok)
+	if err != nil {
+		return nil, err
+	}
+	if now := s.Now().Unix(); now >= c.Exp {
+		return c, fmt.Errorf("token expired %ds ago (IdP clock)", now-c.Exp)
+	}
+	if s.isRevoked(c.Jti) {
+		return c, errors.New("token was revoked")
+	}
+	return c, nil
+}
+
+// parseAccessToken verifies signature, typ and issuer but not expiry.
+func (s *Server) parseAccessToken(r *http.Request, tok string) (*AccessClaims, error) {
+	j, err := parseJWS(tok)
+	if err != nil {
+		return nil, err
+	}
+	if j.Header.Typ != "at+jwt" && j.Header.Typ != "application/at+jwt" {
+		return nil, fmt.Errorf("typ %q is not at+jwt (RFC 9068)", j.Header.Typ)
+	}
+	k := s.keySet().byKid[j.Header.Kid]
+	if k == nil {
+		return nil, fmt.Errorf("no key %q in the JWKS", j.Header.Kid)
+	}
+	if j.Header.Alg != k.Alg {
+		return nil, fmt.Errorf("alg %q does not match key %s (%s)", j.Header.Alg, k.Kid, k.Alg)
+	}
+	if err := verifyJWS(k.Alg, k.Priv.Public(), j.Input, j.Sig); err != nil {
+		return nil, err
+	}
+	var c AccessClaims
+	if err := json.Unmarshal(j.Payload, &c); err != nil {
+		return nil, errors.New("claims are not a JSON object")
+	}
+	if iss := s.issuerFor(r); c.Iss != iss {
+		return nil, fmt.Errorf("iss %q is not this IdP (%s)", c.Iss, iss)
+	}
+	return &c, nil
+}
+
+func (s *Server) isRevoked(jti string) bool {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	_, ok := s.st.revoked[jti]
+	return ok
+}
+
+// revokeJTIs marks access tokens revoked until their latest possible expiry.
+// Called with st.mu held.
+func (s *Server) revokeJTIsLocked(now time.Time, jtis []string) {
+	until := now.Add(s.maxLifetime())
+	for _, j := range jtis {
+		s.st.revoked[j] = until
+	}
+}
+
+func (s *Server) maxLifetime() time.Duration {
+	d := s.cfg.Lifetimes.AccessToken.D()
+	if f := s.faults.Load().f.Lifetime.D(); f > d {
+		d = f
+	}
+	return d + time.Minute
+}
+
+// tokenResponse writes an RFC 6749 5.1 token response.
+func tokenResponse(w http.ResponseWriter, access string, exp time.Time, now time.Time, scope, refresh, id, issuedType string) {
+	b := make([]byte, 0, len(access)+len(id)+256)
+	b = append(b, `{"access_token":`...)
+	b = appendJSONString(b, access)
+	b = appendField(b, "token_type", "Bearer")
+	b = appendInt(b, "expires_in", int64(exp.Sub(now)/time.Second))
+	if scope != "" {
+		b = appendField(b, "scope", scope)
+	}
+	if refresh != "" {
+		b = appendField(b, "refresh_token", refresh)
+	}
+	if id != "" {
+		b = appendField(b, "id_token", id)
+	}
+	if issuedType != "" {
+		b = appendField(b, "issued_token_type", issuedType)
+	}
+	b = append(b, '}')
+	h := w.Header()
+	h["Content-Type"] = hvJSON
+	h["Cache-Control"] = hvNoStore
+	h["Pragma"] = hvNoCache
+	w.Write(b)
+}

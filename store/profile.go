@@ -1,0 +1,300 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Kind is what a profile runs.
+type Kind string
+
+const (
+	KindClientCredentials Kind = "client-credentials"
+	KindAuthCode          Kind = "auth-code"
+	KindDevice            Kind = "device"
+	KindTokenExchange     Kind = "token-exchange"
+	KindHMAC              Kind = "hmac"
+	KindMTLS              Kind = "mtls"
+	KindAPIKey            Kind = "api-key"
+)
+
+// Kinds lists every profile kind, in help-text order.
+func Kinds() []Kind {
+	return []Kind{KindClientCredentials, KindAuthCode, KindDevice, KindTokenExchange, KindHMAC, KindMTLS, KindAPIKey}
+}
+
+func kindNames() string {
+	ks := Kinds()
+	s := make([]string, len(ks))
+	for i, k := range ks {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool {
+	for _, x := range Kinds() {
+		if k == x {
+			return true
+		}
+	}
+	return false
+}
+
+// AuthMethods are the client authentication methods a profile may name.
+func AuthMethods() []string {
+	return []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt",
+		"tls_client_auth", "self_signed_tls_client_auth", "none"}
+}
+
+// HMACSchemes are the signature schemes an hmac profile may name.
+func HMACSchemes() []string { return []string{"rfc9421", "aws-sigv4", "stripe", "github"} }
+
+// HMAC holds the settings of an hmac profile (the key is a secret).
+type HMAC struct {
+	Scheme     string `json:"scheme,omitempty"`
+	KeyID      string `json:"key_id,omitempty"`
+	Label      string `json:"label,omitempty"`
+	Components string `json:"components,omitempty"` // RFC 9421 component list as typed: "@method" "@authority" ...
+	Region     string `json:"region,omitempty"`
+	Service    string `json:"service,omitempty"`
+	AccessKey  string `json:"access_key,omitempty"`
+}
+
+// Profile is one saved configuration. Secrets are kept beside it, in the
+// secrets bucket, never in the profile record itself.
+type Profile struct {
+	Name          string            `json:"name"`
+	Kind          Kind              `json:"kind"`
+	Issuer        string            `json:"issuer,omitempty"`
+	TokenURL      string            `json:"token_url,omitempty"`
+	AuthURL       string            `json:"auth_url,omitempty"`
+	DeviceURL     string            `json:"device_url,omitempty"`
+	IntrospectURL string            `json:"introspect_url,omitempty"`
+	RevokeURL     string            `json:"revoke_url,omitempty"`
+	UserinfoURL   string            `json:"userinfo_url,omitempty"`
+	JWKSURL       string            `json:"jwks_url,omitempty"`
+	ClientID      string            `json:"client_id,omitempty"`
+	AuthMethod    string            `json:"auth_method,omitempty"`
+	Scopes        []string          `json:"scopes,omitempty"`
+	Audience      []string          `json:"audience,omitempty"`
+	Resource      []string          `json:"resource,omitempty"`
+	RedirectPort  int               `json:"redirect_port,omitempty"`
+	CertFile      string            `json:"cert_file,omitempty"`
+	KeyFile       string            `json:"key_file,omitempty"`
+	CAFile        string            `json:"ca_file,omitempty"`
+	HMAC          HMAC              `json:"hmac,omitzero"`
+	APIKeyHeader  string            `json:"api_key_header,omitempty"` // api-key profiles; empty means the runner's default
+	ExtraParams   map[string]string `json:"extra_params,omitempty"`
+	Tags          []string          `json:"tags,omitempty"`
+	Notes         string            `json:"notes,omitempty"`
+	Demo          bool              `json:"demo,omitempty"`
+	CreatedAt     time.Time         `json:"created_at,omitzero"`
+	UpdatedAt     time.Time         `json:"updated_at,omitzero"`
+	// Secrets are loaded from and saved to the secrets bucket. JSON shows
+	// references and masks stored values (see Secret.MarshalJSON).
+	Secrets map[SecretKind]Secret `json:"secrets,omitempty"`
+}
+
+// Endpoint is the URL a table shows for the profile: the issuer, else the
+// first explicit endpoint.
+func (p *Profile) Endpoint() string {
+	for _, u := range []string{p.Issuer, p.TokenURL, p.AuthURL, p.DeviceURL, p.IntrospectURL, p.UserinfoURL} {
+		if u != "" {
+			return u
+		}
+	}
+	return ""
+}
+
+// FieldError is one bad field. Field uses the JSON name ("token_url",
+// "hmac.scheme", "secrets.client_secret").
+type FieldError struct {
+	Profile string // profile name, or "profiles[3]" when the name is missing
+	Field   string
+	Problem string
+}
+
+func (e FieldError) String() string {
+	if e.Profile == "" {
+		return e.Field + ": " + e.Problem
+	}
+	return e.Profile + ": " + e.Field + ": " + e.Problem
+}
+
+// ValidationError lists every bad field found, in one line.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.String()
+	}
+	noun := "problems"
+	if len(parts) == 1 {
+		noun = "problem"
+	}
+	return fmt.Sprintf("%d %s: %s", len(parts), noun, strings.Join(parts, "; "))
+}
+
+// namePattern keeps names safe in tables, shells and file names.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$`)
+
+// ValidName reports whether name may be a profile name.
+func ValidName(name string) error {
+	if name == "" {
+		return errors.New("missing (every profile needs a name)")
+	}
+	if !namePattern.MatchString(name) {
+		return fmt.Errorf("%q is not a valid name (1-64 letters, digits and . _ @ + -, starting with a letter or digit)", name)
+	}
+	return nil
+}
+
+// Validate checks every field and returns a *ValidationError listing all
+// bad ones, or nil.
+func (p *Profile) Validate() error {
+	fe := p.fieldErrors(p.Name)
+	if len(fe) == 0 {
+		return nil
+	}
+	return &ValidationError{Fields: fe}
+}
+
+func (p *Profile) fieldErrors(label string) []FieldError {
+	var out []FieldError
+	bad := func(field, format string, args ...any) {
+		out = append(out, FieldError{Profile: label, Field: field, Problem: fmt.Sprintf(format, args...)})
+	}
+	if err := ValidName(p.Name); err != nil {
+		bad("name", "%v", err)
+	}
+	switch {
+	case p.Kind == "":
+		bad("kind", "missing (one of %s)", kindNames())
+	case !p.Kind.Valid():
+		bad("kind", "unknown kind %q (want one of %s)", p.Kind, kindNames())
+	}
+	urls := []struct{ field, v string }{
+		{"issuer", p.Issuer}, {"token_url", p.TokenURL}, {"auth_url", p.AuthURL}, {"device_url", p.DeviceURL},
+		{"introspect_url", p.IntrospectURL}, {"revoke_url", p.RevokeURL}, {"userinfo_url", p.UserinfoURL}, {"jwks_url", p.JWKSURL},
+	}
+	for _, u := range urls {
+		if u.v == "" {
+			continue
+		}
+		if err := checkURL(u.v); err != nil {
+			bad(u.field, "%v", err)
+		}
+	}
+	needs := func(field, v, why string) {
+		if p.Issuer == "" && v == "" {
+			bad(field, "missing: %s profiles need --issuer (discovery) or %s", p.Kind, why)
+		}
+	}
+	switch p.Kind {
+	case KindClientCredentials, KindTokenExchange:
+		needs("token_url", p.TokenURL, "--token-url")
+	case KindAuthCode:
+		needs("auth_url", p.AuthURL, "--auth-url")
+		needs("token_url", p.TokenURL, "--token-url")
+	case KindDevice:
+		needs("device_url", p.DeviceURL, "--device-url")
+		needs("token_url", p.TokenURL, "--token-url")
+	case KindHMAC:
+		if p.HMAC.Scheme == "" {
+			bad("hmac.scheme", "missing: an hmac profile needs --scheme (one of %s)", strings.Join(HMACSchemes(), ", "))
+		}
+	case KindMTLS:
+		if p.CertFile == "" {
+			bad("cert_file", "missing: an mtls profile needs --cert")
+		}
+		if p.KeyFile == "" {
+			bad("key_file", "missing: an mtls profile needs --key")
+		}
+	}
+	if p.AuthMethod != "" && !contains(AuthMethods(), p.AuthMethod) {
+		bad("auth_method", "unknown method %q (want one of %s)", p.AuthMethod, strings.Join(AuthMethods(), ", "))
+	}
+	if (p.AuthMethod == "tls_client_auth" || p.AuthMethod == "self_signed_tls_client_auth") && (p.CertFile == "" || p.KeyFile == "") {
+		bad("auth_method", "%s needs --cert and --key", p.AuthMethod)
+	}
+	for i, s := range p.Scopes {
+		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
+			bad(fmt.Sprintf("scopes[%d]", i), "%q is not a scope token (no spaces, quotes or backslashes)", s)
+		}
+	}
+	if p.RedirectPort < 0 || p.RedirectPort > 65535 {
+		bad("redirect_port", "%d is not a port (0-65535; 0 picks a free one)", p.RedirectPort)
+	}
+	if p.HMAC.Scheme != "" && !contains(HMACSchemes(), p.HMAC.Scheme) {
+		bad("hmac.scheme", "unknown scheme %q (want one of %s)", p.HMAC.Scheme, strings.Join(HMACSchemes(), ", "))
+	}
+	if p.HMAC.Scheme == "aws-sigv4" {
+		for _, f := range []struct{ field, v string }{{"hmac.region", p.HMAC.Region}, {"hmac.service", p.HMAC.Service}, {"hmac.access_key", p.HMAC.AccessKey}} {
+			if f.v == "" {
+				bad(f.field, "missing: aws-sigv4 needs --region, --service and --access-key")
+			}
+		}
+	}
+	for _, k := range sortedKeys(p.ExtraParams) {
+		if k == "" || strings.ContainsAny(k, " \t\r\n=&") {
+			bad("extra_params", "%q is not a parameter name", k)
+		}
+	}
+	for i, t := range p.Tags {
+		if t == "" || strings.ContainsAny(t, " \t\r\n,") {
+			bad(fmt.Sprintf("tags[%d]", i), "%q is not a tag (no spaces or commas)", t)
+		}
+	}
+	for _, k := range sortedSecretKinds(p.Secrets) {
+		if !k.Valid() {
+			bad("secrets."+string(k), "unknown secret %q (want one of %s)", k, secretKindNames())
+			continue
+		}
+		if err := p.Secrets[k].check(); err != nil {
+			bad("secrets."+string(k), "%v", err)
+		}
+	}
+	return out
+}
+
+func checkURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL", v)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%q is not an http(s) URL", v)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%q has no host", v)
+	}
+	return nil
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

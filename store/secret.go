@@ -1,0 +1,252 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// SecretKind names one secret of a profile.
+type SecretKind string
+
+const (
+	ClientSecret SecretKind = "client_secret"
+	HMACKey      SecretKind = "hmac_key"
+	PrivateKey   SecretKind = "private_key" // PEM, for private_key_jwt
+	APIKey       SecretKind = "api_key"
+)
+
+// SecretKinds lists every kind of secret a profile may hold.
+func SecretKinds() []SecretKind { return []SecretKind{ClientSecret, HMACKey, PrivateKey, APIKey} }
+
+// Valid reports whether k is a known secret kind.
+func (k SecretKind) Valid() bool {
+	for _, x := range SecretKinds() {
+		if k == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Flag is the `authlab profile add` flag that sets this secret.
+func (k SecretKind) Flag() string { return "--" + strings.ReplaceAll(string(k), "_", "-") }
+
+func secretKindNames() string {
+	var s []string
+	for _, k := range SecretKinds() {
+		s = append(s, string(k))
+	}
+	return strings.Join(s, ", ")
+}
+
+func sortedSecretKinds(m map[SecretKind]Secret) []SecretKind {
+	keys := make([]SecretKind, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	return keys
+}
+
+// storedPrefix starts every placeholder authlab writes instead of a stored
+// secret value; reading one back means "keep the stored value".
+const storedPrefix = "<stored secret"
+
+// maxSecretFile caps what a file: reference may read.
+const maxSecretFile = 1 << 20
+
+// Secret is either a value kept in the store or a reference resolved at run
+// time: "env:NAME" (an environment variable) or "file:PATH" (a file's
+// contents, trailing newlines trimmed). The value never prints: fmt shows the
+// reference or a mask, and JSON writes the reference or a placeholder.
+type Secret struct {
+	ref   string // "env:NAME" or "file:PATH"; empty for a stored value
+	value string // the stored value; empty for a reference
+	keep  bool   // a placeholder was read: keep whatever the store holds
+}
+
+// ParseSecret reads a flag or import value: "env:NAME", "file:PATH", a
+// "<stored secret...>" placeholder (keep the stored value), or a literal.
+func ParseSecret(s string) Secret {
+	switch {
+	case strings.HasPrefix(s, "env:"), strings.HasPrefix(s, "file:"):
+		return Secret{ref: s}
+	case strings.HasPrefix(s, storedPrefix):
+		return Secret{keep: true}
+	}
+	return Secret{value: s}
+}
+
+// SecretValue is a stored secret holding v.
+func SecretValue(v string) Secret { return Secret{value: v} }
+
+// IsZero reports whether the secret is unset.
+func (s Secret) IsZero() bool { return s.ref == "" && s.value == "" && !s.keep }
+
+// IsRef reports whether the secret is an env: or file: reference.
+func (s Secret) IsRef() bool { return s.ref != "" }
+
+// Ref is the env:/file: reference, or "" for a stored value.
+func (s Secret) Ref() string { return s.ref }
+
+// Keep reports whether this is a placeholder for an already stored value.
+func (s Secret) Keep() bool { return s.keep }
+
+func (s Secret) check() error {
+	switch {
+	case strings.HasPrefix(s.ref, "env:"):
+		name := strings.TrimPrefix(s.ref, "env:")
+		if name == "" || strings.ContainsAny(name, "= \t\r\n") {
+			return fmt.Errorf("%q is not an environment variable reference (env:NAME)", s.ref)
+		}
+	case strings.HasPrefix(s.ref, "file:"):
+		if strings.TrimPrefix(s.ref, "file:") == "" {
+			return errors.New(`"file:" names no file (file:PATH)`)
+		}
+	}
+	return nil
+}
+
+// Resolve returns the secret's value, reading the environment variable or
+// file a reference names. Errors name the reference, never a value.
+func (s Secret) Resolve() (string, error) {
+	switch {
+	case s.keep:
+		return "", errors.New("secret placeholder was never replaced by the stored value")
+	case s.ref == "":
+		return s.value, nil
+	case strings.HasPrefix(s.ref, "env:"):
+		name := strings.TrimPrefix(s.ref, "env:")
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			return "", fmt.Errorf("secret %s: environment variable %s is not set", s.ref, name)
+		}
+		return v, nil
+	case strings.HasPrefix(s.ref, "file:"):
+		path := strings.TrimPrefix(s.ref, "file:")
+		f, err := os.Open(path)
+		if err != nil {
+			return "", fmt.Errorf("secret %s: cannot read the file: %w", s.ref, unwrapPath(err))
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+		if err != nil {
+			return "", fmt.Errorf("secret %s: cannot read the file: %w", s.ref, unwrapPath(err))
+		}
+		if len(b) > maxSecretFile {
+			return "", fmt.Errorf("secret %s: the file is larger than 1 MiB", s.ref)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return "", fmt.Errorf("secret reference %q is neither env: nor file:", s.ref)
+}
+
+// unwrapPath drops the path from *PathError: the reference already names it.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// String shows the reference, or a mask for a stored value.
+func (s Secret) String() string {
+	switch {
+	case s.ref != "":
+		return s.ref
+	case s.keep:
+		return storedPrefix + ">"
+	case s.value != "":
+		return "•••••• (stored)"
+	}
+	return ""
+}
+
+// Format makes every fmt verb (%v %+v %#v %s %q ...) print String(), so a
+// stored value cannot leak through a debug print of a Profile.
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		fmt.Fprintf(f, "%q", s.String())
+		return
+	}
+	io.WriteString(f, s.String())
+}
+
+// placeholder is what JSON shows instead of a stored value.
+func (k SecretKind) placeholder() string {
+	return storedPrefix + ": set with " + k.Flag() + ">"
+}
+
+// MarshalJSON writes the reference, or a placeholder for a stored value.
+// Only Export with IncludeSecrets writes values.
+func (s Secret) MarshalJSON() ([]byte, error) {
+	switch {
+	case s.ref != "":
+		return marshalNoEscape(s.ref)
+	case s.value != "" || s.keep:
+		return marshalNoEscape(storedPrefix + ">")
+	}
+	return []byte(`""`), nil
+}
+
+// marshalNoEscape keeps '<' and '>' readable in placeholders.
+func marshalNoEscape(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
+
+// UnmarshalJSON reads what ParseSecret reads.
+func (s *Secret) UnmarshalJSON(b []byte) error {
+	var v string
+	if err := json.Unmarshal(b, &v); err != nil {
+		return errors.New("want a string (a value, env:NAME or file:PATH)")
+	}
+	*s = ParseSecret(v)
+	return nil
+}
+
+// storedSecret is the on-disk form inside a secrets record.
+type storedSecret struct {
+	Ref   string `json:"ref,omitempty"`
+	Value string `json:"value,omitempty"`
+}
+
+// secretsRecord is the value of the secrets bucket for one profile.
+type secretsRecord struct {
+	V       int                         `json:"v"`
+	Secrets map[SecretKind]storedSecret `json:"secrets"`
+}
+
+func toRecord(m map[SecretKind]Secret) secretsRecord {
+	r := secretsRecord{V: 1, Secrets: map[SecretKind]storedSecret{}}
+	for k, s := range m {
+		if s.ref == "" && s.value == "" {
+			continue
+		}
+		r.Secrets[k] = storedSecret{Ref: s.ref, Value: s.value}
+	}
+	return r
+}
+
+func fromRecord(r secretsRecord) map[SecretKind]Secret {
+	if len(r.Secrets) == 0 {
+		return nil
+	}
+	m := make(map[SecretKind]Secret, len(r.Secrets))
+	for k, s := range r.Secrets {
+		m[k] = Secret{ref: s.Ref, value: s.Value}
+	}
+	return m
+}

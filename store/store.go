@@ -1,0 +1,265 @@
+// Package store keeps authlab's profiles, secrets, run history and token
+// cache in one bbolt file. The file is opened for one operation and closed
+// again (DESIGN.md: never held for a whole TUI session), so every exported
+// function either takes an open *Store or opens one around a callback.
+//
+// Layout (schema version 1): bucket meta holds "schema" (decimal); profiles
+// maps a profile name to its JSON; secrets maps a profile name to its
+// secrets (values or env:/file: references); history holds one nested bucket
+// per profile whose keys are big-endian run sequence numbers; tokens maps a
+// profile name to its latest token response. Every value is JSON with a "v"
+// field so a later schema can tell old records apart.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the layout this build writes. Opening a store with a
+// higher version fails; a lower one is migrated (see migrate.go).
+const SchemaVersion = 1
+
+// DefaultTimeout is how long Open waits for another process's lock.
+const DefaultTimeout = time.Second
+
+// Bucket and key names; []byte(name) at each use keeps them constant.
+const (
+	bucketMeta     = "meta"
+	bucketProfiles = "profiles"
+	bucketSecrets  = "secrets"
+	bucketHistory  = "history"
+	bucketTokens   = "tokens"
+	keySchema      = "schema"
+)
+
+func allBuckets() []string {
+	return []string{bucketMeta, bucketProfiles, bucketSecrets, bucketHistory, bucketTokens}
+}
+
+// Errors callers can test with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	ErrInUse    = errors.New("in use by another authlab process")
+	ErrCorrupt  = errors.New("not a valid authlab store")
+	ErrTooNew   = errors.New("written by a newer authlab")
+	ErrReadOnly = errors.New("store opened read-only")
+)
+
+// Store is an open store file. It is not meant to be kept open for long:
+// open, do the operation, Close.
+type Store struct {
+	db       *bolt.DB
+	path     string
+	now      func() time.Time
+	readOnly bool
+}
+
+type options struct {
+	readOnly bool
+	timeout  time.Duration
+	now      func() time.Time
+}
+
+// Option tunes Open.
+type Option func(*options)
+
+// ReadOnly opens with a shared lock: any number of readers may hold the
+// store at once, but not while a writer has it.
+func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
+
+// WithTimeout changes how long Open waits for the file lock (default 1 s).
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithClock sets the clock used for CreatedAt/UpdatedAt (tests).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// Open opens (creating when missing, with directory 0700 and file 0600) the
+// store at path and migrates it to SchemaVersion. A read-only open of a store
+// that does not exist yet, or needs a migration, briefly opens it read-write
+// first, so readers never see an old layout.
+func Open(path string, opts ...Option) (*Store, error) {
+	o := options{timeout: DefaultTimeout, now: time.Now}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	if path == "" {
+		return nil, errors.New("store path is empty")
+	}
+	if o.readOnly {
+		fi, err := os.Stat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) || (err == nil && fi.Size() == 0):
+			if err := initStore(path, o); err != nil {
+				return nil, err
+			}
+		case err != nil:
+			return nil, fmt.Errorf("store %s: %w", path, err)
+		}
+		s, err := openDB(path, o)
+		if err != nil {
+			return nil, err
+		}
+		v, err := s.schema()
+		if err != nil || v == SchemaVersion {
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+			return s, nil
+		}
+		// An older layout: migrate with a write lock, then reopen for reading.
+		s.Close()
+		if err := initStore(path, o); err != nil {
+			return nil, err
+		}
+		return openDB(path, o)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store %s: create directory: %w", path, err)
+	}
+	s, err := openDB(path, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// initStore creates or migrates the store with a write lock and closes it.
+func initStore(path string, o options) error {
+	o.readOnly = false
+	s, err := Open(path, func(x *options) { *x = o })
+	if err != nil {
+		return err
+	}
+	return s.Close()
+}
+
+func openDB(path string, o options) (s *Store, err error) {
+	// bbolt panics on some damaged files (for example a garbage freelist
+	// page); that is bad input, not a bug, so report it as such.
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("store %s is %w (bbolt: %v); the file was left untouched", path, ErrCorrupt, r)
+		}
+	}()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.timeout, ReadOnly: o.readOnly})
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	return &Store{db: db, path: path, now: o.now, readOnly: o.readOnly}, nil
+}
+
+func openError(path string, err error) error {
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return fmt.Errorf("store %s is %w (close it there, or use --store to pick another file)", path, ErrInUse)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
+		errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrInvalidMapping):
+		return fmt.Errorf("store %s is %w (corrupt, or not a bbolt file: %v); the file was left untouched", path, ErrCorrupt, err)
+	}
+	return fmt.Errorf("store %s: %w", path, err)
+}
+
+// Path is the file this store was opened from.
+func (s *Store) Path() string { return s.path }
+
+// Close releases the file and its lock.
+func (s *Store) Close() error { return s.db.Close() }
+
+// View opens the store read-only, runs fn and closes it.
+func View(path string, fn func(*Store) error, opts ...Option) error {
+	s, err := Open(path, append(opts, ReadOnly())...)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return fn(s)
+}
+
+// Update opens the store for writing, runs fn and closes it.
+func Update(path string, fn func(*Store) error, opts ...Option) error {
+	s, err := Open(path, opts...)
+	if err != nil {
+		return err
+	}
+	if err := fn(s); err != nil {
+		s.Close()
+		return err
+	}
+	return s.Close()
+}
+
+// view and update wrap bbolt transactions; a panic from a damaged page
+// becomes an error naming the file (bbolt has already rolled back).
+func (s *Store) view(fn func(*bolt.Tx) error) (err error) {
+	defer s.recoverCorrupt(&err)
+	return s.db.View(fn)
+}
+
+func (s *Store) update(fn func(*bolt.Tx) error) (err error) {
+	if s.readOnly {
+		return fmt.Errorf("store %s: %w", s.path, ErrReadOnly)
+	}
+	defer s.recoverCorrupt(&err)
+	return s.db.Update(fn)
+}
+
+func (s *Store) recoverCorrupt(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("store %s is %w (bbolt: %v)", s.path, ErrCorrupt, r)
+	}
+}
+
+// schema reads the stored schema version: 0 for a v0 store (profiles but no
+// meta bucket), SchemaVersion for a fresh empty file.
+func (s *Store) schema() (int, error) {
+	v := 0
+	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		v, err = readSchema(tx, s.path)
+		return err
+	})
+	return v, err
+}
+
+// readSchema returns -1 for an empty bbolt file (nothing written yet).
+func readSchema(tx *bolt.Tx, path string) (int, error) {
+	meta := tx.Bucket([]byte(bucketMeta))
+	if meta == nil {
+		if tx.Bucket([]byte(bucketProfiles)) != nil {
+			return 0, nil
+		}
+		empty := true
+		_ = tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
+		if empty {
+			return -1, nil
+		}
+		return 0, fmt.Errorf("store %s is %w: a bbolt file without authlab's buckets; the file was left untouched", path, ErrCorrupt)
+	}
+	raw := meta.Get([]byte(keySchema))
+	v, err := strconv.Atoi(string(raw))
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("store %s is %w: schema version %q is not a number", path, ErrCorrupt, raw)
+	}
+	if v > SchemaVersion {
+		return 0, fmt.Errorf("store %s was %w (schema version %d; this build reads up to %d): upgrade authlab or use --store to pick another file", path, ErrTooNew, v, SchemaVersion)
+	}
+	return v, nil
+}
+
+// SchemaOf reports the schema version of the open store.
+func (s *Store) SchemaOf() (int, error) { return s.schema() }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Mock IdP measurements (issue 3): cold start, peak RSS, client_credentials
+# throughput with hey for ES256 and RS256, beside the one-core RS256 signing
+# rate measured in the same run. Run from the repository root:
+#   bash testdata/mockidp/measure.sh            (DURATION=10s CONC=32 to change)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${BIN:-/tmp/authlab-idp}
+DURATION=${DURATION:-10s}
+CONC=${CONC:-32}
+PORT=${PORT:-19391}
+go build -o "$BIN" .
+command -v hey >/dev/null || { echo "hey is not installed (apt-get install hey)"; exit 1; }
+work=$(mktemp -d)
+trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+echo "== cold start: process start → first client_credentials token (median of 5), peak RSS"
+for alg in ES256 RS256; do
+  AUTHLAB_BIN=$BIN AUTHLAB_ALG=$alg go test -run '^$' -bench '^BenchmarkIdpColdStart$' -benchtime 5x . | grep '^Benchmark' | sed "s/^/$alg /"
+done
+
+echo "== one-core signing rate (go test -cpu 1)"
+go test -run '^$' -bench '^BenchmarkSign(RS|ES)256$' -cpu 1 -benchtime 3s ./mockidp/ | grep '^Benchmark' |
+  awk '{printf "%s %s ns/op = %.0f signatures/s on one core\n", $1, $3, 1e9/$3}'
+
+for alg in ES256 RS256; do
+  echo "== hey -c $CONC -z $DURATION client_credentials, $alg"
+  "$BIN" --store "$work/authlab.db" idp --addr 127.0.0.1:$PORT --alg $alg >"$work/idp.log" &
+  pid=$!
+  for _ in $(seq 100); do grep -q listening "$work/idp.log" 2>/dev/null && break; sleep 0.05; done
+  rss() { awk '/VmRSS|VmHWM/{printf "%s %d MiB  ", $1, $2/1024}' /proc/$pid/status; echo; }
+  echo -n "before: "; rss
+  hey -c "$CONC" -z "$DURATION" -m POST -a demo-cc:demo-cc-secret -T application/x-www-form-urlencoded \
+      -d grant_type=client_credentials "http://127.0.0.1:$PORT/token" | grep -E 'Requests/sec|Status code|\[200\]|\[[45][0-9][0-9]\]|Average|99%'
+  echo -n "after:  "; rss
+  kill $pid; wait $pid 2>/dev/null || true; pid=
+done

@@ -1,0 +1,253 @@
+// Package exchanges lists the HTTP calls of a run and shows one in detail:
+// request and response headers and pretty JSON bodies, secrets already
+// masked by the recording client, scrollable.
+package exchanges
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"authlab/flows"
+	"authlab/views/ui"
+)
+
+// KeyMap is the exchanges view's keys.
+type KeyMap struct {
+	Up, Down, Open, Back, PageUp, PageDown key.Binding
+}
+
+// DefaultKeyMap is the exchanges view's default keys.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
+		Back:     key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back to list")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", " "), key.WithHelp("pgdn", "page down")),
+	}
+}
+
+// Model is the exchange list and detail.
+type Model struct {
+	ctx    *ui.Context
+	keys   KeyMap
+	items  []flows.Exchange
+	cursor int
+	detail bool
+	scroll int
+	w, h   int
+	lines  []string // rendered detail, cached while open
+}
+
+// New builds an empty list.
+func New(ctx *ui.Context) *Model { return &Model{ctx: ctx, keys: DefaultKeyMap()} }
+
+// SetItems replaces the exchanges (keeps the cursor in range).
+func (m *Model) SetItems(xs []flows.Exchange) {
+	m.items = xs
+	m.cursor = ui.Clamp(m.cursor, 0, max(0, len(xs)-1))
+	if m.detail {
+		m.lines = nil
+	}
+}
+
+// Selected is the exchange under the cursor.
+func (m *Model) Selected() (flows.Exchange, bool) {
+	if m.cursor < len(m.items) {
+		return m.items[m.cursor], true
+	}
+	return flows.Exchange{}, false
+}
+
+// InDetail reports whether the detail is open (esc goes back to the list).
+func (m *Model) InDetail() bool { return m.detail }
+
+// SetSize is part of ui.Component.
+func (m *Model) SetSize(w, h int) {
+	if w != m.w {
+		m.lines = nil
+	}
+	m.w, m.h = w, h
+}
+
+// Update handles navigation.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.MouseMsg:
+		d := 0
+		switch msg.Button {
+		case tea.MouseButtonWheelUp:
+			d = -3
+		case tea.MouseButtonWheelDown:
+			d = 3
+		}
+		if m.detail {
+			m.scroll = max(0, m.scroll+d)
+		} else if d != 0 {
+			m.cursor = ui.Clamp(m.cursor+d/3, 0, max(0, len(m.items)-1))
+		}
+	case tea.KeyMsg:
+		if m.detail {
+			switch {
+			case key.Matches(msg, m.keys.Back):
+				m.detail = false
+			case key.Matches(msg, m.keys.Up):
+				m.scroll = max(0, m.scroll-1)
+			case key.Matches(msg, m.keys.Down):
+				m.scroll++
+			case key.Matches(msg, m.keys.PageUp):
+				m.scroll = max(0, m.scroll-m.h+1)
+			case key.Matches(msg, m.keys.PageDown):
+				m.scroll += max(1, m.h-1)
+			}
+			return nil
+		}
+		switch {
+		case key.Matches(msg, m.keys.Up):
+			m.cursor = max(0, m.cursor-1)
+		case key.Matches(msg, m.keys.Down):
+			m.cursor = ui.Clamp(m.cursor+1, 0, max(0, len(m.items)-1))
+		case key.Matches(msg, m.keys.Open):
+			if len(m.items) > 0 {
+				m.detail, m.scroll, m.lines = true, 0, nil
+			}
+		}
+	}
+	return nil
+}
+
+// View renders the list or the open exchange.
+func (m *Model) View() string {
+	t := m.ctx.Theme
+	w := max(30, m.w)
+	if len(m.items) == 0 {
+		return t.Subtle.Render("no HTTP exchange yet")
+	}
+	if m.detail {
+		if m.lines == nil {
+			m.lines = Detail(t, m.items[m.cursor], w)
+		}
+		room := max(1, m.h)
+		m.scroll = ui.Clamp(m.scroll, 0, max(0, len(m.lines)-room))
+		return strings.Join(m.lines[m.scroll:min(len(m.lines), m.scroll+room)], "\n")
+	}
+	var b strings.Builder
+	room := max(1, m.h)
+	off := max(0, m.cursor-room+1)
+	for i := off; i < len(m.items) && i < off+room; i++ {
+		e := m.items[i]
+		st := statusStyle(t, e)
+		line := fmt.Sprintf("%-6s %s %-7s %s", e.Method, st.Render(statusText(e)), ui.Duration(e.Duration), ui.Truncate(e.URL, w-26))
+		if e.Step != "" && w >= 100 {
+			line = ui.Pad(e.Step, 14) + " " + line
+		}
+		if i == m.cursor {
+			line = t.Selected.Render("> " + line)
+		} else {
+			line = "  " + line
+		}
+		if i > off {
+			b.WriteByte('\n')
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+func statusText(e flows.Exchange) string {
+	if e.Err != "" && e.Status == 0 {
+		return "ERR"
+	}
+	return fmt.Sprintf("%3d", e.Status)
+}
+
+func statusStyle(t *ui.Theme, e flows.Exchange) (s interface{ Render(...string) string }) {
+	switch {
+	case e.Status == 0 || e.Status >= 500:
+		return t.Fail
+	case e.Status >= 400:
+		return t.Warn
+	}
+	return t.Pass
+}
+
+// Detail renders one exchange fully: request line, headers, body, response.
+func Detail(t *ui.Theme, e flows.Exchange, w int) []string {
+	var out []string
+	out = append(out, t.Title.Render("REQUEST"), ui.Truncate(e.Method+" "+e.URL, w))
+	out = append(out, headerLines(e.RequestHeaders, w)...)
+	if e.RequestBody != "" {
+		out = append(out, "")
+		out = append(out, bodyLines(e.RequestBody, w)...)
+	}
+	out = append(out, "", t.Title.Render(fmt.Sprintf("RESPONSE  %s  %s", statusText(e), ui.Duration(e.Duration))))
+	if e.Err != "" {
+		out = append(out, t.Error.Render(ui.Truncate(e.Err, w)))
+	}
+	if e.TLS != nil {
+		out = append(out, t.Subtle.Render(ui.Truncate(fmt.Sprintf("TLS %s %s client cert sent: %v", e.TLS.Version, e.TLS.CipherSuite, e.TLS.ClientCertSent), w)))
+	}
+	out = append(out, headerLines(e.ResponseHeaders, w)...)
+	if e.ResponseBody != "" {
+		out = append(out, "")
+		out = append(out, bodyLines(e.ResponseBody, w)...)
+		if e.BodyTruncated {
+			out = append(out, t.Subtle.Render("… body truncated"))
+		}
+	}
+	return out
+}
+
+func headerLines(h http.Header, w int) []string {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []string
+	for _, k := range keys {
+		for _, v := range h[k] {
+			out = append(out, ui.Truncate(k+": "+v, w))
+		}
+	}
+	return out
+}
+
+func bodyLines(body string, w int) []string {
+	var buf bytes.Buffer
+	if json.Indent(&buf, []byte(body), "", "  ") == nil {
+		body = buf.String()
+	}
+	var out []string
+	for _, l := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
+		// wrap long lines (tokens) rather than cut them
+		for len([]rune(l)) > w {
+			r := []rune(l)
+			out = append(out, string(r[:w]))
+			l = string(r[w:])
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// ShortHelp is part of ui.Component.
+func (m *Model) ShortHelp() []key.Binding {
+	if m.detail {
+		return []key.Binding{m.keys.Back, m.keys.Down}
+	}
+	return []key.Binding{m.keys.Open, m.keys.Down}
+}
+
+// FullHelp is part of ui.Component.
+func (m *Model) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{m.keys.Up, m.keys.Down, m.keys.Open, m.keys.Back, m.keys.PageUp, m.keys.PageDown}}
+}

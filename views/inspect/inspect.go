@@ -1,0 +1,315 @@
+// Package inspect is the token inspector: a tab per token with its header,
+// claims (glossary notes, human times), checks, a live expiry bar and a skew
+// gauge. It renders from flows types only and does no I/O.
+package inspect
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"authlab/flows"
+	"authlab/flows/token"
+	"authlab/views/render"
+	"authlab/views/ui"
+)
+
+// Token is one tab of the inspector.
+type Token struct {
+	Label string // "access", "id", "refresh", "pasted"
+	Tok   *flows.DecodedToken
+	// Received is when the token arrived (start of the expiry bar when there is no iat).
+	Received time.Time
+}
+
+// Data is everything the inspector shows.
+type Data struct {
+	Tokens []Token
+	Skew   *flows.SkewEstimate
+	Leeway time.Duration
+}
+
+// KeyMap is the inspector's keys.
+type KeyMap struct {
+	NextTab, PrevTab, Up, Down, PageUp, PageDown key.Binding
+}
+
+// DefaultKeyMap is the inspector's default keys.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		NextTab:  key.NewBinding(key.WithKeys("]", "right", "l"), key.WithHelp("]", "next token")),
+		PrevTab:  key.NewBinding(key.WithKeys("[", "left", "h"), key.WithHelp("[", "prev token")),
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", " "), key.WithHelp("pgdn", "page down")),
+	}
+}
+
+// Model is the inspector.
+type Model struct {
+	ctx    *ui.Context
+	keys   KeyMap
+	data   Data
+	tab    int
+	scroll int
+	w, h   int
+	// static caches the time-independent lines of each tab (claims table,
+	// checks) per width, so a 200-claim token costs nothing per frame.
+	static  map[int][]string
+	cacheW  int
+	cacheAt int64
+}
+
+// New builds an empty inspector.
+func New(ctx *ui.Context) *Model {
+	return &Model{ctx: ctx, keys: DefaultKeyMap()}
+}
+
+// SetData replaces what is shown.
+func (m *Model) SetData(d Data) {
+	m.data = d
+	m.tab = ui.Clamp(m.tab, 0, max(0, len(d.Tokens)-1))
+	m.scroll = 0
+	m.static = nil
+}
+
+// Data returns what is shown.
+func (m *Model) Data() Data { return m.data }
+
+// HasTokens reports whether there is anything to inspect.
+func (m *Model) HasTokens() bool { return len(m.data.Tokens) > 0 }
+
+// SetSize is part of ui.Component.
+func (m *Model) SetSize(w, h int) {
+	if w != m.w {
+		m.static = nil
+	}
+	m.w, m.h = w, h
+}
+
+// Update handles tab switching and scrolling.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.MouseMsg:
+		switch msg.Button {
+		case tea.MouseButtonWheelUp:
+			m.scroll = max(0, m.scroll-3)
+		case tea.MouseButtonWheelDown:
+			m.scroll += 3
+		}
+	case tea.KeyMsg:
+		switch {
+		case key.Matches(msg, m.keys.NextTab):
+			if n := len(m.data.Tokens); n > 0 {
+				m.tab = (m.tab + 1) % n
+				m.scroll = 0
+			}
+		case key.Matches(msg, m.keys.PrevTab):
+			if n := len(m.data.Tokens); n > 0 {
+				m.tab = (m.tab + n - 1) % n
+				m.scroll = 0
+			}
+		case key.Matches(msg, m.keys.Up):
+			m.scroll = max(0, m.scroll-1)
+		case key.Matches(msg, m.keys.Down):
+			m.scroll++
+		case key.Matches(msg, m.keys.PageUp):
+			m.scroll = max(0, m.scroll-m.h+2)
+		case key.Matches(msg, m.keys.PageDown):
+			m.scroll += max(1, m.h-2)
+		}
+	}
+	return nil
+}
+
+// View renders the selected tab, windowed to the height.
+func (m *Model) View() string {
+	t := m.ctx.Theme
+	w := max(30, m.w)
+	if len(m.data.Tokens) == 0 {
+		return t.Subtle.Render("no token to inspect")
+	}
+	var lines []string
+	// tab bar
+	var tabs []string
+	for i, tk := range m.data.Tokens {
+		lbl := " " + tk.Label + " "
+		if i == m.tab {
+			tabs = append(tabs, t.TabOn.Render(lbl))
+		} else {
+			tabs = append(tabs, t.Tab.Render(lbl))
+		}
+	}
+	lines = append(lines, strings.Join(tabs, "│"))
+	tk := m.data.Tokens[m.tab]
+	lines = append(lines, m.dynamic(tk, w)...)
+	// the tab bar and the live lines stay put; the rest scrolls
+	fixed := len(lines)
+	lines = append(lines, m.staticLines(w)...)
+
+	h := max(1, m.h)
+	body := lines[fixed:]
+	room := max(0, h-fixed)
+	m.scroll = ui.Clamp(m.scroll, 0, max(0, len(body)-room))
+	end := min(len(body), m.scroll+room)
+	out := append(append([]string{}, lines[:fixed]...), body[m.scroll:end]...)
+	return strings.Join(out, "\n")
+}
+
+// dynamic lines change every second: header summary, expiry bar, skew gauge.
+func (m *Model) dynamic(tk Token, w int) []string {
+	t := m.ctx.Theme
+	d := tk.Tok
+	if d == nil {
+		return []string{t.Subtle.Render("(empty)")}
+	}
+	o := m.opts(w)
+	var out []string
+	switch d.Format {
+	case "opaque":
+		out = append(out, ui.Truncate(fmt.Sprintf("opaque token · %d bytes · sha256 %s — introspection can tell more", d.Length, short(d.Fingerprint)), w))
+	case "jwe":
+		out = append(out, ui.Truncate("encrypted token (JWE) · "+headerLine(d.Header), w))
+	default:
+		v := t.Fail.Render("✗ signature not verified")
+		if d.Verified {
+			v = t.Pass.Render("✓ signature verified")
+		}
+		out = append(out, ui.Truncate(headerLine(d.Header), w-24)+" · "+v)
+	}
+	if d.Format != "opaque" && d.Format != "jwe" {
+		o.Width = w - 7
+		out = append(out, "EXPIRY "+render.ExpiryBar(startOf(d, tk.Received), expOf(d), o))
+	}
+	if s := m.data.Skew; s != nil {
+		sk := token.Skew{Offset: s.Offset, Uncertainty: s.Uncertainty, Source: s.Source, At: m.ctx.Now()}
+		if r, ok := s.Report.(token.Skew); ok {
+			sk = r
+		}
+		if sk.Source == "" {
+			sk.Source = "IdP's responses"
+		}
+		o.Width = w - 7
+		out = append(out, "SKEW   "+render.SkewGauge(sk, m.leeway(), o))
+		o.Width = w
+		out = append(out, strings.Split(render.SkewLine(sk, m.leeway(), o), "\n")...)
+	}
+	return out
+}
+
+func expOf(d *flows.DecodedToken) time.Time {
+	if d.ExpiresAt != nil {
+		return *d.ExpiresAt
+	}
+	t, _ := token.ClaimTime(d.Claims["exp"])
+	return t
+}
+
+func startOf(d *flows.DecodedToken, received time.Time) time.Time {
+	if t, ok := token.ClaimTime(d.Claims["iat"]); ok {
+		return t
+	}
+	if t, ok := token.ClaimTime(d.Claims["nbf"]); ok {
+		return t
+	}
+	return received
+}
+
+func (m *Model) opts(w int) render.Options {
+	return render.Options{Width: w, Color: m.ctx.Theme.Color, Now: m.ctx.Now(), Loc: time.UTC, Styles: m.ctx.Theme.Render}
+}
+
+func (m *Model) leeway() time.Duration {
+	if m.data.Leeway > 0 {
+		return m.data.Leeway
+	}
+	return token.DefaultLeeway
+}
+
+func short(fp string) string {
+	if len(fp) > 16 {
+		return fp[:16] + "…"
+	}
+	return fp
+}
+
+func headerLine(h map[string]any) string {
+	var parts []string
+	for _, k := range []string{"alg", "kid", "typ", "enc"} {
+		if v, ok := h[k]; ok {
+			parts = append(parts, k+" "+fmt.Sprint(v))
+		}
+	}
+	if len(parts) == 0 {
+		return "no header"
+	}
+	return strings.Join(parts, " · ")
+}
+
+// staticLines are the header, claims table and checks of the selected tab.
+// Claims show relative times, so the cache holds one rendering per second
+// and width: a 200-claim token is rendered once a second, not per frame.
+func (m *Model) staticLines(w int) []string {
+	now := m.ctx.Now().Unix()
+	if m.static == nil || m.cacheW != w || m.cacheAt != now {
+		m.static = map[int][]string{}
+		m.cacheW, m.cacheAt = w, now
+	}
+	if s, ok := m.static[m.tab]; ok {
+		return s
+	}
+	tk := m.data.Tokens[m.tab]
+	s := ClaimsAndChecks(m.ctx.Theme, tk.Tok, m.opts(w))
+	m.static[m.tab] = s
+	return s
+}
+
+// ClaimsAndChecks renders the header, claims table (with glossary notes) and
+// checks of a token with the shared renderers.
+func ClaimsAndChecks(t *ui.Theme, d *flows.DecodedToken, o render.Options) []string {
+	var out []string
+	if d == nil {
+		return out
+	}
+	o.Explain = true
+	add := func(s string) {
+		out = append(out, strings.Split(strings.TrimRight(s, "\n"), "\n")...)
+	}
+	if len(d.Claims) > 0 {
+		out = append(out, "", t.Title.Render(fmt.Sprintf("CLAIMS (%d)", len(d.Claims))))
+		add(render.Claims(d.Claims, o))
+	}
+	if len(d.Checks) > 0 {
+		out = append(out, "", t.Title.Render("CHECKS"))
+		add(render.Checks(d.Checks, o))
+	}
+	if len(d.Header) > 0 {
+		out = append(out, "", t.Title.Render("HEADER"))
+		o.Explain = false
+		add(render.Header(d.Header, o))
+	}
+	return out
+}
+
+// CheckLines renders checks with ✓ / ! / ✗ and their reasons.
+func CheckLines(t *ui.Theme, checks []flows.Check, w int) []string {
+	if len(checks) == 0 {
+		return nil
+	}
+	s := render.Checks(checks, render.Options{Width: w, Color: t.Color, Styles: t.Render})
+	return strings.Split(strings.TrimRight(s, "\n"), "\n")
+}
+
+// ShortHelp is part of ui.Component.
+func (m *Model) ShortHelp() []key.Binding {
+	return []key.Binding{m.keys.NextTab, m.keys.Down}
+}
+
+// FullHelp is part of ui.Component.
+func (m *Model) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{m.keys.NextTab, m.keys.PrevTab}, {m.keys.Up, m.keys.Down, m.keys.PageUp, m.keys.PageDown}}
+}
