@@ -52,6 +52,10 @@ type benchFlags struct {
 
 func addBenchFlags(fs *pflag.FlagSet, b *benchFlags, probe bool) {
 	addProfileFlags(fs, &b.prof)
+	// Profile bookkeeping and interactive-only flags mean nothing to bench.
+	for _, name := range []string{"tag", "notes", "redirect-port", "param", "api-key", "api-key-header", "auth-url", "device-url"} {
+		fs.MarkHidden(name)
+	}
 	fs.StringVar(&b.token, "token", "", "token: refresh token (refresh), subject token (token-exchange), access token (call, introspect); a value or env:NAME")
 	fs.StringVar(&b.call, "call", "", "protected resource URL: the target of --flow call/hmac/mtls, polled by the revocation probe")
 	fs.DurationVar(&b.timeout, "timeout", flows.DefaultTimeout, "per HTTP call")
@@ -81,12 +85,13 @@ func addBenchFlags(fs *pflag.FlagSet, b *benchFlags, probe bool) {
 
 const benchLong = `Repeat a non-interactive flow under load and report auth SLIs: requests,
 success rate, failures grouped by HTTP status and OAuth error, throughput,
-latency min/p50/p90/p95/p99/max (nearest-rank: the smallest observed latency
-with at least p% of requests at or below it) and a histogram.
+latency min/p50/p90/p95/p99/max of every completed request, failures included
+(nearest-rank: the smallest observed latency with at least p% of requests at
+or below it) and a histogram.
 
 The flow comes from a saved PROFILE (store) or from the same flags as
 'authlab flow'. --flow picks what to repeat:
-  client-credentials, refresh, token-exchange, introspect, userinfo  token endpoint calls
+  client-credentials, refresh, token-exchange, introspect, userinfo  the OAuth endpoint
   call   GET --call URL with a cached access token (--token, or client credentials)
   hmac   an HMAC-signed request to --call URL (--scheme, --hmac-key, ...)
   mtls   a request to --call URL over TLS with --cert/--key
@@ -293,7 +298,14 @@ func benchOp(ctx context.Context, s *bench.Setup, flow string, p store.Profile, 
 		return op, b.call, err
 	}
 	op, err := s.FlowOp(flow)
-	return op, s.Endpoints.Token, err
+	target := s.Endpoints.Token
+	switch flow {
+	case flows.FlowIntrospect:
+		target = s.Endpoints.Introspect
+	case flows.FlowUserinfo:
+		target = s.Endpoints.Userinfo
+	}
+	return op, target, err
 }
 
 func pickFlow(b *benchFlags, p store.Profile) (string, error) {
@@ -389,6 +401,10 @@ func runBench(cmd *cobra.Command, g *globals, b *benchFlags, args []string) erro
 	rep, err := bench.Run(ctx, cfg, op)
 	if err != nil {
 		return usageErr("%v", err)
+	}
+	if b.requests > 0 && rep.StopReason == bench.StopDuration {
+		fmt.Fprintf(g.stderr, "authlab: stopped at the %s time bound after %d of %d requests; raise -z for more\n",
+			cfg.DurationOrDefault(), rep.Requests+rep.Interrupted, b.requests)
 	}
 	results := bench.Evaluate(objectives, rep)
 	missed := bench.Missed(results)

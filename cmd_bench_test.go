@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"authlab/flows/bench"
+	"authlab/flows/hmac"
 	"authlab/mockidp"
 	"authlab/mockidp/mockidptest"
 	"authlab/store"
@@ -154,5 +157,36 @@ func TestProgressLine(t *testing.T) {
 	}
 	if isTerminal(&b) {
 		t.Fatal("a buffer is not a terminal")
+	}
+}
+
+func TestBenchCallAndHMACFlows(t *testing.T) {
+	idp := mockidptest.New(t)
+	code, out, errs := runCLI(t, demoArgs(idp, "--flow", "call", "--call", idp.URL()+"/api/hello", "-n", "50", "-c", "2", "--json")...)
+	if code != 0 || !strings.Contains(out, `"requests": 50`) || !strings.Contains(out, `"flow": "call"`) {
+		t.Fatalf("call flow: exit %d\n%s%s", code, out, errs)
+	}
+
+	v := hmac.NewDemoVerifier(nil)
+	srv := httptest.NewServer(v.Middleware(hmac.SchemeRFC9421, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	t.Cleanup(srv.Close)
+	code, out, errs = runCLI(t, "bench", "--flow", "hmac", "--call", srv.URL+"/x", "--scheme", "rfc9421",
+		"--hmac-key", hmac.DemoSecret, "--key-id", hmac.DemoKeyID, "-n", "20", "--json")
+	if code != 0 || !strings.Contains(out, `"ok_count": 20`) {
+		t.Fatalf("hmac flow: exit %d\n%s%s", code, out, errs)
+	}
+	if strings.Contains(out+errs, hmac.DemoSecret) {
+		t.Fatal("the HMAC key leaked into the output")
+	}
+}
+
+func TestBenchBoundNote(t *testing.T) {
+	idp := mockidptest.New(t)
+	if err := idp.SetFaults(mockidp.Faults{Latency: map[string]mockidp.Duration{mockidp.EPToken: mockidp.Duration(20 * time.Millisecond)}}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCLI(t, demoArgs(idp, "-n", "100000", "-z", "200ms")...)
+	if code != 0 || !strings.Contains(errs, "stopped at the 200ms time bound after") {
+		t.Fatalf("exit %d, stderr %q", code, errs)
 	}
 }

@@ -74,7 +74,7 @@ in a 0700 directory (default: "certs" beside the store file).`,
 				{"its key", set.UntrustedKey},
 			}
 			for _, r := range rows {
-				fmt.Fprintf(g.stdout, "  %-42s %s\n", r[0], r[1])
+				fmt.Fprintf(g.stdout, "  %-50s %s\n", r[0], r[1])
 			}
 			fmt.Fprintf(g.stdout, "try: authlab flow mtls --url https://127.0.0.1:PORT/ --ca %s --cert %s --key %s\n", set.CACert, set.ClientCert, set.ClientKey)
 			return nil

@@ -49,16 +49,16 @@ func runConsole(g *globals, withDemo bool) error {
 		opts.IdP = srv
 		opts.Title = "authlab demo"
 	}
-	out := termenv.NewOutput(os.Stdout)
-	r := lipgloss.NewRenderer(os.Stdout)
+	r := lipgloss.NewRenderer(g.stdout)
 	opts.Theme = ui.NewTheme(r, g.colorEnabled())
 	opts.Backend = &app.StoreBackend{Path: path, OpenURL: openBrowser}
-	opts.Clipboard = func(s string) error { out.Copy(s); return nil }
+	// OSC 52: the terminal copies; built on use so start-up sends no query
+	opts.Clipboard = func(s string) error { termenv.NewOutput(g.stdout).Copy(s); return nil }
 	opts.OpenURL = openBrowser
 	opts.QR = terminalQR
 	m := app.New(opts)
 	defer m.Close()
-	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithInput(g.stdin), tea.WithOutput(os.Stdout))
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithInput(g.stdin), tea.WithOutput(g.stdout))
 	if _, err := p.Run(); err != nil {
 		// bubbletea restores the terminal before returning, also after a panic
 		return failErr(fmt.Errorf("console: %w", err))

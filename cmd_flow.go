@@ -24,15 +24,17 @@ import (
 )
 
 // oauthFlowHelp is one line per OAuth flow subcommand.
-var oauthFlowHelp = map[string]string{
-	flows.FlowClientCredentials: "client_credentials grant (RFC 6749 4.4)",
-	flows.FlowAuthCode:          "authorization code + PKCE through a browser and a loopback redirect",
-	flows.FlowRefresh:           "refresh_token grant; reports whether the refresh token rotated",
-	flows.FlowDevice:            "device authorization grant (RFC 8628): shows a code, polls",
-	flows.FlowTokenExchange:     "token exchange (RFC 8693) with --token as the subject token",
-	flows.FlowIntrospect:        "ask the introspection endpoint about --token (RFC 7662)",
-	flows.FlowRevoke:            "revoke --token (RFC 7009), then confirm it is inactive",
-	flows.FlowUserinfo:          "call the userinfo endpoint with --token",
+func oauthFlowHelp(flow string) string {
+	return map[string]string{
+		flows.FlowClientCredentials: "client_credentials grant (RFC 6749 4.4)",
+		flows.FlowAuthCode:          "authorization code + PKCE through a browser and a loopback redirect",
+		flows.FlowRefresh:           "refresh_token grant; reports whether the refresh token rotated",
+		flows.FlowDevice:            "device authorization grant (RFC 8628): shows a code, polls",
+		flows.FlowTokenExchange:     "token exchange (RFC 8693) with --token as the subject token",
+		flows.FlowIntrospect:        "ask the introspection endpoint about --token (RFC 7662)",
+		flows.FlowRevoke:            "revoke --token (RFC 7009), then confirm it is inactive",
+		flows.FlowUserinfo:          "call the userinfo endpoint with --token",
+	}[flow]
 }
 
 // newFlowCmd groups one subcommand per flow. The HMAC and mTLS subcommands
@@ -51,7 +53,7 @@ flow or a check failed (the reason is the first line on stderr), 2 usage
 or configuration error.`,
 		Args: cobra.NoArgs,
 	}
-	for _, name := range flows.OAuthFlows {
+	for _, name := range flows.OAuthFlows() {
 		cmd.AddCommand(newOAuthFlowCmd(g, name))
 	}
 	cmd.AddCommand(newFlowHMACCmd(g), newFlowMTLSCmd(g))
@@ -78,13 +80,15 @@ type flowFlags struct {
 
 // profileOnlyFlags describe HMAC / API-key profiles or profile metadata:
 // registered by addProfileFlags but meaningless for an OAuth flow.
-var profileOnlyFlags = []string{"tag", "notes", "scheme", "hmac-key", "key-id", "label", "components",
-	"region", "service", "access-key", "api-key", "api-key-header"}
+func profileOnlyFlags() []string {
+	return []string{"tag", "notes", "scheme", "hmac-key", "key-id", "label", "components",
+		"region", "service", "access-key", "api-key", "api-key-header"}
+}
 
 func addFlowFlags(fs *pflag.FlagSet, f *flowFlags, withProfile bool) {
 	if withProfile {
 		addProfileFlags(fs, &f.pf)
-		for _, n := range profileOnlyFlags {
+		for _, n := range profileOnlyFlags() {
 			_ = fs.MarkHidden(n)
 		}
 	}
@@ -107,7 +111,7 @@ func newOAuthFlowCmd(g *globals, name string) *cobra.Command {
 	var f flowFlags
 	cmd := &cobra.Command{
 		Use:   name + " [flags]",
-		Short: "The " + name + " flow: " + oauthFlowHelp[name],
+		Short: "The " + name + " flow: " + oauthFlowHelp(name),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := f.pf.toProfile("", store.Kind(name))
@@ -409,13 +413,16 @@ func printResult(w io.Writer, res *flows.Result, req flows.Request, color bool) 
 		own = append(own, c)
 	}
 	if len(own) > 0 {
-		fmt.Fprintln(w, "\nChecks")
+		fmt.Fprintln(w, "\nFlow checks")
 		io.WriteString(w, render.Checks(own, ro))
 	}
 	if skew.Known() {
-		lw := req.Leeway
-		if lw <= 0 {
+		lw := req.Leeway // the token engine's convention: 0 default, negative none
+		switch {
+		case lw == 0:
 			lw = token.DefaultLeeway
+		case lw < 0:
+			lw = 0
 		}
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, render.SkewLine(skew, lw, ro))
@@ -471,7 +478,7 @@ never bearer tokens) and the token is cached in the store.`,
 				name = string(p.Kind)
 			}
 			if !isOAuthFlow(name) {
-				return usageErr("profile %s is a %s profile; authlab run handles OAuth flows (%s) — use authlab flow %s", p.Name, p.Kind, strings.Join(flows.OAuthFlows, ", "), p.Kind)
+				return usageErr("profile %s is a %s profile; authlab run handles OAuth flows (%s) — use authlab flow %s", p.Name, p.Kind, strings.Join(flows.OAuthFlows(), ", "), p.Kind)
 			}
 			req, err := oauthRequestFromProfile(p, name)
 			if err != nil {
@@ -511,7 +518,7 @@ func needsToken(flow string) bool {
 }
 
 func isOAuthFlow(name string) bool {
-	for _, f := range flows.OAuthFlows {
+	for _, f := range flows.OAuthFlows() {
 		if f == name {
 			return true
 		}

@@ -349,6 +349,11 @@ func runHMACVerify(g *globals, f *hmacFlags, key hmac.Key, now func() time.Time,
 		return usageErr("%v", err)
 	}
 	v := &hmac.Verifier{Key: key, Now: now, Tolerance: f.tolerance}
+	if id := verifyKeyID(f); id != "" {
+		// The key belongs to one key id / access key: a request signed
+		// under another is "unknown key", not a confusing mismatch.
+		v.Keys = func(got string) (hmac.Key, bool) { return key, got == id }
+	}
 	if cmd.Flags().Changed("label") {
 		v.Label = f.label
 	}
@@ -377,6 +382,16 @@ func runHMACVerify(g *globals, f *hmacFlags, key hmac.Key, now func() time.Time,
 		out.Error = &flows.Error{Kind: flows.ErrCheck, Message: res.Err().Error()}
 	}
 	return printHMAC(g, f, out, m)
+}
+
+func verifyKeyID(f *hmacFlags) string {
+	switch f.scheme {
+	case hmac.SchemeSigV4:
+		return f.accessKey
+	case hmac.SchemeRFC9421:
+		return f.keyID
+	}
+	return ""
 }
 
 func printHMAC(g *globals, f *hmacFlags, out *hmacOutput, m *hmac.Message) error {

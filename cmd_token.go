@@ -126,12 +126,6 @@ func tokSecretValue(v string) ([]byte, error) {
 			return nil, fmt.Errorf("environment variable %s is not set", v[4:])
 		}
 		return []byte(s), nil
-	case strings.HasPrefix(v, "file:"):
-		b, err := os.ReadFile(v[5:])
-		if err != nil {
-			return nil, err
-		}
-		return b, nil
 	case strings.HasPrefix(v, "base64:"):
 		s := strings.TrimRight(v[7:], "=")
 		b, err := base64.RawStdEncoding.DecodeString(s)
@@ -202,6 +196,16 @@ func tokKeySource(f *tokenInspectFlags, client *flows.Client) (token.KeySource, 
 				ks.Source = "PEM file " + path
 				return token.StaticKeys{Set: ks}, nil
 			}
+			// A file holding a shared secret; editors add a final newline
+			// that is never part of the secret.
+			b = []byte(strings.TrimRight(string(b), "\r\n"))
+			if len(b) == 0 {
+				return nil, usageErr("--key %s is empty", path)
+			}
+			return token.SecretKeys(b), nil
+		}
+		if strings.HasPrefix(f.key, "file:") {
+			return nil, usageErr("--key %s: not a readable file", f.key)
 		}
 		if b, err = tokSecretValue(f.key); err != nil {
 			return nil, usageErr("--key: %v", err)

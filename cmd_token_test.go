@@ -155,6 +155,7 @@ func TestTokenInspectUsage(t *testing.T) {
 		{[]string{"--jwks", "/nonexistent/jwks.json", tok}, "--jwks"},
 		{[]string{"--jwks", filepath.Join(tokTestdata, "rsa1.key"), tok}, ""},
 		{[]string{"--key", "env:AUTHLAB_TEST_UNSET_VAR", tok}, "AUTHLAB_TEST_UNSET_VAR is not set"},
+		{[]string{"--key", "file:/nonexistent/secret", tok}, "not a readable file"},
 		{[]string{"--cert", filepath.Join(tokTestdata, "rsa1.pub"), tok}, "no PEM CERTIFICATE"},
 		{[]string{"--leeway", "-5s", tok}, "--leeway"},
 		{[]string{"-"}, "no token on stdin"},
@@ -179,10 +180,14 @@ func TestTokenInspectSecretAndIssuer(t *testing.T) {
 	m.Write([]byte(input))
 	hs := input + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 	t.Setenv("AUTHLAB_TEST_HS", secret)
-	for _, key := range []string{"env:AUTHLAB_TEST_HS", "base64:" + base64.StdEncoding.EncodeToString([]byte(secret)), secret} {
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{secretFile, "file:" + secretFile, "env:AUTHLAB_TEST_HS", "base64:" + base64.StdEncoding.EncodeToString([]byte(secret)), secret} {
 		code, out, errOut := tokRun(t, "", "token", "inspect", "--key", key, hs)
 		if code != 0 || !strings.Contains(out, "verified with shared secret (33 bytes)") {
-			t.Fatalf("--key %s: %d %q %s", key[:4], code, errOut, out)
+			t.Fatalf("--key %s: %d %q %s", key[:5], code, errOut, out)
 		}
 		if strings.Contains(out, secret) {
 			t.Fatal("the secret was printed")
@@ -244,4 +249,16 @@ func abs64(n int64) int64 {
 		return -n
 	}
 	return n
+}
+
+// BenchmarkTokenInspectCmd is the in-process cost of the command (flag
+// parsing, key file, inspection, rendering), without process start-up.
+func BenchmarkTokenInspectCmd(b *testing.B) {
+	for b.Loop() {
+		var out, errb bytes.Buffer
+		g := &globals{stdout: &out, stderr: &errb, stdin: strings.NewReader("")}
+		if code := execute([]string{"token", "inspect", "--jwks", filepath.Join(tokTestdata, "jwks.json"), filepath.Join(tokTestdata, "rs256.jwt")}, g); code != 0 {
+			b.Fatalf("exit %d: %s", code, errb.String())
+		}
+	}
 }

@@ -129,6 +129,8 @@ func New(o Options) *Model {
 		paste: pi, life: life, quit: quit, kinds: map[string]string{}, idpOrder: &idpOrder{},
 	}
 	m.palette = newPalette(ctx, m.commands())
+	// until the terminal reports its size (never, when it is not a terminal)
+	m.setSize(80, 24)
 	return m
 }
 
@@ -150,6 +152,10 @@ func (m *Model) Context() *ui.Context { return m.ctx }
 type (
 	profilesMsg struct {
 		rows []profiles.Row
+		err  error
+	}
+	lastRunsMsg struct {
+		runs map[string]profiles.LastRun
 		err  error
 	}
 	noteMsg struct {
@@ -272,6 +278,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.kinds[r.Name] = r.Kind
 		}
 		m.prof.SetRows(msg.rows)
+		b := m.opts.Backend
+		return m, func() tea.Msg {
+			runs, err := b.LastRuns()
+			return lastRunsMsg{runs: runs, err: err}
+		}
+
+	case lastRunsMsg:
+		if msg.err != nil {
+			m.note("cannot read run history: "+msg.err.Error(), true)
+			return m, nil
+		}
+		m.prof.SetLastRuns(msg.runs)
 		return m, nil
 
 	case reloadMsg:
@@ -384,6 +402,14 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 	if key.Matches(k, m.keys.Palette) {
 		m.palette.Open()
 		return textinput.Blink
+	}
+	// pasting a token anywhere outside a text field opens the inspector on it
+	if k.Paste && !m.textFocused() && m.screen != scrEditor {
+		if raw := strings.TrimSpace(string(k.Runes)); strings.Count(raw, ".") >= 2 || len(raw) >= 16 {
+			m.openPaste()
+			m.paste.SetValue(raw)
+			return m.forward(tea.KeyMsg{Type: tea.KeyEnter})
+		}
 	}
 	if !m.textFocused() {
 		switch {
@@ -746,9 +772,6 @@ func toEditor(f Form) editor.Form {
 
 // View draws the top bar, the current screen, the status line and the help.
 func (m *Model) View() string {
-	if m.ctx.Width == 0 {
-		return ""
-	}
 	t := m.ctx.Theme
 	w := m.ctx.Width
 	top := t.Title.Render(m.opts.Title) + t.Subtle.Render(" · ") + t.Accent.Render(m.screen.String())

@@ -14,8 +14,11 @@ import (
 // or Update, so a slow store or network never freezes a frame. Tests use a
 // fake; StoreBackend is the real one.
 type Backend interface {
-	// Profiles lists every profile in display order with its last run.
+	// Profiles lists every profile in display order (fast: no history).
 	Profiles() ([]profiles.Row, error)
+	// LastRuns reads the latest run of every profile (a second pass, so the
+	// list shows before history is read).
+	LastRuns() (map[string]profiles.LastRun, error)
 	// Delete removes a profile (with its secrets, history and cached token).
 	Delete(name string) error
 	// Duplicate copies a profile under a free name and returns that name.

@@ -92,6 +92,23 @@ func BenchmarkViewInspector200ClaimsSameSecond(b *testing.B) {
 // first frame — what `authlab` does before the user sees anything.
 func BenchmarkStartToFirstFrame10k(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "authlab.db")
+	seed10k(b, path)
+	b.ResetTimer()
+	for b.Loop() {
+		be := &StoreBackend{Path: path}
+		m := New(Options{Backend: be, Theme: testTheme(), Now: fixedClock})
+		m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+		msg := m.loadProfiles()()
+		m.Update(msg)
+		if m.prof.Len() != 10000 {
+			b.Fatalf("loaded %d profiles", m.prof.Len())
+		}
+		_ = m.View()
+		m.Close()
+	}
+}
+
+func seed10k(b *testing.B, path string) {
 	err := store.Update(path, func(s *store.Store) error {
 		for i := range 10000 {
 			p := store.Profile{Name: fmt.Sprintf("profile-%05d", i), Kind: store.KindClientCredentials,
@@ -110,17 +127,33 @@ func BenchmarkStartToFirstFrame10k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+}
+
+// BenchmarkLastRuns10k: the second pass that fills the last-run columns.
+func BenchmarkLastRuns10k(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "authlab.db")
+	seed10k(b, path)
+	be := &StoreBackend{Path: path}
 	b.ResetTimer()
 	for b.Loop() {
-		be := &StoreBackend{Path: path}
-		m := New(Options{Backend: be, Theme: testTheme(), Now: fixedClock})
-		m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
-		msg := m.loadProfiles()()
-		m.Update(msg)
-		if m.prof.Len() != 10000 {
-			b.Fatalf("loaded %d profiles", m.prof.Len())
+		if _, err := be.LastRuns(); err != nil {
+			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkViewInspector200ClaimsCold: the first frame after a run lands
+// (nothing cached yet), once per run.
+func BenchmarkViewInspector200ClaimsCold(b *testing.B) {
+	m := newTestModel(&fakeBackend{})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	m.begin(RunRequest{Profile: "x"})
+	r := fixtureResult()
+	r.AccessToken = bigToken(200)
+	d := inspect.Data{Tokens: []inspect.Token{{Label: "access", Tok: r.AccessToken}}, Skew: r.Skew}
+	b.ResetTimer()
+	for b.Loop() {
+		m.run.Inspector().SetData(d)
 		_ = m.View()
-		m.Close()
 	}
 }

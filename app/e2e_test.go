@@ -47,7 +47,7 @@ func TestEndToEndDemo(t *testing.T) {
 	press(tm, "/")
 	tm.Type("demo-client-cred")
 	press(tm, "enter", "enter")
-	waitText(t, tm, "sub", "demo-cc", "✓ signature verified", "expires in")
+	waitText(t, tm, "sub", "demo-cc", "✓ signature verified", "used · expires in")
 
 	// the bar counts down with the clock, driven by ticks alone
 	setShift(65 * time.Second)

@@ -60,6 +60,18 @@ func (f *fakeBackend) Profiles() ([]profiles.Row, error) {
 	return append([]profiles.Row(nil), f.rows...), nil
 }
 
+func (f *fakeBackend) LastRuns() (map[string]profiles.LastRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]profiles.LastRun{}
+	for _, r := range f.rows {
+		if !r.LastRun.IsZero() {
+			out[r.Name] = profiles.LastRun{At: r.LastRun, OK: r.LastOK, Reason: r.LastErr}
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeBackend) Delete(name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

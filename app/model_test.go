@@ -230,3 +230,26 @@ func manyRows(n int) []profiles.Row {
 	}
 	return rows
 }
+
+func TestPastingATokenOpensTheInspector(t *testing.T) {
+	b := &fakeBackend{rows: fixtureRows()}
+	tm := startTea(t, newTestModel(b), 120, 40)
+	waitText(t, tm, "staging-gateway")
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("eyJhbGciOiJSUzI1NiJ9.e30.sig"), Paste: true})
+	waitText(t, tm, "CLAIMS")
+	fm := finalModel(t, tm)
+	if fm.screen != scrInspect || !fm.pasted {
+		t.Fatalf("screen %v pasted %v, want the inspector showing the token", fm.screen, fm.pasted)
+	}
+}
+
+func TestPastedGarbageSaysWhy(t *testing.T) {
+	b := &fakeBackend{rows: fixtureRows()}
+	tm := startTea(t, newTestModel(b), 120, 40)
+	waitText(t, tm, "staging-gateway")
+	press(tm, "t")
+	waitText(t, tm, "Inspect a token")
+	tm.Type("garbage")
+	press(tm, "enter")
+	waitText(t, tm, "not a JWT")
+}

@@ -44,7 +44,7 @@ func (b *StoreBackend) now() time.Time {
 	return time.Now()
 }
 
-// Profiles lists every profile with its last run, in one read-only open.
+// Profiles lists every profile, in one read-only open.
 func (b *StoreBackend) Profiles() ([]profiles.Row, error) {
 	var rows []profiles.Row
 	err := store.View(b.Path, func(s *store.Store) error {
@@ -55,16 +55,28 @@ func (b *StoreBackend) Profiles() ([]profiles.Row, error) {
 		rows = make([]profiles.Row, len(ps))
 		for i, p := range ps {
 			rows[i] = profiles.Row{Name: p.Name, Kind: string(p.Kind), Demo: p.Demo}
-			runs, err := s.History(p.Name, 1)
-			if err == nil && len(runs) > 0 {
-				r := runs[0]
-				rows[i].LastRun, rows[i].LastOK = r.Time, r.OK
-				rows[i].LastErr = runReason(r)
-			}
 		}
 		return nil
 	}, store.ReadOnly())
 	return rows, err
+}
+
+// LastRuns reads every profile's latest run, in one read-only open.
+func (b *StoreBackend) LastRuns() (map[string]profiles.LastRun, error) {
+	out := map[string]profiles.LastRun{}
+	err := store.View(b.Path, func(s *store.Store) error {
+		ps, err := s.ListProfiles()
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if runs, err := s.History(p.Name, 1); err == nil && len(runs) > 0 {
+				out[p.Name] = profiles.LastRun{At: runs[0].Time, OK: runs[0].OK, Reason: runReason(runs[0])}
+			}
+		}
+		return nil
+	}, store.ReadOnly())
+	return out, err
 }
 
 func runReason(r store.Run) string {

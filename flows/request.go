@@ -20,8 +20,10 @@ const (
 )
 
 // OAuthFlows lists the flows flows/oauth runs, in menu order.
-var OAuthFlows = []string{FlowClientCredentials, FlowAuthCode, FlowRefresh, FlowDevice,
-	FlowTokenExchange, FlowIntrospect, FlowRevoke, FlowUserinfo}
+func OAuthFlows() []string {
+	return []string{FlowClientCredentials, FlowAuthCode, FlowRefresh, FlowDevice,
+		FlowTokenExchange, FlowIntrospect, FlowRevoke, FlowUserinfo}
+}
 
 // AuthMethod is how the client authenticates at the token endpoint
 // (the token_endpoint_auth_method names of RFC 8414 / OIDC registration).
@@ -38,8 +40,10 @@ const (
 )
 
 // AuthMethods lists every supported method.
-var AuthMethods = []AuthMethod{AuthClientSecretBasic, AuthClientSecretPost, AuthClientSecretJWT,
-	AuthPrivateKeyJWT, AuthTLSClient, AuthSelfSignedTLS, AuthNone}
+func AuthMethods() []AuthMethod {
+	return []AuthMethod{AuthClientSecretBasic, AuthClientSecretPost, AuthClientSecretJWT,
+		AuthPrivateKeyJWT, AuthTLSClient, AuthSelfSignedTLS, AuthNone}
+}
 
 // ParseAuthMethod accepts a method name (case-insensitive, '-' for '_');
 // empty means "choose": the engine picks one from the client's credentials.
@@ -48,13 +52,14 @@ func ParseAuthMethod(s string) (AuthMethod, error) {
 	if n == "" {
 		return "", nil
 	}
-	for _, m := range AuthMethods {
+	ms := AuthMethods()
+	for _, m := range ms {
 		if string(m) == n {
 			return m, nil
 		}
 	}
-	names := make([]string, len(AuthMethods))
-	for i, m := range AuthMethods {
+	names := make([]string, len(ms))
+	for i, m := range ms {
 		names[i] = string(m)
 	}
 	return "", fmt.Errorf("unknown auth method %q (one of %s)", s, strings.Join(names, ", "))

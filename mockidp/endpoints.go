@@ -102,6 +102,7 @@ func (s *Server) ApproveDevice(userCode, username string, approve bool) error {
 	}
 	if approve {
 		d.User = username
+		d.ApprovedAt = s.Now()
 	} else {
 		d.Denied = true
 	}

@@ -220,10 +220,12 @@ func jsonBytes(v any) []byte {
 	return bytes.TrimRight(buf.Bytes(), "\n")
 }
 
+var errMalformedECDSA = errors.New("malformed ECDSA signature")
+
 // derToRS turns an ASN.1 ECDSA signature (SEQUENCE of two INTEGERs) into the
 // fixed-width r||s form JWS uses (RFC 7518 3.4), without big.Int.
 func derToRS(der []byte, size int) ([]byte, error) {
-	bad := errors.New("malformed ECDSA signature")
+	bad := errMalformedECDSA
 	if len(der) < 8 || der[0] != 0x30 || int(der[1]) != len(der)-2 {
 		return nil, bad
 	}

@@ -35,15 +35,16 @@ type family struct {
 }
 
 type deviceGrant struct {
-	ClientID string
-	Scope    string
-	UserCode string
-	Expires  time.Time
-	Interval time.Duration
-	LastPoll time.Time
-	User     string // set once approved
-	Denied   bool
-	Redeemed bool
+	ClientID   string
+	Scope      string
+	UserCode   string
+	Expires    time.Time
+	Interval   time.Duration
+	LastPoll   time.Time
+	User       string // set once approved
+	ApprovedAt time.Time
+	Denied     bool
+	Redeemed   bool
 }
 
 type pendingLogin struct {

@@ -428,7 +428,7 @@ func (s *Server) grantDevice(w http.ResponseWriter, r *http.Request, c *authedCl
 	d.Redeemed = true
 	user := d.User
 	scope := d.Scope
-	authTime := d.LastPoll
+	authTime := d.ApprovedAt
 	st.mu.Unlock()
 
 	iss := s.issuerFor(r)

@@ -78,3 +78,20 @@ func BenchmarkRecord(b *testing.B) {
 		w.record(Outcome{OK: true, Latency: time.Duration(i%5000) * time.Microsecond})
 	}
 }
+
+// BenchmarkSnapshot32 is one progress snapshot over 32 workers (taken every
+// 100 ms by default, off the request path).
+func BenchmarkSnapshot32(b *testing.B) {
+	ws := make([]*worker, 32)
+	for i := range ws {
+		ws[i] = &worker{failures: map[failKey]*FailureGroup{}, sampleCap: 1024}
+		for j := 0; j < 1000; j++ {
+			ws[i].record(Outcome{OK: true, Latency: time.Duration(j) * time.Microsecond})
+		}
+	}
+	start := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		takeSnapshot(ws, start, Snapshot{}, false)
+	}
+}

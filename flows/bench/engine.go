@@ -55,6 +55,14 @@ type Config struct {
 	MaxSamples int // exact latencies kept (0: DefaultMaxSamples)
 }
 
+// DurationOrDefault is the time bound the run will use.
+func (c Config) DurationOrDefault() time.Duration {
+	if c.Duration <= 0 {
+		return DefaultDuration
+	}
+	return c.Duration
+}
+
 func (c Config) normalized() (Config, error) {
 	switch {
 	case c.Requests < 0:

@@ -54,13 +54,15 @@ func bucketBounds(i int) (lo, hi int64) {
 // Record adds one latency.
 func (h *Histogram) Record(d time.Duration) { h.counts[bucketOf(int64(d))].Add(1) }
 
-// AddTo adds this histogram's counts into dst (a plain array, for merging).
-func (h *Histogram) addTo(dst *[numBuckets]int64) {
+// addTo adds this histogram's counts into dst (a plain array, for merging).
+func (h *Histogram) addTo(dst *[numBuckets]int64) (n int64) {
 	for i := range h.counts {
 		if c := h.counts[i].Load(); c != 0 {
 			dst[i] += c
+			n += c
 		}
 	}
+	return n
 }
 
 // Buckets is a merged, immutable histogram.
@@ -71,13 +73,7 @@ type Buckets struct {
 
 func newBuckets() Buckets { return Buckets{counts: new([numBuckets]int64)} }
 
-func (b *Buckets) add(h *Histogram) {
-	h.addTo(b.counts)
-	b.total = 0
-	for _, c := range b.counts {
-		b.total += c
-	}
-}
+func (b *Buckets) add(h *Histogram) { b.total += h.addTo(b.counts) }
 
 // Total is the number of recorded values.
 func (b Buckets) Total() int64 { return b.total }

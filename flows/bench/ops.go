@@ -154,6 +154,21 @@ func (s *Setup) FlowOp(flow string) (Op, error) {
 		}
 	case flows.FlowRefresh:
 		return s.RefreshOp()
+	case flows.FlowTokenExchange, flows.FlowIntrospect:
+		if !s.Request.Token.IsSet() {
+			// No --token: a client credentials token is the subject / the token to introspect.
+			src, err := s.TokenSource()
+			if err != nil {
+				return nil, err
+			}
+			tok, err := src.Get(context.Background())
+			if err != nil {
+				return nil, err
+			}
+			s2 := *s
+			s2.Request = s.FlowRequest(flow, tok)
+			return s2.FlowOp(flow)
+		}
 	}
 	e, err := s.engine(s.FlowRequest(flow, ""))
 	if err != nil {
@@ -269,8 +284,9 @@ func (s *Setup) TokenOp(form url.Values) (op Op, ok bool) {
 			Error       string `json:"error"`
 		}
 		if err := json.Unmarshal(b, &tr); err != nil || tr.AccessToken == "" || tr.Error != "" {
+			// No body snippet: a 200 body may hold other tokens.
 			return Outcome{Status: resp.StatusCode, OAuthError: tr.Error, Err: flows.Errorf(flows.ErrProtocol,
-				"token request: %s answered HTTP 200 without an access_token: %s", u.Host, fr.Snippet())}
+				"token request: %s answered HTTP 200 without an access_token (%s, %d bytes)", u.Host, orNone(fr.ContentType()), len(b))}
 		}
 		return Outcome{OK: true, Status: resp.StatusCode}
 	}, true
@@ -459,4 +475,11 @@ func oauthError(resp *flows.Response) string {
 		}
 	}
 	return ""
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no content type"
+	}
+	return s
 }

@@ -82,6 +82,8 @@ func buildReport(cfg Config, workers []*worker, start time.Time, reason string) 
 	r.Requests = r.OK + r.Failed
 	if !last.IsZero() {
 		r.Elapsed = last.Sub(start)
+	} else {
+		r.Elapsed = time.Since(start) // nothing completed: how long we waited
 	}
 	if r.Elapsed > 0 {
 		r.Throughput = float64(r.Requests) / r.Elapsed.Seconds()

@@ -267,14 +267,24 @@ func authority(u *url.URL) string {
 }
 
 func targetURI(u *url.URL) string {
-	s := strings.ToLower(u.Scheme) + "://" + authority(u) + u.EscapedPath()
-	if u.EscapedPath() == "" {
-		s += "/"
+	var b strings.Builder
+	writeTargetURI(&b, u)
+	return b.String()
+}
+
+func writeTargetURI(b *strings.Builder, u *url.URL) {
+	b.WriteString(strings.ToLower(u.Scheme))
+	b.WriteString("://")
+	b.WriteString(authority(u))
+	p := u.EscapedPath()
+	if p == "" {
+		p = "/"
 	}
+	b.WriteString(p)
 	if u.RawQuery != "" || u.ForceQuery {
-		s += "?" + u.RawQuery
+		b.WriteByte('?')
+		b.WriteString(u.RawQuery)
 	}
-	return s
 }
 
 // SignatureBase builds the RFC 9421 §2.5 signature base for the covered
@@ -290,6 +300,52 @@ func SignatureBase(m *Message, covered *InnerList) (string, error) {
 		return "", err
 	}
 	return buildBase(m, covered.Items, ids, params)
+}
+
+// writeComponent appends the base line(s) of one component; the common
+// components are written straight into the base without intermediate strings.
+func writeComponent(b *strings.Builder, id string, m *Message, it Item) error {
+	name, _ := it.Value.(string)
+	line := func(v string) error {
+		if strings.ContainsAny(v, "\r\n") {
+			return fmt.Errorf("component %s has a line break in its value", id)
+		}
+		b.WriteString(id)
+		b.WriteString(": ")
+		b.WriteString(v)
+		b.WriteByte('\n')
+		return nil
+	}
+	if len(it.Params) == 0 && name != "" {
+		switch {
+		case name == "@method":
+			return line(m.Method)
+		case name == "@authority":
+			return line(authority(m.URL))
+		case name == "@target-uri":
+			b.WriteString(id)
+			b.WriteString(": ")
+			writeTargetURI(b, m.URL)
+			b.WriteByte('\n')
+			return nil
+		case name[0] != '@':
+			v, ok := m.headerValue(name)
+			if !ok {
+				return missingHeader(name)
+			}
+			return line(v)
+		}
+	}
+	vals, err := componentValues(m, it)
+	if err != nil {
+		return err
+	}
+	for _, v := range vals {
+		if err := line(v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func componentIDs(items []Item) ([]string, error) {
@@ -310,18 +366,8 @@ func buildBase(m *Message, items []Item, ids []string, sigParams string) (string
 	var b strings.Builder
 	b.Grow(512)
 	for i, it := range items {
-		vals, err := componentValues(m, it)
-		if err != nil {
+		if err := writeComponent(&b, ids[i], m, it); err != nil {
 			return "", err
-		}
-		for _, v := range vals {
-			if strings.ContainsAny(v, "\r\n") {
-				return "", fmt.Errorf("component %s has a line break in its value", ids[i])
-			}
-			b.WriteString(ids[i])
-			b.WriteString(": ")
-			b.WriteString(v)
-			b.WriteByte('\n')
 		}
 	}
 	b.WriteString(`"@signature-params": `)
@@ -400,6 +446,43 @@ func NewSigner9421(key Key, opts RFC9421Options) (*Signer9421, error) {
 	return &Signer9421{key: key, opts: opts, label: label, items: items, ids: ids}, nil
 }
 
+// sigParams is the serialized @signature-params value, written from the
+// prepared identifiers without re-serializing the components each time.
+func (s *Signer9421) sigParams(created int64) (string, error) {
+	var b strings.Builder
+	b.Grow(160)
+	b.WriteByte('(')
+	for i, id := range s.ids {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(id)
+	}
+	b.WriteByte(')')
+	p := s.opts.Params
+	var num [20]byte
+	writeInt := func(key string, n int64) {
+		b.WriteString(key)
+		b.Write(strconv.AppendInt(num[:0], n, 10))
+	}
+	if created != 0 {
+		writeInt(";created=", created)
+	}
+	if p.Expires != 0 {
+		writeInt(";expires=", p.Expires)
+	}
+	for _, kv := range [...]struct{ k, v string }{{";keyid=", p.KeyID}, {";nonce=", p.Nonce}, {";alg=", p.Alg}, {";tag=", p.Tag}} {
+		if kv.v == "" {
+			continue
+		}
+		b.WriteString(kv.k)
+		if err := writeBare(&b, kv.v); err != nil {
+			return "", err
+		}
+	}
+	return b.String(), nil
+}
+
 func (p Params) serialize(created int64) (string, error) {
 	return SerializeParams(p.list(created))
 }
@@ -433,7 +516,7 @@ func (s *Signer9421) Sign(m *Message) (*Signed, error) {
 	if created == 0 && !opts.NoCreated {
 		created = opts.Now().Unix()
 	}
-	list, err := SerializeInnerList(&InnerList{Items: s.items, Params: opts.Params.list(created)})
+	list, err := s.sigParams(created)
 	if err != nil {
 		return nil, fmt.Errorf("rfc9421: %w", err)
 	}
@@ -441,7 +524,7 @@ func (s *Signer9421) Sign(m *Message) (*Signed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rfc9421: %w", err)
 	}
-	sig := macSHA256(s.key.Bytes(), []byte(base))
+	sig := s.key.mac([]byte(base))
 	rec.SignatureBase = base
 	rec.Signature = base64.StdEncoding.EncodeToString(sig)
 	rec.add(m, "Signature-Input", joinField(m.Header.Get("Signature-Input"), s.label+"="+list))

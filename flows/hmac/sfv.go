@@ -99,7 +99,7 @@ func ParseDictionary(s string) ([]Member, error) {
 				if err != nil {
 					return nil, err
 				}
-				m.Item = it
+				m.Item = &it
 			}
 		} else {
 			params, err := p.params()
@@ -158,7 +158,7 @@ func (p *sfParser) innerList() (*InnerList, error) {
 		return nil, p.errf("expected '('")
 	}
 	p.pos++
-	l := &InnerList{}
+	l := &InnerList{Items: make([]Item, 0, 8)}
 	for !p.eof() {
 		p.skipSP()
 		if p.peek() == ')' {
@@ -174,7 +174,7 @@ func (p *sfParser) innerList() (*InnerList, error) {
 		if err != nil {
 			return nil, err
 		}
-		l.Items = append(l.Items, *it)
+		l.Items = append(l.Items, it)
 		if c := p.peek(); c != ' ' && c != ')' {
 			return nil, p.errf("expected ' ' or ')' in inner list, found %q", c)
 		}
@@ -182,16 +182,16 @@ func (p *sfParser) innerList() (*InnerList, error) {
 	return nil, p.errf("inner list not closed with ')'")
 }
 
-func (p *sfParser) item() (*Item, error) {
+func (p *sfParser) item() (Item, error) {
 	v, err := p.bareItem()
 	if err != nil {
-		return nil, err
+		return Item{}, err
 	}
 	params, err := p.params()
 	if err != nil {
-		return nil, err
+		return Item{}, err
 	}
-	return &Item{Value: v, Params: params}, nil
+	return Item{Value: v, Params: params}, nil
 }
 
 func (p *sfParser) params() ([]Param, error) {
@@ -219,6 +219,9 @@ func (p *sfParser) params() ([]Param, error) {
 			}
 		}
 		if !replaced {
+			if out == nil {
+				out = make([]Param, 0, 4)
+			}
 			out = append(out, Param{Key: key, Value: v})
 		}
 	}
@@ -407,104 +410,125 @@ func (p *sfParser) bytes() ([]byte, error) {
 
 // SerializeBare renders one bare item canonically.
 func SerializeBare(v any) (string, error) {
+	var b strings.Builder
+	if err := writeBare(&b, v); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// writeBare appends one bare item; the serializers share one builder so a
+// signature base costs one allocation, not one per item.
+func writeBare(b *strings.Builder, v any) error {
 	switch x := v.(type) {
 	case int64:
 		if x > 999999999999999 || x < -999999999999999 {
-			return "", fmt.Errorf("integer %d out of range", x)
+			return fmt.Errorf("integer %d out of range", x)
 		}
-		return strconv.FormatInt(x, 10), nil
+		var buf [20]byte
+		b.Write(strconv.AppendInt(buf[:0], x, 10))
+		return nil
 	case int:
-		return SerializeBare(int64(x))
+		return writeBare(b, int64(x))
 	case Decimal:
-		return string(x), nil
+		b.WriteString(string(x))
+		return nil
 	case string:
-		if plainString(x) { // the common case, without a builder
-			return `"` + x + `"`, nil
-		}
-		var b strings.Builder
-		b.Grow(len(x) + 4)
 		b.WriteByte('"')
-		for i := 0; i < len(x); i++ {
-			c := x[i]
-			if c < 0x20 || c > 0x7e {
-				return "", fmt.Errorf("string %q holds a non-printable character", x)
+		if plainString(x) {
+			b.WriteString(x)
+		} else {
+			for i := 0; i < len(x); i++ {
+				c := x[i]
+				if c < 0x20 || c > 0x7e {
+					return fmt.Errorf("string %q holds a non-printable character", x)
+				}
+				if c == '"' || c == '\\' {
+					b.WriteByte('\\')
+				}
+				b.WriteByte(c)
 			}
-			if c == '"' || c == '\\' {
-				b.WriteByte('\\')
-			}
-			b.WriteByte(c)
 		}
 		b.WriteByte('"')
-		return b.String(), nil
+		return nil
 	case Token:
 		if len(x) == 0 {
-			return "", fmt.Errorf("empty token")
+			return fmt.Errorf("empty token")
 		}
-		return string(x), nil
+		b.WriteString(string(x))
+		return nil
 	case []byte:
-		return ":" + base64.StdEncoding.EncodeToString(x) + ":", nil
+		b.WriteByte(':')
+		b.WriteString(base64.StdEncoding.EncodeToString(x))
+		b.WriteByte(':')
+		return nil
 	case bool:
 		if x {
-			return "?1", nil
+			b.WriteString("?1")
+		} else {
+			b.WriteString("?0")
 		}
-		return "?0", nil
+		return nil
 	}
-	return "", fmt.Errorf("cannot serialize %T", v)
+	return fmt.Errorf("cannot serialize %T", v)
 }
 
 // SerializeParams renders ;key=value parameters (true values bare).
 func SerializeParams(ps []Param) (string, error) {
 	var b strings.Builder
+	err := writeParams(&b, ps)
+	return b.String(), err
+}
+
+func writeParams(b *strings.Builder, ps []Param) error {
 	for _, p := range ps {
 		b.WriteByte(';')
 		b.WriteString(p.Key)
 		if v, ok := p.Value.(bool); ok && v {
 			continue
 		}
-		s, err := SerializeBare(p.Value)
-		if err != nil {
-			return "", err
-		}
 		b.WriteByte('=')
-		b.WriteString(s)
+		if err := writeBare(b, p.Value); err != nil {
+			return err
+		}
 	}
-	return b.String(), nil
+	return nil
 }
 
 // SerializeItem renders an item with its parameters.
 func SerializeItem(it Item) (string, error) {
-	v, err := SerializeBare(it.Value)
-	if err != nil {
-		return "", err
+	var b strings.Builder
+	err := writeItem(&b, it)
+	return b.String(), err
+}
+
+func writeItem(b *strings.Builder, it Item) error {
+	if err := writeBare(b, it.Value); err != nil {
+		return err
 	}
-	ps, err := SerializeParams(it.Params)
-	if err != nil {
-		return "", err
-	}
-	return v + ps, nil
+	return writeParams(b, it.Params)
 }
 
 // SerializeInnerList renders (a b);params.
 func SerializeInnerList(l *InnerList) (string, error) {
 	var b strings.Builder
+	b.Grow(128)
+	err := writeInnerList(&b, l)
+	return b.String(), err
+}
+
+func writeInnerList(b *strings.Builder, l *InnerList) error {
 	b.WriteByte('(')
 	for i, it := range l.Items {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		s, err := SerializeItem(it)
-		if err != nil {
-			return "", err
+		if err := writeItem(b, it); err != nil {
+			return err
 		}
-		b.WriteString(s)
 	}
 	b.WriteByte(')')
-	ps, err := SerializeParams(l.Params)
-	if err != nil {
-		return "", err
-	}
-	b.WriteString(ps)
-	return b.String(), nil
+	return writeParams(b, l.Params)
 }
 
 // SerializeDictionary renders members separated by ", ".

@@ -186,8 +186,20 @@ func Run(ctx context.Context, opts Options, obs flows.Observer) (*Report, error)
 	}
 	var roots *x509.CertPool
 	if opts.CAFile != "" {
-		if roots, err = LoadCAPool(opts.CAFile); err != nil {
-			return nil, err
+		cas, err := LoadCerts(opts.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("CA bundle: %w", err)
+		}
+		roots = x509.NewCertPool()
+		for _, c := range cas {
+			roots.AddCert(c)
+			// A CA in play expiring soon breaks everything it signed at once.
+			switch left := c.NotAfter.Sub(t); {
+			case left < 0:
+				rep.check("CA certificate not expired", flows.Fail, fmt.Sprintf("%s in %s expired on %s", c.Subject, opts.CAFile, c.NotAfter.UTC().Format(time.RFC3339)))
+			case left < ExpiryWarning:
+				rep.check("CA certificate not expiring", flows.Warn, fmt.Sprintf("%s in %s expires in %s", c.Subject, opts.CAFile, left.Round(time.Hour)))
+			}
 		}
 	}
 	serverName := u.Hostname()

@@ -114,6 +114,9 @@ func (e *Engine) Device(ctx context.Context, obs flows.Observer) *flows.Result {
 	var waited time.Duration // by the injected sleeper's account
 	for poll := 1; poll <= maxDevicePolls; poll++ {
 		if waited+interval > limit {
+			if poll == 1 {
+				return r.finish(flows.Errorf(flows.ErrCancelled, "device: the wait (%s) is shorter than the polling interval (%s); raise --wait", limit, interval))
+			}
 			return r.finish(flows.Errorf(flows.ErrCancelled, "device: the user did not approve within %s (%d polls)", limit, poll-1))
 		}
 		if err := e.sleep(ctx, interval); err != nil {

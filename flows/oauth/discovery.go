@@ -122,6 +122,11 @@ func fetchMetadata(ctx context.Context, hc *flows.Client, issuer string) (*Metad
 				u, resp.Status, orUnknown(resp.ContentType()), resp.Snippet())
 		}
 		m, err := ParseMetadata(resp.Body)
+		if err != nil && i < len(urls)-1 && looksHTML(resp) {
+			// Single-page apps answer every path with their index page.
+			tried = append(tried, fmt.Sprintf("%s (HTTP 200, an HTML page)", u))
+			continue
+		}
 		if err != nil {
 			return nil, flows.Errorf(flows.ErrProtocol, "discovery: %s: %v (content type %s, body %s)", u, err, orUnknown(resp.ContentType()), resp.Snippet())
 		}
@@ -229,13 +234,39 @@ func (e *Engine) resolve(ctx context.Context, r *run) (flows.Endpoints, *Metadat
 	if err != nil {
 		return flows.Endpoints{}, nil, err
 	}
-	return e.endpoints(m), m, nil
+	ep := e.endpoints(m)
+	e.prefetchKeys(ctx, r, ep)
+	return ep, m, nil
+}
+
+// prefetchKeys fetches the JWKS while the token request is in flight, so
+// verifying the tokens costs no extra round trip. The key cache's lock makes
+// the verifier wait for it; finish waits for it too.
+func (e *Engine) prefetchKeys(ctx context.Context, r *run, ep flows.Endpoints) {
+	switch r.res.Flow {
+	case flows.FlowClientCredentials, flows.FlowAuthCode, flows.FlowRefresh, flows.FlowTokenExchange:
+	default:
+		return
+	}
+	if e.opts.SkipInspect || ep.JWKS == "" || e.keys.fresh(ep.JWKS) {
+		return
+	}
+	r.bg.Add(1)
+	go func() {
+		defer r.bg.Done()
+		_, _ = runKeys{e: e, r: r, url: ep.JWKS}.Keys(ctx, false) // errors surface in the signature check
+	}()
 }
 
 // wantsMetadata: flows that use metadata beyond endpoint URLs (iss
 // parameter support, JWKS for ID tokens) discover whenever an issuer is set.
 func (e *Engine) wantsMetadata(flow string) bool {
 	return flow == flows.FlowAuthCode && e.req.Endpoints.JWKS == ""
+}
+
+func looksHTML(resp *flows.Response) bool {
+	b := bytes.TrimSpace(resp.Body)
+	return strings.Contains(resp.ContentType(), "html") || (len(b) > 0 && b[0] == '<')
 }
 
 func orUnknown(s string) string {

@@ -76,8 +76,13 @@ func New(req flows.Request, opts Options) (*Engine, error) {
 		if err != nil {
 			return nil, flows.Errorf(flows.ErrConfig, "TLS files: %v", err)
 		}
-		if len(conf.Certificates) > 0 {
-			c := conf.Certificates[0]
+		if req.CertFile != "" {
+			// The config may present the pair through a callback; keep the
+			// leaf ourselves for the mTLS aliases and cnf checks.
+			c, err := mtls.LoadKeyPair(req.CertFile, req.KeyFile)
+			if err != nil {
+				return nil, flows.Errorf(flows.ErrConfig, "TLS files: %v", err)
+			}
 			e.clientTLS = &c
 			if c.Leaf != nil {
 				e.clientCrt = c.Leaf
@@ -105,6 +110,17 @@ func New(req flows.Request, opts Options) (*Engine, error) {
 	return e, nil
 }
 
+// Close releases the engine's idle connections (a transport given in
+// Options is left alone).
+func (e *Engine) Close() {
+	if e.opts.Transport != nil {
+		return
+	}
+	if t, ok := e.transport.(interface{ CloseIdleConnections() }); ok {
+		t.CloseIdleConnections()
+	}
+}
+
 // Request returns (a copy of) the request the engine was built from.
 func (e *Engine) Request() flows.Request { return e.req.Clone() }
 
@@ -116,6 +132,7 @@ func Run(ctx context.Context, req flows.Request, obs flows.Observer) *flows.Resu
 		r.Fail(err)
 		return r
 	}
+	defer e.Close()
 	return e.Run(ctx, obs)
 }
 
@@ -140,7 +157,7 @@ func (e *Engine) Run(ctx context.Context, obs flows.Observer) *flows.Result {
 		return e.Userinfo(ctx, e.req.Token.Reveal(), obs)
 	}
 	r := &flows.Result{Flow: e.req.Flow, Started: time.Now()}
-	r.Fail(flows.Errorf(flows.ErrConfig, "unknown flow %q (one of %s)", e.req.Flow, strings.Join(flows.OAuthFlows, ", ")))
+	r.Fail(flows.Errorf(flows.ErrConfig, "unknown flow %q (one of %s)", e.req.Flow, strings.Join(flows.OAuthFlows(), ", ")))
 	return r
 }
 
@@ -268,11 +285,13 @@ func hasNeededEndpoints(r *flows.Request) bool {
 // run is one flow in progress: its result, its observer (which also
 // collects into the result) and its HTTP client.
 type run struct {
-	e   *Engine
-	res *flows.Result
-	obs flows.Observer
-	hc  *flows.Client
-	mu  sync.Mutex // guards res.Steps / res.Exchanges (the callback goroutine reports too)
+	e     *Engine
+	res   *flows.Result
+	obs   flows.Observer
+	hc    *flows.Client
+	mu    sync.Mutex     // guards res.Steps / res.Exchanges (the callback goroutine reports too)
+	bg    sync.WaitGroup // background work (JWKS prefetch) finish waits for
+	obsMu sync.Mutex     // serialises calls into the caller's observer
 }
 
 func (e *Engine) newRun(flow string, obs flows.Observer) *run {
@@ -280,8 +299,12 @@ func (e *Engine) newRun(flow string, obs flows.Observer) *run {
 		obs = flows.Discard
 	}
 	r := &run{e: e, res: &flows.Result{Flow: flow, Started: time.Now()}}
+	// Reports come from the flow, the JWKS prefetch and the callback
+	// listener; the caller's observer gets them one at a time.
 	r.obs = flows.ObserverFuncs{
 		OnStep: func(ev flows.StepEvent) {
+			r.obsMu.Lock()
+			defer r.obsMu.Unlock()
 			if ev.Done {
 				r.mu.Lock()
 				r.res.Steps = append(r.res.Steps, ev)
@@ -290,6 +313,8 @@ func (e *Engine) newRun(flow string, obs flows.Observer) *run {
 			obs.Step(ev)
 		},
 		OnExchange: func(ex flows.Exchange) {
+			r.obsMu.Lock()
+			defer r.obsMu.Unlock()
 			r.mu.Lock()
 			r.res.Exchanges = append(r.res.Exchanges, ex)
 			r.mu.Unlock()
@@ -320,6 +345,7 @@ func (r *run) note(name, detail string, ok bool) {
 
 // finish sets OK and the duration and returns the result.
 func (r *run) finish(err error) *flows.Result {
+	r.bg.Wait() // nothing may report into the result after it is returned
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.res.Duration = time.Since(r.res.Started)

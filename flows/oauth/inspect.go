@@ -26,6 +26,13 @@ const (
 	jwksMinRefetch = 30 * time.Second
 )
 
+// fresh reports whether keys for url are cached and within their TTL.
+func (c *keyCache) fresh(url string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.set != nil && c.url == url && time.Since(c.fetched) < jwksTTL
+}
+
 // runKeys is a token.KeySource for one run.
 type runKeys struct {
 	e   *Engine

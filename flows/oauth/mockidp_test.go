@@ -14,7 +14,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"math/big"
 	"net/http"
@@ -154,6 +153,18 @@ func TestMockClientCredentialsEveryAuthMethod(t *testing.T) {
 	}
 }
 
+func TestMockCallWithoutScopeExplainsChallenge(t *testing.T) {
+	idp := mockidptest.New(t)
+	res := oauth.Run(context.Background(), flows.Request{Flow: flows.FlowClientCredentials, Issuer: idp.Issuer(),
+		ClientID: "demo-cc", ClientSecret: "demo-cc-secret", Scopes: []string{"api:write"}, CallURL: idp.Issuer() + "/api/hello"}, nil)
+	if res.OK || res.Err == nil || res.Err.Kind != flows.ErrCheck || res.Call == nil || res.Call.Status != 403 {
+		t.Fatalf("err %+v call %+v", res.Err, res.Call)
+	}
+	if !hasCheck(res.Checks, "resource call", flows.Fail) || !strings.Contains(res.Call.Challenge, "insufficient_scope") {
+		t.Fatalf("challenge %q checks %+v", res.Call.Challenge, res.Checks)
+	}
+}
+
 func TestMockWrongSecretIsOAuthError(t *testing.T) {
 	idp := mockidptest.New(t)
 	res := oauth.Run(context.Background(), flows.Request{Flow: flows.FlowClientCredentials, Issuer: idp.Issuer(),
@@ -262,6 +273,7 @@ func TestMockAuthCodeRefreshIntrospectRevokeUserinfo(t *testing.T) {
 			req.Flow, req.Issuer, req.Wait = flows.FlowAuthCode, iss, 20*time.Second
 			req.Scopes = []string{"openid", "profile", "offline_access", "api:read"}
 			req.CallURL = iss + "/api/hello"
+			req.ExtraParams = map[string][]string{"ui_locales": {"de"}}
 			eng, err := oauth.New(req, oauth.Options{OpenURL: autoBrowser(t)})
 			if err != nil {
 				t.Fatal(err)
@@ -275,7 +287,7 @@ func TestMockAuthCodeRefreshIntrospectRevokeUserinfo(t *testing.T) {
 					t.Errorf("no passing %q in %+v", want, res.Checks)
 				}
 			}
-			if !strings.Contains(res.AuthURL, "code_challenge_method=S256") {
+			if !strings.Contains(res.AuthURL, "code_challenge_method=S256") || !strings.Contains(res.AuthURL, "ui_locales=de") {
 				t.Errorf("auth URL %s", res.AuthURL)
 			}
 			if c.req.UseLocalhost && !strings.Contains(res.AuthURL, "redirect_uri=http%3A%2F%2Flocalhost%3A") {
@@ -362,7 +374,9 @@ func TestMockTokenExchange(t *testing.T) {
 	if !hasCheck(res.Checks, "issued_token_type", flows.Pass) {
 		t.Fatalf("checks %+v", res.Checks)
 	}
-	fmt.Sprint(res.AccessToken.Claims["act"])
+	if _, ok := res.AccessToken.Claims["act"].(map[string]any); !ok {
+		t.Errorf("exchanged token has no act claim: %v", res.AccessToken.Claims)
+	}
 }
 
 func TestEngineConcurrentClientCredentials(t *testing.T) {

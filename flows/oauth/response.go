@@ -327,11 +327,12 @@ func (c Challenge) Explain() string {
 	if d := c.Params["error_description"]; d != "" {
 		parts = append(parts, "— "+d)
 	}
-	if s := c.Params["scope"]; s != "" {
-		parts = append(parts, "; needs scope "+s)
-	}
 	if r := c.Params["realm"]; r != "" {
 		parts = append(parts, "(realm "+r+")")
 	}
-	return strings.Join(parts, " ")
+	out := strings.Join(parts, " ")
+	if s := c.Params["scope"]; s != "" {
+		out += "; needs scope " + s
+	}
+	return out
 }

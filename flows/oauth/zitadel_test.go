@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -33,7 +34,9 @@ func zitadelOP(t *testing.T, redirect string) string {
 	issuer := fmt.Sprintf("http://127.0.0.1:%d/", ln.Addr().(*net.TCPAddr).Port)
 	clients := map[string]*storage.Client{"web": storage.WebClient("web", "secret", redirect)}
 	st := storage.NewStorageWithClients(storage.NewUserStore(issuer), clients)
-	router := exampleop.SetupServer(issuer, st, nil, false)
+	// A discarding logger: SetupServer installs it as slog's default, which
+	// silences its per-request log lines (this test binary only).
+	router := exampleop.SetupServer(issuer, st, slog.New(slog.DiscardHandler), false)
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
@@ -88,11 +91,19 @@ func TestZitadelClientCredentials(t *testing.T) {
 	if res.Token.AccessToken == "" || !strings.EqualFold(res.Token.TokenType, "bearer") {
 		t.Fatalf("token response %v", res.Token.Raw)
 	}
-	if len(res.Exchanges) != 2 || res.Exchanges[0].Step != "discovery" || res.Exchanges[1].Step != "token request" {
+	// discovery, then the token request and the JWKS prefetch side by side.
+	steps := map[string]int{}
+	var ex flows.Exchange
+	for _, e := range res.Exchanges {
+		steps[e.Step]++
+		if e.Step == "token request" {
+			ex = e
+		}
+	}
+	if len(res.Exchanges) != 3 || res.Exchanges[0].Step != "discovery" || steps["token request"] != 1 || steps["jwks"] != 1 {
 		t.Fatalf("exchanges %+v", res.Summaries())
 	}
 	// The secret never shows in the recorded exchange.
-	ex := res.Exchanges[1]
 	if got := ex.RequestHeaders.Get("Authorization"); got != "Basic "+flows.Masked {
 		t.Fatalf("Authorization recorded as %q", got)
 	}

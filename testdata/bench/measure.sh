@@ -32,6 +32,21 @@ run_authlab() {
 }
 # Alternate which tool goes first (ABBA): the IdP's tables grow as it
 # issues tokens, so a fixed order would favour the first tool.
+ROWS=$(mktemp)
 for r in $(seq "$ROUNDS"); do
   if [ $((r % 2)) -eq 1 ]; then run_hey; run_authlab; else run_authlab; run_hey; fi
-done
+done | tee "$ROWS"
+# Medians per tool, and authlab relative to hey.
+for tool in hey authlab; do
+  for col in 3 4 5; do
+    awk -v t="$tool" -v c="$col" '$1 == t {print $c}' "$ROWS" | sort -n |
+      awk '{v[NR]=$1} END {m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2; printf "%s ", m}'
+  done
+  echo "$tool"
+done | awk '{rps[$4]=$1; p50[$4]=$2; mean[$4]=$3}
+  END {
+    printf "median   hey     %8.1f rps  p50 %6.2f ms  mean %6.2f ms\n", rps["hey"], p50["hey"], mean["hey"]
+    printf "median   authlab %8.1f rps  p50 %6.2f ms  mean %6.2f ms\n", rps["authlab"], p50["authlab"], mean["authlab"]
+    printf "authlab/hey      throughput %+.1f%%  p50 %+.1f%%\n", 100*(rps["authlab"]/rps["hey"]-1), 100*(p50["authlab"]/p50["hey"]-1)
+  }'
+rm -f "$ROWS"

@@ -30,8 +30,14 @@ for alg in ES256 RS256; do
   for _ in $(seq 100); do grep -q listening "$work/idp.log" 2>/dev/null && break; sleep 0.05; done
   rss() { awk '/VmRSS|VmHWM/{printf "%s %d MiB  ", $1, $2/1024}' /proc/$pid/status; echo; }
   echo -n "before: "; rss
-  hey -c "$CONC" -z "$DURATION" -m POST -a demo-cc:demo-cc-secret -T application/x-www-form-urlencoded \
-      -d grant_type=client_credentials "http://127.0.0.1:$PORT/token" | grep -E 'Requests/sec|Status code|\[200\]|\[[45][0-9][0-9]\]|Average|99%'
+  # RSS once a second during the run: flat memory means no growth per token.
+  ( while kill -0 $pid 2>/dev/null; do awk '/VmRSS/{printf "%d ", $2/1024}' /proc/$pid/status 2>/dev/null; sleep 1; done ) >"$work/rss.log" &
+  sampler=$!
+  # Debian's hey drops -a credentials, so the Basic header is spelled out.
+  hey -c "$CONC" -z "$DURATION" -m POST -H "Authorization: Basic $(printf demo-cc:demo-cc-secret | base64)" -T application/x-www-form-urlencoded \
+      -d grant_type=client_credentials "http://127.0.0.1:$PORT/token" | grep -E 'Requests/sec|Average|99% in|responses$'
   echo -n "after:  "; rss
+  kill $sampler 2>/dev/null || true; wait $sampler 2>/dev/null || true
+  echo "RSS MiB each second: $(cat "$work/rss.log")"
   kill $pid; wait $pid 2>/dev/null || true; pid=
 done

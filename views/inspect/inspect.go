@@ -59,9 +59,8 @@ type Model struct {
 	w, h   int
 	// static caches the time-independent lines of each tab (claims table,
 	// checks) per width, so a 200-claim token costs nothing per frame.
-	static  map[int][]string
-	cacheW  int
-	cacheAt int64
+	static map[int]*tabCache
+	cacheW int
 }
 
 // New builds an empty inspector.
@@ -250,47 +249,91 @@ func headerLine(h map[string]any) string {
 	return strings.Join(parts, " · ")
 }
 
-// staticLines are the header, claims table and checks of the selected tab.
-// Claims show relative times, so the cache holds one rendering per second
-// and width: a 200-claim token is rendered once a second, not per frame.
-func (m *Model) staticLines(w int) []string {
-	now := m.ctx.Now().Unix()
-	if m.static == nil || m.cacheW != w || m.cacheAt != now {
-		m.static = map[int][]string{}
-		m.cacheW, m.cacheAt = w, now
-	}
-	if s, ok := m.static[m.tab]; ok {
-		return s
-	}
-	tk := m.data.Tokens[m.tab]
-	s := ClaimsAndChecks(m.ctx.Theme, tk.Tok, m.opts(w))
-	m.static[m.tab] = s
-	return s
+// tabCache holds a tab's rendered body: the time claims (relative times,
+// re-rendered when the second changes) apart from everything else
+// (rendered once per width), so a 200-claim token costs little per second
+// and nothing per frame.
+type tabCache struct {
+	checks  []string
+	times   []string
+	timesAt int64
+	rest    []string
 }
 
-// ClaimsAndChecks renders the header, claims table (with glossary notes) and
-// checks of a token with the shared renderers.
-func ClaimsAndChecks(t *ui.Theme, d *flows.DecodedToken, o render.Options) []string {
+// staticLines are the time claims, the other claims, the checks and the
+// header of the selected tab.
+func (m *Model) staticLines(w int) []string {
+	if m.static == nil || m.cacheW != w {
+		m.static = map[int]*tabCache{}
+		m.cacheW = w
+	}
+	c, ok := m.static[m.tab]
+	if !ok {
+		c = &tabCache{timesAt: -1}
+		m.static[m.tab] = c
+	}
+	tk := m.data.Tokens[m.tab]
+	times, rest := splitTimes(tk.Tok)
+	now := m.ctx.Now()
+	if c.rest == nil {
+		c.checks = CheckSection(m.ctx.Theme, tk.Tok, m.opts(w))
+		c.rest = ClaimsAndHeader(m.ctx.Theme, tk.Tok, rest, m.opts(w))
+	}
+	if c.timesAt != now.Unix() {
+		c.timesAt = now.Unix()
+		c.times = nil
+		if len(times) > 0 {
+			o := m.opts(w)
+			o.Explain = true
+			c.times = append([]string{"", m.ctx.Theme.Title.Render("TIMES")}, lines(render.Claims(times, o))...)
+		}
+	}
+	out := make([]string, 0, len(c.checks)+len(c.times)+len(c.rest))
+	return append(append(append(out, c.checks...), c.times...), c.rest...)
+}
+
+// splitTimes separates the NumericDate claims (shown relative to now) from the rest.
+func splitTimes(d *flows.DecodedToken) (times, rest map[string]any) {
+	if d == nil {
+		return nil, nil
+	}
+	times, rest = map[string]any{}, make(map[string]any, len(d.Claims))
+	for k, v := range d.Claims {
+		if isTimeClaim(k) {
+			times[k] = v
+		} else {
+			rest[k] = v
+		}
+	}
+	return times, rest
+}
+
+func lines(s string) []string { return strings.Split(strings.TrimRight(s, "\n"), "\n") }
+
+// CheckSection renders a token's checks first: they say why it is rejected.
+func CheckSection(t *ui.Theme, d *flows.DecodedToken, o render.Options) []string {
+	if d == nil || len(d.Checks) == 0 {
+		return nil
+	}
+	return append([]string{"", t.Title.Render("CHECKS")}, lines(render.Checks(d.Checks, o))...)
+}
+
+// ClaimsAndHeader renders the claims table (with glossary notes) and the
+// header of a token with the shared renderers.
+func ClaimsAndHeader(t *ui.Theme, d *flows.DecodedToken, claims map[string]any, o render.Options) []string {
 	var out []string
 	if d == nil {
 		return out
 	}
 	o.Explain = true
-	add := func(s string) {
-		out = append(out, strings.Split(strings.TrimRight(s, "\n"), "\n")...)
-	}
-	if len(d.Claims) > 0 {
+	if len(claims) > 0 {
 		out = append(out, "", t.Title.Render(fmt.Sprintf("CLAIMS (%d)", len(d.Claims))))
-		add(render.Claims(d.Claims, o))
-	}
-	if len(d.Checks) > 0 {
-		out = append(out, "", t.Title.Render("CHECKS"))
-		add(render.Checks(d.Checks, o))
+		out = append(out, lines(render.Claims(claims, o))...)
 	}
 	if len(d.Header) > 0 {
 		out = append(out, "", t.Title.Render("HEADER"))
 		o.Explain = false
-		add(render.Header(d.Header, o))
+		out = append(out, lines(render.Header(d.Header, o))...)
 	}
 	return out
 }
@@ -312,4 +355,13 @@ func (m *Model) ShortHelp() []key.Binding {
 // FullHelp is part of ui.Component.
 func (m *Model) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{m.keys.NextTab, m.keys.PrevTab}, {m.keys.Up, m.keys.Down, m.keys.PageUp, m.keys.PageDown}}
+}
+
+// isTimeClaim says which claims are NumericDates shown relative to now.
+func isTimeClaim(k string) bool {
+	switch k {
+	case "exp", "nbf", "iat", "auth_time", "updated_at":
+		return true
+	}
+	return false
 }

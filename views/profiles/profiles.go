@@ -27,6 +27,22 @@ type Row struct {
 	lower   string
 }
 
+// LastRun is the outcome of a profile's latest run.
+type LastRun struct {
+	At     time.Time
+	OK     bool
+	Reason string
+}
+
+// SetLastRuns fills the last-run columns in place (no refilter, no sort).
+func (m *Model) SetLastRuns(runs map[string]LastRun) {
+	for i := range m.rows {
+		if r, ok := runs[m.rows[i].Name]; ok {
+			m.rows[i].LastRun, m.rows[i].LastOK, m.rows[i].LastErr = r.At, r.OK, r.Reason
+		}
+	}
+}
+
 // Action is what the user asked to do with a profile.
 type Action string
 

@@ -54,6 +54,16 @@ type Styles struct {
 	Title, Key, Dim, Value, Num lipgloss.Style
 	Pass, Warn, Fail            lipgloss.Style
 	BarUsed, BarLeft, BarEmpty  lipgloss.Style
+	plain                       bool // set by NewStyles(false): skip lipgloss entirely
+}
+
+// paint renders s in style, or returns it as is without colour (lipgloss
+// would only strip what it added, at a cost on every cell).
+func (st *Styles) paint(style lipgloss.Style, s string) string {
+	if st.plain {
+		return s
+	}
+	return style.Render(s)
 }
 
 // NewStyles builds the style set; color false gives plain text.
@@ -79,6 +89,7 @@ func NewStyles(color bool) *Styles {
 		BarUsed:  r.NewStyle().Foreground(c("42")),
 		BarLeft:  r.NewStyle().Foreground(c("240")),
 		BarEmpty: r.NewStyle().Foreground(c("203")),
+		plain:    !color,
 	}
 }
 
@@ -199,12 +210,12 @@ func table(keys []string, value func(string) string, note func(string) string, o
 			if i == 0 {
 				label = name
 			}
-			b.WriteString("  " + st.Key.Render(pad(label, kw)) + "  " + st.Value.Render(line) + "\n")
+			b.WriteString("  " + st.paint(st.Key, pad(label, kw)) + "  " + st.paint(st.Value, line) + "\n")
 		}
 		if note != nil {
 			if n := note(k); n != "" {
 				for _, line := range wrap(n, vw) {
-					b.WriteString("  " + pad("", kw) + "  " + st.Dim.Render(line) + "\n")
+					b.WriteString("  " + pad("", kw) + "  " + st.paint(st.Dim, line) + "\n")
 				}
 			}
 		}
@@ -295,7 +306,7 @@ func Checks(cs []flows.Check, o Options) string {
 		sty := st.status(c.Status)
 		for i, line := range wrap(c.Detail, dw) {
 			if i == 0 {
-				b.WriteString("  " + sty.Render(Symbol(c.Status)) + " " + st.Key.Render(pad(c.Name, nw)) + "  " + line + "\n")
+				b.WriteString("  " + st.paint(sty, Symbol(c.Status)) + " " + st.paint(st.Key, pad(c.Name, nw)) + "  " + line + "\n")
 			} else {
 				b.WriteString("    " + pad("", nw) + "  " + line + "\n")
 			}
@@ -311,7 +322,7 @@ func ExpiryBar(start, exp time.Time, o Options) string {
 	st := o.styles()
 	now := o.Now
 	if exp.IsZero() {
-		return st.Warn.Render("never expires (no exp)")
+		return st.paint(st.Warn, "never expires (no exp)")
 	}
 	var text string
 	if now.Before(exp) {
@@ -323,7 +334,7 @@ func ExpiryBar(start, exp time.Time, o Options) string {
 		if now.Before(exp) {
 			return text
 		}
-		return st.Fail.Render(text)
+		return st.paint(st.Fail, text)
 	}
 	life := exp.Sub(start)
 	used := now.Sub(start)
@@ -349,7 +360,7 @@ func ExpiryBar(start, exp time.Time, o Options) string {
 	} else if frac > 0.8 {
 		usedSty = st.Warn
 	}
-	bar := usedSty.Render(strings.Repeat("█", n)) + st.BarLeft.Render(strings.Repeat("░", bw-n))
+	bar := st.paint(usedSty, strings.Repeat("█", n)) + st.paint(st.BarLeft, strings.Repeat("░", bw-n))
 	return "[" + bar + "] " + text
 }
 
@@ -367,7 +378,7 @@ func ExpiryBarFor(d *token.Decoded, o Options) string {
 func SkewLine(s token.Skew, leeway time.Duration, o Options) string {
 	st := o.styles()
 	if !s.Known() {
-		return st.Dim.Render("clock skew: unknown (pass --issuer to measure it from the IdP's responses)")
+		return st.paint(st.Dim, "clock skew: unknown (pass --issuer to measure it from the IdP's responses)")
 	}
 	c := s.Check(leeway)
 	lines := wrap("clock skew: "+c.Detail, o.width()-2)
@@ -375,11 +386,11 @@ func SkewLine(s token.Skew, leeway time.Duration, o Options) string {
 	var b strings.Builder
 	for i, l := range lines {
 		if i == 0 {
-			b.WriteString(st.status(c.Status).Render(Symbol(c.Status)) + " " + l)
+			b.WriteString(st.paint(st.status(c.Status), Symbol(c.Status)) + " " + l)
 			continue
 		}
 		if strings.HasPrefix(l, "(from the ") || i == len(lines)-1 {
-			l = st.Dim.Render(l)
+			l = st.paint(st.Dim, l)
 		}
 		b.WriteString("\n  " + l)
 	}
@@ -427,9 +438,9 @@ func SkewGauge(s token.Skew, leeway time.Duration, o Options) string {
 	b.WriteString("behind ")
 	for _, r := range cells {
 		if r == '●' || r == '═' {
-			b.WriteString(sty.Render(string(r)))
+			b.WriteString(st.paint(sty, string(r)))
 		} else {
-			b.WriteString(st.Dim.Render(string(r)))
+			b.WriteString(st.paint(st.Dim, string(r)))
 		}
 	}
 	b.WriteString(" ahead")
@@ -446,18 +457,18 @@ func Report(r *token.Report, skew token.Skew, o Options) string {
 	switch d.Format {
 	case token.FormatOpaque:
 		fmt.Fprintf(&b, "%s\n  length %d bytes, sha256 %s\n  not a JWT: ask the issuer's introspection endpoint what it means (authlab flow introspect)\n",
-			st.Title.Render("Opaque token"), d.Length, d.Fingerprint)
+			st.paint(st.Title, "Opaque token"), d.Length, d.Fingerprint)
 	case token.FormatJWE:
-		b.WriteString(st.Title.Render("Encrypted token (JWE)") + " — protected header:\n")
+		b.WriteString(st.paint(st.Title, "Encrypted token (JWE)") + " — protected header:\n")
 		b.WriteString(Header(d.Header, o))
 	default:
-		b.WriteString(st.Title.Render("Header") + "\n")
+		b.WriteString(st.paint(st.Title, "Header") + "\n")
 		b.WriteString(Header(d.Header, o))
-		b.WriteString("\n" + st.Title.Render("Claims") + "\n")
+		b.WriteString("\n" + st.paint(st.Title, "Claims") + "\n")
 		b.WriteString(Claims(d.Claims, o))
 	}
 	if len(r.Checks) > 0 {
-		b.WriteString("\n" + st.Title.Render("Checks") + "\n")
+		b.WriteString("\n" + st.paint(st.Title, "Checks") + "\n")
 		b.WriteString(Checks(r.Checks, o))
 	}
 	if d.Format == token.FormatJWS {

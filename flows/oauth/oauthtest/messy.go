@@ -35,6 +35,7 @@ func Cases() []Case {
 		{Name: "missing-scope", Shows: "scope", What: "scope missing from the response", WantOK: true},
 		{Name: "form-response", Shows: "response format", What: "form-urlencoded token response (old GitHub style)", WantOK: true},
 		{Name: "rfc8414-only", Shows: "discovery", What: "no OIDC discovery, RFC 8414 metadata only", WantOK: true},
+		{Name: "spa-catch-all", Shows: "discovery", What: "OIDC discovery path answers 200 with an HTML app page", WantOK: true},
 		{Name: "discovery-redirects", Shows: "discovery", What: "discovery redirected 3 times (≤5 followed)", WantOK: true},
 		{Name: "html-error", What: "HTML error page (502 from a proxy)"},
 		{Name: "html-200", What: "HTML login page with status 200"},
@@ -100,7 +101,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/")
 	// RFC 8414 puts the well-known segment first: /.well-known/oauth-authorization-server/NAME
 	if rest, ok := strings.CutPrefix(path, ".well-known/oauth-authorization-server/"); ok {
-		if rest == "rfc8414-only" {
+		if rest == "rfc8414-only" || rest == "spa-catch-all" {
 			writeJSON(w, 200, s.metadata(rest))
 			return
 		}
@@ -124,6 +125,10 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request, name string) 
 	switch name {
 	case "rfc8414-only":
 		http.NotFound(w, r)
+		return
+	case "spa-catch-all":
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<!doctype html><html><head><title>My App</title></head><body><div id=root></div></body></html>")
 		return
 	case "issuer-mismatch":
 		m := s.metadata(name)
