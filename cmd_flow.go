@@ -258,6 +258,7 @@ func runFlow(ctx context.Context, g *globals, req flows.Request, asJSON bool, do
 	if err != nil {
 		return flowErr(err)
 	}
+	defer eng.Close()
 	color := g.colorEnabled() && flowIsTerminal(g.stdout)
 	var mu sync.Mutex // the callback goroutine reports too
 	obs := flows.ObserverFuncs{OnStep: func(ev flows.StepEvent) {

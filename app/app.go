@@ -659,7 +659,9 @@ func (m *Model) runAction(a run.ActionMsg) tea.Cmd {
 			m.run.SetNote("cancelling…")
 		}
 	case run.ActRerun:
-		return m.begin(RunRequest{Profile: m.lastReq.Profile, Flow: m.lastReq.Flow, Token: m.lastReq.Token})
+		// a follow-up re-runs with the latest cached token: a rotated
+		// refresh token must not be replayed (the IdP would revoke the family)
+		return m.begin(RunRequest{Profile: m.lastReq.Profile, Flow: m.lastReq.Flow})
 	case run.ActRefresh:
 		return follow(flows.FlowRefresh, true)
 	case run.ActIntrospect:

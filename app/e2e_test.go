@@ -1,11 +1,15 @@
 package app
 
 import (
+	"context"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"authlab/flows"
+	"authlab/flows/hmac"
 	"authlab/mockidp"
 )
 
@@ -74,5 +78,63 @@ func TestEndToEndDemo(t *testing.T) {
 	res := fm.run.Result()
 	if res == nil || res.Skew == nil || res.Skew.Offset < 115*time.Second || res.Skew.Offset > 125*time.Second {
 		t.Errorf("skew estimate = %+v, want about +120s", res.Skew)
+	}
+}
+
+type nopEvents struct{}
+
+func (nopEvents) Step(flows.StepEvent)             {}
+func (nopEvents) Exchange(flows.Exchange)          {}
+func (nopEvents) AuthURL(string)                   {}
+func (nopEvents) Device(flows.DeviceAuthorization) {}
+
+// TestDemoProfilesRun runs the demo profiles that need no user against the
+// mock IdP through the real backend, as the console does.
+func TestDemoProfilesRun(t *testing.T) {
+	srv, err := mockidp.New(mockidp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Handle("/api/hmac", mockidp.EPAPI, DemoHMACHandler(time.Now))
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	path := filepath.Join(t.TempDir(), "authlab.db")
+	if _, err := SeedDemo(path, DemoSetup{Issuer: srv.Issuer(), HMACKeyID: hmac.DemoKeyID, HMACSecret: hmac.DemoSecret}); err != nil {
+		t.Fatal(err)
+	}
+	b := &StoreBackend{Path: path}
+	ctx := context.Background()
+	for _, c := range []struct {
+		profile, flow string
+		ok            bool
+		want          string
+	}{
+		{"demo-client-credentials", "", true, ""},
+		{"demo-broken-wrong-secret", "", false, "invalid_client"},
+		{"demo-token-exchange", "", true, ""},
+		{"demo-hmac", "", true, ""},
+		{"demo-client-credentials", "introspect", true, ""},
+		{"demo-client-credentials", "call", true, ""},
+	} {
+		res := b.Run(ctx, RunRequest{Profile: c.profile, Flow: c.flow}, nopEvents{})
+		if res.Failed() == c.ok {
+			t.Errorf("%s %s: failed=%v (%s), want ok=%v", c.profile, c.flow, res.Failed(), res.Reason(), c.ok)
+		}
+		if c.want != "" && (res.Err == nil || !strings.Contains(res.Err.OAuthError+res.Err.Message, c.want)) {
+			t.Errorf("%s: error %+v, want it to name %s", c.profile, res.Err, c.want)
+		}
+	}
+	hist, err := b.History("demo-client-credentials")
+	if err != nil || len(hist) != 3 {
+		t.Fatalf("history has %d runs (err %v), want 3", len(hist), err)
+	}
+	for _, h := range hist {
+		for _, line := range append(h.Tokens, h.Exchanges...) {
+			if strings.Contains(line, "eyJ") || strings.Contains(line, "demo-cc-secret") {
+				t.Errorf("history holds a bearer token or secret: %q", line)
+			}
+		}
 	}
 }

@@ -240,7 +240,7 @@ func RequestFromProfile(p store.Profile) (flows.Request, error) {
 			req.AuthMethod = flows.AuthTLSClient
 		}
 	default:
-		return req, flows.Errorf(flows.ErrConfig, "profile %s is a %s profile: run it with `authlab run %s` (the console runs OAuth and mTLS profiles)", p.Name, p.Kind, p.Name)
+		return req, flows.Errorf(flows.ErrConfig, "profile %s is a %s profile: run it with `authlab run %s` (the console runs OAuth, mTLS and HMAC profiles)", p.Name, p.Kind, p.Name)
 	}
 	return req, nil
 }
@@ -284,6 +284,11 @@ func (b *StoreBackend) Run(ctx context.Context, rr RunRequest, ev Events) *flows
 	if err != nil {
 		return fail(flows.Errorf(flows.ErrConfig, "profile %s: %v", rr.Profile, err))
 	}
+	if p.Kind == store.KindHMAC && rr.Flow == "" {
+		res := runHMAC(ctx, p, b.now, b.Transport, ev)
+		b.record(p.Name, res)
+		return res
+	}
 	req, err := RequestFromProfile(p)
 	if err != nil {
 		return fail(err)
@@ -305,6 +310,24 @@ func (b *StoreBackend) Run(ctx context.Context, rr RunRequest, ev Events) *flows
 		req.Flow = flow
 	}
 	req.Token = flows.Secret(tok)
+	var subject *flows.Result
+	if flow == flows.FlowTokenExchange && tok == "" {
+		// no subject token given: get one from the same client first, so
+		// the exchange can be shown end to end
+		cc := req.Clone()
+		cc.Flow = flows.FlowClientCredentials
+		cc.Audience = nil
+		ccEng, err := oauth.New(cc, oauth.Options{Transport: b.Transport})
+		if err != nil {
+			return fail(err)
+		}
+		subject = ccEng.Run(ctx, deviceTap{ev})
+		if subject.Failed() || subject.Token == nil || subject.Token.AccessToken == "" {
+			b.record(p.Name, subject)
+			return subject
+		}
+		req.Token = flows.Secret(subject.Token.AccessToken)
+	}
 	open := b.OpenURL
 	eng, err := oauth.New(req, oauth.Options{
 		Transport: b.Transport,
@@ -321,23 +344,6 @@ func (b *StoreBackend) Run(ctx context.Context, rr RunRequest, ev Events) *flows
 	}
 	obs := deviceTap{ev}
 	var res *flows.Result
-	if flow == flows.FlowTokenExchange && tok == "" {
-		// no subject token given: get one from the same client first, so
-		// the exchange can be shown end to end
-		sub := eng.ClientCredentials(ctx, obs)
-		if sub.Failed() || sub.Token == nil {
-			b.record(p.Name, sub)
-			return sub
-		}
-		req.Token = flows.Secret(sub.Token.AccessToken)
-		if eng, err = oauth.New(req, oauth.Options{Transport: b.Transport}); err != nil {
-			return fail(err)
-		}
-		res = eng.Run(ctx, obs)
-		res.Exchanges = append(sub.Exchanges, res.Exchanges...)
-		b.record(p.Name, res)
-		return res
-	}
 	if flow == "call" {
 		target := req.CallURL
 		if target == "" && p.Issuer != "" {
@@ -349,6 +355,9 @@ func (b *StoreBackend) Run(ctx context.Context, rr RunRequest, ev Events) *flows
 		res = eng.Call(ctx, target, tok, obs)
 	} else {
 		res = eng.Run(ctx, obs)
+	}
+	if subject != nil {
+		res.Exchanges = append(subject.Exchanges, res.Exchanges...)
 	}
 	b.record(p.Name, res)
 	return res

@@ -109,18 +109,23 @@ func explainAlert(step, host string, code uint8) *Error {
 	return Errorf(ErrTLS, "%s: %s sent TLS alert %s", step, host, tls.AlertError(code).Error())
 }
 
-// remoteAlert recognises an alert received from the peer. crypto/tls reports
-// those as a *net.OpError "remote error" wrapping an unexported type that
-// errors.As cannot reach as tls.AlertError, so match its text:
-// "remote error: tls: <description>".
+// remoteAlert recognises an alert received from the peer. Over TCP,
+// crypto/tls reports it as a *net.OpError "remote error" wrapping an
+// unexported type that errors.As cannot reach as tls.AlertError, so match the
+// alert's text ("tls: certificate required") against every alert code.
 func remoteAlert(err error) (uint8, bool) {
-	_, desc, ok := strings.Cut(err.Error(), "remote error: tls: ")
-	if !ok {
+	var desc string
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "remote error" && op.Err != nil {
+		desc = op.Err.Error()
+	} else if _, d, ok := strings.Cut(err.Error(), "remote error: "); ok {
+		desc = d
+	} else {
 		return 0, false
 	}
-	for _, code := range []uint8{40, 42, 43, 44, 45, 46, 48, 70, 116} {
-		if "tls: "+desc == tls.AlertError(code).Error() {
-			return code, true
+	for c := 0; c < 256; c++ {
+		if tls.AlertError(uint8(c)).Error() == desc {
+			return uint8(c), true
 		}
 	}
 	return 0, false

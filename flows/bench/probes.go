@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -283,7 +282,7 @@ func (s *Setup) HandshakeOp(target string) (Op, error) {
 		err = conn.HandshakeContext(ctx)
 		lat := time.Since(t0)
 		if err != nil {
-			return Outcome{Latency: lat, Err: flows.ExplainTransportError("mtls handshake", u, asAlert(err), timeout)}
+			return Outcome{Latency: lat, Err: flows.ExplainTransportError("mtls handshake", u, err, timeout)}
 		}
 		if dl, ok := ctx.Deadline(); ok {
 			conn.SetDeadline(dl)
@@ -291,7 +290,7 @@ func (s *Setup) HandshakeOp(target string) (Op, error) {
 		fmt.Fprintf(conn, "HEAD %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nUser-Agent: authlab-bench\r\n\r\n", path, u.Host)
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {
-			return Outcome{Latency: lat, Err: flows.ExplainTransportError("mtls handshake", u, asAlert(err), timeout)}
+			return Outcome{Latency: lat, Err: flows.ExplainTransportError("mtls handshake", u, err, timeout)}
 		}
 		resp.Body.Close()
 		return Outcome{OK: true, Status: resp.StatusCode, Latency: lat}
@@ -375,21 +374,4 @@ func (s *Setup) FlowOpWithToken(flow string, tok flows.Secret) (Op, error) {
 		return nil, err
 	}
 	return func(ctx context.Context) Outcome { return OutcomeOf(e.Run(ctx, nil)) }, nil
-}
-
-// asAlert turns a TLS alert received over TCP (a *net.OpError "remote error"
-// wrapping crypto/tls's unexported alert type) into tls.AlertError, which is
-// what flows.ExplainTransportError recognises.
-func asAlert(err error) error {
-	var op *net.OpError
-	if !errors.As(err, &op) || op.Op != "remote error" || op.Err == nil {
-		return err
-	}
-	msg := op.Err.Error()
-	for c := 0; c < 256; c++ {
-		if tls.AlertError(uint8(c)).Error() == msg {
-			return tls.AlertError(uint8(c))
-		}
-	}
-	return err
 }

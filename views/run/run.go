@@ -504,7 +504,10 @@ func (m *Model) waitingLines(w int) []string {
 		out = append(out, t.Title.Render("Enter this code on another device"))
 		out = append(out, t.Big.Render(spaced(d.UserCode)))
 		out = append(out, "at "+t.Accent.Render(d.VerificationURI))
-		poll := fmt.Sprintf("polling every %s · %d polls", d.Interval, d.Polls)
+		poll := "polling the token endpoint until you approve"
+		if d.Interval > 0 {
+			poll = fmt.Sprintf("polling every %s · %d polls", d.Interval, d.Polls)
+		}
 		if d.SlowDowns > 0 {
 			poll += fmt.Sprintf(" · told to slow down %d×", d.SlowDowns)
 		}
