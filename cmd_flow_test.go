@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"authlab/flows/oauth/oauthtest"
+	"authlab/mockidp"
 	"authlab/mockidp/mockidptest"
 	"authlab/store"
 )
@@ -341,5 +342,89 @@ exec timeout 60 %s --headless --no-sandbox --disable-gpu --disable-background-ne
 	}
 	if !strings.Contains(errs, "browser opened") {
 		t.Fatalf("stderr %q", errs)
+	}
+}
+
+// TestFlowAuthCodeRefreshUserinfoExchangeCLI drives auth-code with $BROWSER
+// set to curl (it follows the mock IdP's auto-approve redirect to the
+// loopback callback), then refresh, userinfo and token exchange, all
+// through the command line.
+func TestFlowAuthCodeRefreshUserinfoExchangeCLI(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl not installed")
+	}
+	idp := mockidptest.New(t)
+	st := filepath.Join(t.TempDir(), "s.db")
+	t.Setenv("BROWSER", curl+" -s -o /dev/null -L --max-time 20")
+	web := []string{"--issuer", idp.Issuer(), "--client-id", "demo-web", "--client-secret", "demo-web-secret"}
+	code, out, errs := flowCLI(t, st, "", append([]string{"flow", "auth-code", "--scope", "openid offline_access api:read", "--param", "ui_locales=de", "--wait", "30s", "--json"}, web...)...)
+	if code != 0 {
+		t.Fatalf("auth-code: exit %d %s\n%s", code, errs, out)
+	}
+	j := decodeFlowJSON(t, out)
+	rt, _ := j.Token["refresh_token"].(string)
+	if rt == "" || j.Token["id_token"] == nil {
+		t.Fatalf("token %v", j.Token)
+	}
+	code, out, errs = flowCLI(t, st, rt, append([]string{"flow", "refresh", "--token", "-", "--json"}, web...)...)
+	if code != 0 || !strings.Contains(out, `"refresh_rotated": true`) {
+		t.Fatalf("refresh: exit %d %s\n%s", code, errs, out)
+	}
+	at := decodeFlowJSON(t, out).Token["access_token"].(string)
+	code, out, errs = flowCLI(t, st, at, "flow", "userinfo", "--issuer", idp.Issuer(), "--token", "-")
+	if code != 0 || !strings.Contains(out, `"sub": "alice"`) {
+		t.Fatalf("userinfo: exit %d %s\n%s", code, errs, out)
+	}
+	code, out, errs = flowCLI(t, st, at, "flow", "token-exchange", "--issuer", idp.Issuer(), "--client-id", "demo-cc", "--client-secret", demoCCSecret,
+		"--token", "-", "--audience", "downstream", "--json")
+	if code != 0 || !decodeFlowJSON(t, out).OK {
+		t.Fatalf("token-exchange: exit %d %s\n%s", code, errs, out)
+	}
+}
+
+// approver watches stderr for the device prompt and approves the code at
+// the mock IdP, as the user at the /device page would.
+type approver struct {
+	t   *testing.T
+	idp interface {
+		ApproveDevice(string, string, bool) error
+	}
+	buf  bytes.Buffer
+	done bool
+}
+
+func (a *approver) Write(p []byte) (int, error) {
+	a.buf.Write(p)
+	if _, code, ok := strings.Cut(a.buf.String(), "enter the code "); ok && !a.done {
+		code, _, _ = strings.Cut(code, " ")
+		a.done = true
+		if err := a.idp.ApproveDevice(strings.TrimSpace(code), "alice", true); err != nil {
+			a.t.Errorf("approve %q: %v", code, err)
+		}
+	}
+	return len(p), nil
+}
+
+func TestFlowDeviceCLI(t *testing.T) {
+	cfg := mockidp.DefaultConfig()
+	cfg.Lifetimes.DevicePollInterval = mockidp.Duration(time.Second)
+	idp := mockidptest.New(t, mockidp.WithConfig(cfg))
+	var out bytes.Buffer
+	ap := &approver{t: t, idp: idp}
+	g := &globals{stdout: &out, stderr: ap, stdin: strings.NewReader("")}
+	code := execute([]string{"--store", filepath.Join(t.TempDir(), "s.db"), "flow", "device", "--issuer", idp.Issuer(),
+		"--client-id", "demo-device", "--scope", "openid api:read", "--wait", "30s", "--json"}, g)
+	if code != 0 || !ap.done {
+		t.Fatalf("exit %d, stderr %q\n%s", code, ap.buf.String(), out.String())
+	}
+	var j struct {
+		OK     bool `json:"ok"`
+		Device struct {
+			Polls int `json:"polls"`
+		} `json:"device"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &j); err != nil || !j.OK || j.Device.Polls < 1 {
+		t.Fatalf("%v %s", err, out.String())
 	}
 }

@@ -240,6 +240,11 @@ func finalModel(t *testing.T, tm *teatest.TestModel) *Model {
 // golden compares a frame with testdata/tui/NAME.golden (-update rewrites).
 func golden(t *testing.T, name, got string) {
 	t.Helper()
+	var w, h int
+	if i := strings.LastIndex(name, "_"); i > 0 {
+		fmt.Sscanf(name[i+1:], "%dx%d", &w, &h)
+	}
+	checkFrame(t, name, got, w, h)
 	path := filepath.Join("..", "testdata", "tui", name+".golden")
 	// trailing spaces carry no meaning and editors strip them
 	lines := strings.Split(got, "\n")
@@ -259,6 +264,23 @@ func golden(t *testing.T, name, got string) {
 	}
 	if string(want) != got {
 		t.Errorf("frame %s differs from the golden file\n--- want\n%s\n--- got\n%s", name, want, got)
+	}
+}
+
+// checkFrame asserts the layout contract: exactly h lines, none wider than w.
+func checkFrame(t *testing.T, name, frame string, w, h int) {
+	t.Helper()
+	if w == 0 {
+		return
+	}
+	lines := strings.Split(frame, "\n")
+	if len(lines) != h {
+		t.Errorf("%s: frame has %d lines, want %d", name, len(lines), h)
+	}
+	for i, l := range lines {
+		if lw := lipgloss.Width(l); lw > w {
+			t.Errorf("%s: line %d is %d cells wide (> %d): %q", name, i+1, lw, w, l)
+		}
 	}
 }
 

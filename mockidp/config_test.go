@@ -123,3 +123,29 @@ func TestEventStreamSSE(t *testing.T) {
 	}
 	t.Fatal("no SSE event")
 }
+
+func TestHandleAddsRouteThroughFaults(t *testing.T) {
+	s := mockidptest.New(t)
+	s.Handle("GET /api/extra", mockidp.EPAPI, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.BearerClaims(w, r, "api:read", false); ok {
+			w.Write([]byte("extra ok"))
+		}
+	}))
+	get := func() int {
+		req, _ := http.NewRequest("GET", s.URL()+"/api/extra", nil)
+		req.Header.Set("Authorization", "Bearer "+mustCC(t, s))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := get(); st != 200 {
+		t.Errorf("added route: %d", st)
+	}
+	s.SetFaults(mockidp.Faults{Errors: map[string]mockidp.ErrorFault{mockidp.EPAPI: {Status: 502, Error: "server_error"}}})
+	if st := get(); st != 502 {
+		t.Errorf("added route under an api fault: %d", st)
+	}
+}

@@ -367,3 +367,30 @@ func TestEventsDropForSlowSubscriber(t *testing.T) {
 	}
 	_ = io.Discard
 }
+
+func TestFaultValidation(t *testing.T) {
+	s := mockidptest.New(t)
+	for _, f := range []mockidp.Faults{
+		{Errors: map[string]mockidp.ErrorFault{"tokn": {}}},
+		{Latency: map[string]mockidp.Duration{"jwks": mockidp.Duration(-time.Second)}},
+		{JWKS: "flaky"},
+		{Errors: map[string]mockidp.ErrorFault{"token": {Status: 200}}},
+		{Errors: map[string]mockidp.ErrorFault{"token": {Fraction: 1.5}}},
+	} {
+		if err := s.SetFaults(f); err == nil || strings.Contains(err.Error(), "\n") {
+			t.Errorf("faults %+v: %v, want a one-line error", f, err)
+		}
+	}
+	if !s.Faults().IsZero() {
+		t.Error("a rejected fault set was applied")
+	}
+	req, _ := http.NewRequest("PUT", s.URL()+"/_authlab/faults", strings.NewReader(`{"jwks":"flaky"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("admin PUT of a bad fault: %d", resp.StatusCode)
+	}
+}

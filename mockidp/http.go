@@ -20,7 +20,10 @@ func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }
 
 func (s *Server) routes() {
 	s.mux = http.NewServeMux()
-	h := func(pattern, ep string, f http.HandlerFunc) { s.mux.Handle(pattern, s.wrap(ep, f)) }
+	h := func(pattern, ep string, f http.HandlerFunc) {
+		s.epNames[ep] = true
+		s.mux.Handle(pattern, s.wrap(ep, f))
+	}
 	h("GET /.well-known/openid-configuration", EPDiscovery, s.handleDiscovery)
 	h("GET /.well-known/oauth-authorization-server", EPDiscovery, s.handleDiscovery)
 	h("GET /jwks", EPJWKS, s.handleJWKS)
@@ -103,7 +106,9 @@ func (s *Server) wrap(ep string, h http.Handler) http.Handler {
 			writeOAuthError(w, http.StatusRequestEntityTooLarge, "invalid_request", "request body larger than 64 KiB")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		}
 		fs := s.faults.Load()
 		if !s.events.active() {
 			if fs.zero || ep == EPAdmin {

@@ -15,6 +15,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,6 +89,7 @@ type Server struct {
 	unpublished map[string]*signingKey // guarded by keysMu
 
 	mu      sync.Mutex
+	epNames map[string]bool // endpoint names faults may name (guarded by mu)
 	srv     *http.Server
 	ln      net.Listener
 	url     atomic.Pointer[string] // read on every request via Issuer()
@@ -118,7 +120,7 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxEntries <= 0 {
 		opts.MaxEntries = 100000
 	}
-	s := &Server{opts: opts, cfg: cfg, closed: make(chan struct{})}
+	s := &Server{opts: opts, cfg: cfg, closed: make(chan struct{}), epNames: map[string]bool{}}
 	clk := opts.Clock
 	if clk == nil {
 		clk = time.Now
@@ -157,7 +159,36 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // resource; it goes through the same fault, event and Date middleware.
 // Endpoint names the route for per-endpoint faults and events.
 func (s *Server) Handle(pattern, endpoint string, h http.Handler) {
+	s.mu.Lock()
+	s.epNames[endpoint] = true
+	s.mu.Unlock()
 	s.mux.Handle(pattern, s.wrap(endpoint, h))
+}
+
+// checkEndpoints names the first fault keyed by an endpoint nobody serves.
+func (s *Server) checkEndpoints(f Faults) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ep := range f.Latency {
+		if ep != "*" && !s.epNames[ep] {
+			return fmt.Errorf("faults: latency for unknown endpoint %q (known: %s)", ep, s.knownLocked())
+		}
+	}
+	for ep := range f.Errors {
+		if ep != "*" && !s.epNames[ep] {
+			return fmt.Errorf("faults: errors for unknown endpoint %q (known: %s)", ep, s.knownLocked())
+		}
+	}
+	return nil
+}
+
+func (s *Server) knownLocked() string {
+	var names []string
+	for n := range s.epNames {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ") + ", *"
 }
 
 // Start listens on addr (e.g. "127.0.0.1:0") over plain HTTP and serves in
@@ -311,6 +342,9 @@ func (s *Server) SetFaults(f Faults) error {
 	if err := f.validate(); err != nil {
 		return err
 	}
+	if err := s.checkEndpoints(f); err != nil {
+		return err
+	}
 	s.faults.Store(newFaultState(f))
 	return nil
 }
@@ -322,6 +356,9 @@ func (s *Server) UpdateFaults(edit func(*Faults)) error {
 		f := old.f.clone()
 		edit(&f)
 		if err := f.validate(); err != nil {
+			return err
+		}
+		if err := s.checkEndpoints(f); err != nil {
 			return err
 		}
 		if s.faults.CompareAndSwap(old, newFaultState(f)) {

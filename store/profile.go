@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -145,15 +144,29 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("%d %s: %s", len(parts), noun, strings.Join(parts, "; "))
 }
 
-// namePattern keeps names safe in tables, shells and file names.
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$`)
+// safeName keeps names safe in tables, shells and file names: 1 to 64
+// characters of [A-Za-z0-9._@+-], starting with a letter or digit. (A loop,
+// not a regexp, so that no command pays for compiling it at start-up.)
+func safeName(name string) bool {
+	if len(name) == 0 || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune("._@+-", rune(c))) {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidName reports whether name may be a profile name.
 func ValidName(name string) error {
 	if name == "" {
 		return errors.New("missing (every profile needs a name)")
 	}
-	if !namePattern.MatchString(name) {
+	if !safeName(name) {
 		return fmt.Errorf("%q is not a valid name (1-64 letters, digits and . _ @ + -, starting with a letter or digit)", name)
 	}
 	return nil

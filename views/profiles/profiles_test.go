@@ -1,0 +1,86 @@
+package profiles
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"authlab/views/ui"
+)
+
+func testCtx() *ui.Context {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	return &ui.Context{Theme: ui.NewTheme(lipgloss.NewRenderer(io.Discard), false), Now: func() time.Time { return now }}
+}
+
+func rows(n int) []Row {
+	rs := make([]Row, n)
+	for i := range rs {
+		rs[i] = Row{Name: fmt.Sprintf("p-%04d", i), Kind: "client-credentials"}
+	}
+	rs[n/2].Kind = "hmac"
+	return rs
+}
+
+func TestFilterMatchesNameAndKindAndKeepsWindow(t *testing.T) {
+	m := New(testCtx())
+	m.SetSize(80, 10)
+	m.SetRows(rows(1000))
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'/'}})
+	for _, r := range "hmac" {
+		m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+	if m.Len() != 1 || m.Selected() != "p-0500" {
+		t.Fatalf("filter 'hmac' shows %d rows, selected %q; want only p-0500", m.Len(), m.Selected())
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyEsc})
+	if m.Len() != 1000 {
+		t.Fatalf("esc should clear the filter, %d rows shown", m.Len())
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'G'}})
+	v := m.View()
+	if !strings.Contains(v, "p-0999") || strings.Contains(v, "p-0000") {
+		t.Errorf("after G the window should show the end only:\n%s", v)
+	}
+	if n := strings.Count(v, "\n") + 1; n != 10 {
+		t.Errorf("view has %d lines, want 10", n)
+	}
+}
+
+func TestSetLastRunsKeepsOrderAndSelection(t *testing.T) {
+	m := New(testCtx())
+	m.SetSize(120, 10)
+	m.SetRows(rows(10))
+	m.SelectName("p-0003")
+	m.SetLastRuns(map[string]LastRun{"p-0003": {At: m.ctx.Now().Add(-time.Minute), OK: false, Reason: "invalid_client"}})
+	if m.Selected() != "p-0003" {
+		t.Fatalf("selection moved to %q", m.Selected())
+	}
+	if v := m.View(); !strings.Contains(v, "✗ fail") || !strings.Contains(v, "invalid_client") || !strings.Contains(v, "1m") {
+		t.Errorf("last run not shown:\n%s", v)
+	}
+}
+
+func TestDeleteAsksFirst(t *testing.T) {
+	m := New(testCtx())
+	m.SetSize(80, 10)
+	m.SetRows(rows(3))
+	if cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'d'}}); cmd != nil {
+		t.Fatal("d must ask, not delete")
+	}
+	if !m.Confirming() {
+		t.Fatal("d should ask for confirmation")
+	}
+	cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'y'}})
+	if cmd == nil {
+		t.Fatal("y should delete")
+	}
+	if msg, ok := cmd().(ActionMsg); !ok || msg.Action != ActDelete || msg.Name != "p-0000" {
+		t.Fatalf("y sent %#v", cmd())
+	}
+}
