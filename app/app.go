@@ -76,6 +76,9 @@ type Model struct {
 	edit   *editor.Model
 	paste  textinput.Model
 	pasted bool // the inspector shows a pasted token (else the paste prompt)
+	// importing: the profile list's one-line prompt for an export file
+	importing bool
+	importIn  textinput.Model
 
 	palette *palette
 
@@ -128,6 +131,10 @@ func New(o Options) *Model {
 		hist: history.New(ctx), idp: idp.New(ctx), edit: editor.New(ctx),
 		paste: pi, life: life, quit: quit, kinds: map[string]string{}, idpOrder: &idpOrder{},
 	}
+	m.importIn = textinput.New()
+	m.importIn.Prompt = "import from file: "
+	m.importIn.Placeholder = "path to an export (authlab profile export)"
+	_, m.run.CanApprove = o.IdP.(deviceApprover)
 	m.palette = newPalette(ctx, m.commands())
 	// until the terminal reports its size (never, when it is not a terminal)
 	m.setSize(80, 24)
@@ -230,6 +237,7 @@ func (m *Model) setSize(w, h int) {
 		c.SetSize(w, bh)
 	}
 	m.paste.Width = max(10, w-10)
+	m.importIn.Width = max(10, w-22)
 	m.palette.SetSize(w, h)
 }
 
@@ -243,7 +251,7 @@ func (m *Model) textFocused() bool {
 	case m.palette.open:
 		return true
 	case m.screen == scrProfiles:
-		return m.prof.Filtering()
+		return m.prof.Filtering() || m.importing
 	case m.screen == scrInspect:
 		return !m.pasted
 	case m.screen == scrEditor:
@@ -467,6 +475,9 @@ func (m *Model) openPaste() tea.Cmd {
 func (m *Model) forward(msg tea.Msg) tea.Cmd {
 	switch m.screen {
 	case scrProfiles:
+		if m.importing {
+			return m.updateImport(msg)
+		}
 		return m.prof.Update(msg)
 	case scrRun:
 		return m.run.Update(msg)
@@ -507,6 +518,35 @@ func (m *Model) forward(msg tea.Msg) tea.Cmd {
 }
 
 // ---- profiles ----
+
+func (m *Model) updateImport(msg tea.Msg) tea.Cmd {
+	if k, ok := msg.(tea.KeyMsg); ok {
+		switch k.Type {
+		case tea.KeyEsc:
+			m.importing = false
+			m.importIn.Blur()
+			return nil
+		case tea.KeyEnter:
+			path := strings.TrimSpace(m.importIn.Value())
+			m.importing = false
+			m.importIn.Blur()
+			if path == "" {
+				return nil
+			}
+			b := m.opts.Backend
+			return func() tea.Msg {
+				n, err := b.Import(path)
+				if err != nil {
+					return noteMsg{"import " + path + ": " + err.Error(), true}
+				}
+				return reloadMsg{note: fmt.Sprintf("imported %d profiles from %s", n, path)}
+			}
+		}
+	}
+	var cmd tea.Cmd
+	m.importIn, cmd = m.importIn.Update(msg)
+	return cmd
+}
 
 func (m *Model) profileAction(a profiles.ActionMsg) tea.Cmd {
 	b := m.opts.Backend
@@ -551,6 +591,10 @@ func (m *Model) profileAction(a profiles.ActionMsg) tea.Cmd {
 			f, err := b.Form(name)
 			return formMsg{form: f, original: name, err: err}
 		}
+	case profiles.ActImport:
+		m.importing = true
+		m.importIn.SetValue("")
+		return m.importIn.Focus()
 	case profiles.ActNew:
 		m.edit.Load(toEditor(Form{Kind: "client-credentials", Fields: map[string]string{}}), "")
 		m.go_(scrEditor)
@@ -700,6 +744,18 @@ func (m *Model) runAction(a run.ActionMsg) tea.Cmd {
 		}
 	case run.ActCopyURL:
 		return m.copy(m.run.AuthURL(), "authorization URL copied")
+	case run.ActApproveDevice:
+		ap, ok := m.opts.IdP.(deviceApprover)
+		code := m.run.UserCode()
+		if !ok || code == "" {
+			return nil
+		}
+		return func() tea.Msg {
+			if err := ap.ApproveDevice(code, "alice", true); err != nil {
+				return noteMsg{"approve: " + err.Error(), true}
+			}
+			return noteMsg{"approved " + code + " as alice at the mock IdP; the next poll gets the token", false}
+		}
 	}
 	return nil
 }
@@ -822,6 +878,14 @@ func (m *Model) screenView() string {
 		if !m.loaded {
 			return t.Subtle.Render("reading profiles…")
 		}
+		if m.importing {
+			// the prompt takes the count line's place
+			v := m.prof.View()
+			if i := strings.LastIndexByte(v, '\n'); i >= 0 {
+				v = v[:i]
+			}
+			return v + "\n" + m.importIn.View()
+		}
 		return m.prof.View()
 	case scrRun:
 		return m.run.View()
@@ -861,6 +925,9 @@ func (m *Model) shortHelp() []key.Binding {
 		return m.palette.ShortHelp()
 	}
 	hs := m.current().ShortHelp()
+	if m.screen == scrProfiles && m.importing {
+		hs = []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "import")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))}
+	}
 	if m.screen == scrInspect && !m.pasted {
 		hs = []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "inspect")), m.keys.Back}
 	}

@@ -26,6 +26,9 @@ type Backend interface {
 	// Export writes the profile (secrets as references or placeholders) and
 	// says where.
 	Export(name string) (string, error)
+	// Import reads an export file (secrets as references or placeholders)
+	// and adds its profiles; on any error nothing changes.
+	Import(path string) (int, error)
 	// History is a profile's past runs, newest first, redacted.
 	History(name string) ([]history.Entry, error)
 	// Run runs a flow. It must honour ctx and report progress to ev.

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -136,5 +138,93 @@ func TestDemoProfilesRun(t *testing.T) {
 				t.Errorf("history holds a bearer token or secret: %q", line)
 			}
 		}
+	}
+}
+
+// TestExportImportRoundTrip: an exported profile deletes and imports back,
+// and the export holds no secret value.
+func TestExportImportRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "authlab.db")
+	if _, err := SeedDemo(path, DemoSetup{Issuer: "http://127.0.0.1:9"}); err != nil {
+		t.Fatal(err)
+	}
+	b := &StoreBackend{Path: path}
+	out, err := b.Export("demo-client-credentials")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "demo-cc-secret") {
+		t.Fatalf("the export holds the secret value:\n%s", data)
+	}
+	if err := b.Delete("demo-client-credentials"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.Import(out); err != nil || n != 1 {
+		t.Fatalf("import: %d, %v", n, err)
+	}
+	if _, err := b.Import(out); err == nil {
+		t.Error("importing an existing name must fail, not replace")
+	}
+	f, err := b.Form("demo-client-credentials")
+	if err != nil || f.Fields["client_id"] != "demo-cc" {
+		t.Errorf("imported profile: %+v, %v", f, err)
+	}
+}
+
+// deviceEvents hands the user code to the test as the console would show it.
+type deviceEvents struct {
+	nopEvents
+	codes chan flows.DeviceAuthorization
+}
+
+func (d deviceEvents) Device(x flows.DeviceAuthorization) { d.codes <- x }
+
+// TestDemoDeviceApproved: the device profile shows its user code through
+// the console's events, the user approves, the run ends with a token.
+func TestDemoDeviceApproved(t *testing.T) {
+	cfg := mockidp.DefaultConfig()
+	cfg.Lifetimes.DevicePollInterval = mockidp.Duration(time.Second)
+	srv, err := mockidp.New(mockidp.Options{Config: &cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	path := filepath.Join(t.TempDir(), "authlab.db")
+	if _, err := SeedDemo(path, DemoSetup{Issuer: srv.Issuer()}); err != nil {
+		t.Fatal(err)
+	}
+	ev := deviceEvents{codes: make(chan flows.DeviceAuthorization, 1)}
+	approved := make(chan error, 1)
+	go func() {
+		select {
+		case d := <-ev.codes:
+			if d.VerificationURI == "" {
+				approved <- fmt.Errorf("no verification URI in %+v", d)
+				return
+			}
+			approved <- srv.ApproveDevice(d.UserCode, "alice", true)
+		case <-time.After(10 * time.Second):
+			approved <- fmt.Errorf("no device code shown")
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res := (&StoreBackend{Path: path}).Run(ctx, RunRequest{Profile: "demo-device"}, ev)
+	if err := <-approved; err != nil {
+		t.Fatal(err)
+	}
+	if res.Failed() || res.AccessToken == nil {
+		t.Fatalf("device run failed: %s", res.Reason())
+	}
+	if sub, _ := res.AccessToken.Claims["sub"].(string); sub != "alice" {
+		t.Errorf("token sub = %q, want alice", sub)
 	}
 }

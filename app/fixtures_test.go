@@ -107,6 +107,16 @@ func (f *fakeBackend) Export(name string) (string, error) {
 	return "/tmp/" + name + ".json", nil
 }
 
+func (f *fakeBackend) Import(path string) (int, error) {
+	if path != "/tmp/good.json" {
+		return 0, errors.New("open " + path + ": no such file or directory")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rows = append(f.rows, profiles.Row{Name: "imported-one", Kind: "client-credentials"})
+	return 1, nil
+}
+
 func (f *fakeBackend) History(name string) ([]history.Entry, error) { return f.hist[name], nil }
 
 func (f *fakeBackend) Run(ctx context.Context, req RunRequest, ev Events) *flows.Result {

@@ -75,9 +75,14 @@ func TestGoldenWaitingStates(t *testing.T) {
 				ev.Step(flows.StepEvent{Name: "device authorization", Done: true, OK: true, Duration: 4 * time.Millisecond})
 				ev.Device(flows.DeviceAuthorization{UserCode: "WDJB-MJHT", VerificationURI: "http://127.0.0.1:9090/device",
 					VerificationURIComplete: "http://127.0.0.1:9090/device?user_code=WDJB-MJHT", Interval: 5 * time.Second})
+				for range 2 {
+					ev.Exchange(flows.Exchange{Step: "device poll", Method: "POST", URL: "http://127.0.0.1:9090/token", Status: 400,
+						ResponseBody: `{"error":"authorization_pending"}`})
+				}
+				ev.Step(flows.StepEvent{Name: "waiting for approval"})
 				<-ctx.Done()
 				return &flows.Result{Flow: "device", Err: flows.Errorf(flows.ErrCancelled, "cancelled")}
-			}, "W D J B"},
+			}, "last: authorization_pending"},
 		} {
 			b := &fakeBackend{rows: fixtureRows(), runFn: c.run}
 			m := newTestModel(b, func(o *Options) { o.QR = func(string) string { return "[qr]\n[qr]" } })

@@ -25,6 +25,12 @@ type IdP interface {
 	Events(buffer int) (<-chan mockidp.Event, func())
 }
 
+// deviceApprover is the mock IdP's shortcut for the /device page, so a demo
+// can approve a device code from the console.
+type deviceApprover interface {
+	ApproveDevice(userCode, username string, approve bool) error
+}
+
 type (
 	idpEventMsg struct {
 		gen int
@@ -39,8 +45,8 @@ type (
 	}
 )
 
-func idpReset() idp.ActionMsg  { return idp.ActionMsg{Reset: true} }
-func idpRotate() idp.ActionMsg { return idp.ActionMsg{Rotate: true} }
+func (m *Model) idpReset() idp.ActionMsg  { return idp.ActionMsg{Seq: m.idp.Next(), Reset: true} }
+func (m *Model) idpRotate() idp.ActionMsg { return idp.ActionMsg{Seq: m.idp.Next(), Rotate: true} }
 
 // subscribeIdP reads the IdP's event stream for the live log, one event
 // per command, for as long as the console runs.
@@ -135,8 +141,8 @@ func applyFaults(cur mockidp.Faults, v idp.Faults) mockidp.Faults {
 }
 
 // idpOrder keeps admin changes in key-press order: commands run
-// concurrently, and each carries the whole fault set, so a change older than
-// one already applied is dropped instead of undoing it.
+// concurrently, and each fault change carries the whole fault set, so one
+// older than a change already applied is dropped instead of undoing it.
 type idpOrder struct {
 	mu      sync.Mutex
 	applied int
@@ -147,15 +153,17 @@ func (m *Model) idpAction(a idp.ActionMsg) tea.Cmd {
 	if s == nil {
 		return nil
 	}
-	m.idpSeq++
-	seq, order := m.idpSeq, m.idpOrder
+	seq, order := a.Seq, m.idpOrder
+	m.idpSeq = max(m.idpSeq, seq)
 	return func() tea.Msg {
 		order.mu.Lock()
 		defer order.mu.Unlock()
-		if seq < order.applied {
+		// a whole fault set older than one applied would undo it; rotate
+		// and reset are events and always happen
+		if a.Faults != nil && seq < order.applied {
 			return nil
 		}
-		order.applied = seq
+		order.applied = max(order.applied, seq)
 		switch {
 		case a.Reset:
 			s.ResetFaults()

@@ -1,7 +1,9 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -252,4 +254,46 @@ func TestPastedGarbageSaysWhy(t *testing.T) {
 	tm.Type("garbage")
 	press(tm, "enter")
 	waitText(t, tm, "not a JWT")
+}
+
+func TestImportPrompt(t *testing.T) {
+	b := &fakeBackend{rows: fixtureRows()}
+	tm := startTea(t, newTestModel(b), 100, 30)
+	waitText(t, tm, "staging-gateway")
+	press(tm, "i")
+	waitText(t, tm, "import from file:")
+	tm.Type("/tmp/missing.json")
+	press(tm, "enter")
+	waitText(t, tm, "no such file")
+	press(tm, "i")
+	waitText(t, tm, "import from file:")
+	tm.Type("/tmp/good.json")
+	press(tm, "enter")
+	waitText(t, tm, "imported 1 profiles")
+	fm := finalModel(t, tm)
+	if fm.prof.Len() != 8 {
+		t.Errorf("list has %d profiles after the import, want 8", fm.prof.Len())
+	}
+}
+
+// panicBackend fails inside a command the console runs (not a flow).
+type panicBackend struct{ *fakeBackend }
+
+func (panicBackend) Profiles() ([]profiles.Row, error) { panic("store exploded") }
+
+func TestPanicInACommandRestoresTheTerminal(t *testing.T) {
+	var out bytes.Buffer
+	m := newTestModel(panicBackend{&fakeBackend{}})
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithInput(nil), tea.WithOutput(&out))
+	_, err := p.Run()
+	if !errors.Is(err, tea.ErrProgramPanic) {
+		t.Fatalf("Run returned %v, want ErrProgramPanic", err)
+	}
+	s := out.String()
+	enter := strings.Index(s, "\x1b[?1049h")
+	leave := strings.LastIndex(s, "\x1b[?1049l")
+	show := strings.LastIndex(s, "\x1b[?25h")
+	if enter < 0 || leave < enter || show < enter {
+		t.Fatalf("the alternate screen was not left or the cursor not shown again: %q", s)
+	}
 }

@@ -188,6 +188,7 @@ func (m *Model) commands() []command {
 		{name: "profile: edit selected", run: prof(profiles.ActEdit), when: onProfile},
 		{name: "profile: duplicate selected", run: prof(profiles.ActDuplicate), when: onProfile},
 		{name: "profile: export selected", run: prof(profiles.ActExport), when: onProfile},
+		{name: "profile: import from a file", run: prof(profiles.ActImport), when: func() bool { return m.screen == scrProfiles }},
 		{name: "profile: history of selected", run: prof(profiles.ActHistory), when: onProfile},
 		{name: "go: profiles", run: func() tea.Cmd { m.go_(scrProfiles); return nil }},
 		{name: "go: mock IdP panel", run: m.openIdP, when: func() bool { return m.opts.IdP != nil }},
@@ -200,8 +201,8 @@ func (m *Model) commands() []command {
 		{name: "run: call API with token", run: ract(run.ActCallAPI), when: runDone},
 		{name: "run: copy access token", run: ract(run.ActCopyToken), when: runDone},
 		{name: "run: cancel", run: ract(run.ActCancel), when: func() bool { return m.screen == scrRun && m.run.Running() }},
-		{name: "idp: reset faults", run: func() tea.Cmd { return m.idpAction(idpReset()) }, when: func() bool { return m.opts.IdP != nil }},
-		{name: "idp: rotate signing key", run: func() tea.Cmd { return m.idpAction(idpRotate()) }, when: func() bool { return m.opts.IdP != nil }},
+		{name: "idp: reset faults", run: func() tea.Cmd { return m.idpAction(m.idpReset()) }, when: func() bool { return m.opts.IdP != nil }},
+		{name: "idp: rotate signing key", run: func() tea.Cmd { return m.idpAction(m.idpRotate()) }, when: func() bool { return m.opts.IdP != nil }},
 		{name: "help: show all keys", run: func() tea.Cmd { m.help.ShowAll = true; return nil }},
 		{name: "quit", run: m.quitCmd},
 	}

@@ -128,7 +128,7 @@ func (b *StoreBackend) Export(name string) (string, error) {
 	if err := store.View(b.Path, func(s *store.Store) (err error) { p, err = s.GetProfile(name); return }, store.ReadOnly()); err != nil {
 		return "", err
 	}
-	data, err := json.MarshalIndent([]store.Profile{p}, "", "  ")
+	data, err := store.EncodeExport([]store.Profile{p}, false)
 	if err != nil {
 		return "", err
 	}
@@ -137,10 +137,28 @@ func (b *StoreBackend) Export(name string) (string, error) {
 		dir = filepath.Dir(b.Path)
 	}
 	path := filepath.Join(dir, name+".json")
-	if err := os.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return "", err
 	}
 	return path, nil
+}
+
+// Import adds the profiles of an export file (1 MiB at most).
+func (b *StoreBackend) Import(path string) (int, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	if fi.Size() > 1<<20 {
+		return 0, fmt.Errorf("%s: %d bytes; an export file is at most 1 MiB", path, fi.Size())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = store.Update(b.Path, func(s *store.Store) (err error) { n, err = s.Import(data, false); return })
+	return n, err
 }
 
 // History lists past runs, redacted as the store keeps them.

@@ -85,7 +85,6 @@ type Server struct {
 	events      broker
 	st          *memStore
 	disc        atomic.Pointer[discoveryCache]
-	csrfKey     []byte
 	unpublished map[string]*signingKey // guarded by keysMu
 
 	mu      sync.Mutex
@@ -93,7 +92,6 @@ type Server struct {
 	srv     *http.Server
 	ln      net.Listener
 	url     atomic.Pointer[string] // read on every request via Issuer()
-	tls     bool
 	closed  chan struct{}
 	serveWG sync.WaitGroup
 }
@@ -144,8 +142,6 @@ func New(opts Options) (*Server, error) {
 	if s.adminToken == "" {
 		s.adminToken = randomToken(24)
 	}
-	s.csrfKey = make([]byte, 32)
-	rand.Read(s.csrfKey)
 	s.st = newMemStore(opts.MaxEntries)
 	s.routes()
 	return s, nil
@@ -241,7 +237,6 @@ func (s *Server) serve(ln net.Listener, conf *tls.Config) error {
 	scheme := "http"
 	if conf != nil {
 		scheme = "https"
-		s.tls = true
 	}
 	s.ln = ln
 	addr := ln.Addr().String()

@@ -37,10 +37,40 @@ type Key struct {
 	macs *sync.Pool
 }
 
+// macState is one pooled keyed HMAC with room for its sum and a signature
+// base, so the RFC 9421 success path allocates neither per request.
+type macState struct {
+	h    hash.Hash
+	sum  [sha256.Size]byte
+	base []byte
+}
+
 func withPool(k Key) Key {
 	b := k.b
-	k.macs = &sync.Pool{New: func() any { return chmac.New(sha256.New, b) }}
+	k.macs = &sync.Pool{New: func() any { return &macState{h: chmac.New(sha256.New, b)} }}
 	return k
+}
+
+// state takes a keyed HMAC from the pool; give it back with put.
+func (k Key) state() *macState {
+	if k.macs == nil {
+		return &macState{h: chmac.New(sha256.New, k.b)}
+	}
+	return k.macs.Get().(*macState)
+}
+
+func (k Key) put(st *macState) {
+	if k.macs != nil && cap(st.base) <= 64<<10 { // do not pin huge bases
+		k.macs.Put(st)
+	}
+}
+
+// sumOf computes HMAC-SHA256(key, msg) into st.sum and returns it; valid
+// until st goes back to the pool.
+func (st *macState) sumOf(msg []byte) []byte {
+	st.h.Reset()
+	st.h.Write(msg)
+	return st.h.Sum(st.sum[:0])
 }
 
 // mac is HMAC-SHA256(key, msg).
@@ -48,11 +78,9 @@ func (k Key) mac(msg []byte) []byte {
 	if k.macs == nil {
 		return macSHA256(k.b, msg)
 	}
-	h := k.macs.Get().(hash.Hash)
-	h.Reset()
-	h.Write(msg)
-	out := h.Sum(make([]byte, 0, sha256.Size))
-	k.macs.Put(h)
+	st := k.state()
+	out := append(make([]byte, 0, sha256.Size), st.sumOf(msg)...)
+	k.put(st)
 	return out
 }
 

@@ -1,6 +1,7 @@
 package hmac
 
 import (
+	"bytes"
 	chmac "crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -266,25 +267,54 @@ func authority(u *url.URL) string {
 	return host
 }
 
-func targetURI(u *url.URL) string {
-	var b strings.Builder
-	writeTargetURI(&b, u)
-	return b.String()
+// appendAuthority appends authority(u) without the intermediate string.
+func appendAuthority(b []byte, u *url.URL) []byte {
+	start := len(b)
+	b = appendLower(b, u.Host)
+	host := b[start:]
+	switch {
+	case bytes.HasSuffix(host, []byte(":443")) && strings.EqualFold(u.Scheme, "https"),
+		bytes.HasSuffix(host, []byte(":80")) && strings.EqualFold(u.Scheme, "http"):
+		b = b[:bytes.LastIndexByte(b, ':')]
+	}
+	return b
 }
 
-func writeTargetURI(b *strings.Builder, u *url.URL) {
-	b.WriteString(strings.ToLower(u.Scheme))
-	b.WriteString("://")
-	b.WriteString(authority(u))
+func targetURI(u *url.URL) string {
+	return string(appendTargetURI(nil, u))
+}
+
+func appendTargetURI(b []byte, u *url.URL) []byte {
+	b = appendLower(b, u.Scheme)
+	b = append(b, "://"...)
+	b = appendAuthority(b, u)
 	p := u.EscapedPath()
 	if p == "" {
 		p = "/"
 	}
-	b.WriteString(p)
+	b = append(b, p...)
 	if u.RawQuery != "" || u.ForceQuery {
-		b.WriteByte('?')
-		b.WriteString(u.RawQuery)
+		b = append(b, '?')
+		b = append(b, u.RawQuery...)
 	}
+	return b
+}
+
+// appendLower appends s lower-cased without an intermediate string.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return append(b, strings.ToLower(s)...) // non-ASCII: let ToLower decide
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 // SignatureBase builds the RFC 9421 §2.5 signature base for the covered
@@ -302,50 +332,63 @@ func SignatureBase(m *Message, covered *InnerList) (string, error) {
 	return buildBase(m, covered.Items, ids, params)
 }
 
-// writeComponent appends the base line(s) of one component; the common
-// components are written straight into the base without intermediate strings.
-func writeComponent(b *strings.Builder, id string, m *Message, it Item) error {
+// appendLine appends one `id: value` base line.
+func appendLine(b []byte, id, v string) ([]byte, error) {
+	if strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\r') >= 0 {
+		return b, fmt.Errorf("component %s has a line break in its value", id)
+	}
+	b = append(b, id...)
+	b = append(b, ": "...)
+	b = append(b, v...)
+	return append(b, '\n'), nil
+}
+
+// appendComponent appends the base line(s) of one component.
+func appendComponent(b []byte, id string, m *Message, it Item) ([]byte, error) {
 	name, _ := it.Value.(string)
-	line := func(v string) error {
-		if strings.ContainsAny(v, "\r\n") {
-			return fmt.Errorf("component %s has a line break in its value", id)
-		}
-		b.WriteString(id)
-		b.WriteString(": ")
-		b.WriteString(v)
-		b.WriteByte('\n')
-		return nil
-	}
 	if len(it.Params) == 0 && name != "" {
-		switch {
-		case name == "@method":
-			return line(m.Method)
-		case name == "@authority":
-			return line(authority(m.URL))
-		case name == "@target-uri":
-			b.WriteString(id)
-			b.WriteString(": ")
-			writeTargetURI(b, m.URL)
-			b.WriteByte('\n')
-			return nil
-		case name[0] != '@':
-			v, ok := m.headerValue(name)
-			if !ok {
-				return missingHeader(name)
-			}
-			return line(v)
-		}
+		return appendPlainComponent(b, id, name, m)
 	}
+	return appendComponentValues(b, id, m, it)
+}
+
+// appendPlainComponent appends a component without parameters; the common
+// ones are written straight into the base without intermediate strings.
+func appendPlainComponent(b []byte, id, name string, m *Message) ([]byte, error) {
+	switch {
+	case name == "@method":
+		return appendLine(b, id, m.Method)
+	case name == "@authority":
+		b = append(b, id...)
+		b = append(b, ": "...)
+		b = appendAuthority(b, m.URL)
+		return append(b, '\n'), nil
+	case name == "@target-uri":
+		b = append(b, id...)
+		b = append(b, ": "...)
+		b = appendTargetURI(b, m.URL)
+		return append(b, '\n'), nil
+	case name != "" && name[0] != '@':
+		v, ok := m.headerValue(name)
+		if !ok {
+			return b, missingHeader(name)
+		}
+		return appendLine(b, id, v)
+	}
+	return appendComponentValues(b, id, m, Item{Value: name})
+}
+
+func appendComponentValues(b []byte, id string, m *Message, it Item) ([]byte, error) {
 	vals, err := componentValues(m, it)
 	if err != nil {
-		return err
+		return b, err
 	}
 	for _, v := range vals {
-		if err := line(v); err != nil {
-			return err
+		if b, err = appendLine(b, id, v); err != nil {
+			return b, err
 		}
 	}
-	return nil
+	return b, nil
 }
 
 func componentIDs(items []Item) ([]string, error) {
@@ -360,19 +403,25 @@ func componentIDs(items []Item) ([]string, error) {
 	return ids, nil
 }
 
-// buildBase writes the base from serialized identifiers and the serialized
-// @signature-params value, so signers and verifiers serialize each once.
-func buildBase(m *Message, items []Item, ids []string, sigParams string) (string, error) {
-	var b strings.Builder
-	b.Grow(512)
+// appendBase appends the base from serialized identifiers, so signers and
+// verifiers serialize each once, up to the last line's label: the caller
+// appends the serialized @signature-params value.
+func appendBase(b []byte, m *Message, items []Item, ids []string) ([]byte, error) {
+	var err error
 	for i, it := range items {
-		if err := writeComponent(&b, ids[i], m, it); err != nil {
-			return "", err
+		if b, err = appendComponent(b, ids[i], m, it); err != nil {
+			return b, err
 		}
 	}
-	b.WriteString(`"@signature-params": `)
-	b.WriteString(sigParams)
-	return b.String(), nil
+	return append(b, `"@signature-params": `...), nil
+}
+
+func buildBase(m *Message, items []Item, ids []string, sigParams string) (string, error) {
+	b, err := appendBase(make([]byte, 0, 512), m, items, ids)
+	if err != nil {
+		return "", err
+	}
+	return string(append(b, sigParams...)), nil
 }
 
 func (p Params) list(created int64) []Param {
@@ -412,6 +461,10 @@ type Signer9421 struct {
 	label string
 	items []Item
 	ids   []string
+	// The @signature-params value is listHead, then created and expires
+	// (which change per request), then listTail; both serialized once here.
+	listHead string // ("@method" "@target-uri" ...)
+	listTail string // ;keyid="k";nonce="n";alg="...";tag="t"
 }
 
 // NewSigner9421 validates the options and prepares a signer.
@@ -432,7 +485,9 @@ func NewSigner9421(key Key, opts RFC9421Options) (*Signer9421, error) {
 	if _, err := ParseDictionary(label + "=1"); err != nil || strings.ContainsAny(label, "=;, ") {
 		return nil, fmt.Errorf("rfc9421: label %q must be lower-case letters, digits, _ - . *", label)
 	}
-	if _, err := (Params{Nonce: opts.Params.Nonce, KeyID: opts.Params.KeyID, Tag: opts.Params.Tag}).serialize(0); err != nil {
+	p := opts.Params
+	tail, err := SerializeParams((Params{KeyID: p.KeyID, Nonce: p.Nonce, Alg: p.Alg, Tag: p.Tag}).list(0))
+	if err != nil {
 		return nil, fmt.Errorf("rfc9421: signature parameters: %v", err)
 	}
 	items, err := ParseComponents(opts.Components)
@@ -443,44 +498,23 @@ func NewSigner9421(key Key, opts RFC9421Options) (*Signer9421, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Signer9421{key: key, opts: opts, label: label, items: items, ids: ids}, nil
+	head := "(" + strings.Join(ids, " ") + ")"
+	return &Signer9421{key: key, opts: opts, label: label, items: items, ids: ids, listHead: head, listTail: tail}, nil
 }
 
-// sigParams is the serialized @signature-params value, written from the
-// prepared identifiers without re-serializing the components each time.
-func (s *Signer9421) sigParams(created int64) (string, error) {
-	var b strings.Builder
-	b.Grow(160)
-	b.WriteByte('(')
-	for i, id := range s.ids {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(id)
-	}
-	b.WriteByte(')')
-	p := s.opts.Params
-	var num [20]byte
-	writeInt := func(key string, n int64) {
-		b.WriteString(key)
-		b.Write(strconv.AppendInt(num[:0], n, 10))
-	}
+// appendList appends the @signature-params value for this request: the
+// prepared head and tail around created and expires.
+func (s *Signer9421) appendList(b []byte, created int64) []byte {
+	b = append(b, s.listHead...)
 	if created != 0 {
-		writeInt(";created=", created)
+		b = append(b, ";created="...)
+		b = strconv.AppendInt(b, created, 10)
 	}
-	if p.Expires != 0 {
-		writeInt(";expires=", p.Expires)
+	if e := s.opts.Params.Expires; e != 0 {
+		b = append(b, ";expires="...)
+		b = strconv.AppendInt(b, e, 10)
 	}
-	for _, kv := range [...]struct{ k, v string }{{";keyid=", p.KeyID}, {";nonce=", p.Nonce}, {";alg=", p.Alg}, {";tag=", p.Tag}} {
-		if kv.v == "" {
-			continue
-		}
-		b.WriteString(kv.k)
-		if err := writeBare(&b, kv.v); err != nil {
-			return "", err
-		}
-	}
-	return b.String(), nil
+	return append(b, s.listTail...)
 }
 
 func (p Params) serialize(created int64) (string, error) {
@@ -491,24 +525,35 @@ func (p Params) serialize(created int64) (string, error) {
 // Date (likewise), Signature-Input and Signature.
 func (s *Signer9421) Sign(m *Message) (*Signed, error) {
 	opts := s.opts
-	rec := &Signed{Scheme: SchemeRFC9421, Label: s.label, Headers: make([]HeaderField, 0, 4)}
+	// The record, its header list and the added header values share one
+	// allocation; the capped value slices keep a later Header.Add from
+	// writing into a neighbour.
+	a := &signedAlloc{Signed: Signed{Scheme: SchemeRFC9421, Label: s.label}}
+	rec := &a.Signed
+	rec.Headers = a.headers[:0]
+	vals := a.vals[:0]
+	add := func(name, value string) {
+		vals = append(vals, value)
+		m.Header[name] = vals[len(vals)-1 : len(vals) : len(vals)]
+		rec.Headers = append(rec.Headers, HeaderField{Name: name, Value: value})
+	}
 	for _, it := range s.items {
 		switch it.Value.(string) {
 		case "content-digest":
-			if m.Header.Get("Content-Digest") == "" {
+			if getCanonical(m.Header, "Content-Digest") == "" {
 				d, err := ContentDigest(opts.DigestAlg, m.Body)
 				if err != nil {
 					return nil, err
 				}
-				rec.add(m, "Content-Digest", d)
+				add("Content-Digest", d)
 			}
 		case "date":
-			if m.Header.Get("Date") == "" {
-				rec.add(m, "Date", opts.Now().UTC().Format(http.TimeFormat))
+			if getCanonical(m.Header, "Date") == "" {
+				add("Date", opts.Now().UTC().Format(http.TimeFormat))
 			}
 		case "content-length":
-			if m.Header.Get("Content-Length") == "" {
-				rec.add(m, "Content-Length", strconv.Itoa(len(m.Body)))
+			if getCanonical(m.Header, "Content-Length") == "" {
+				add("Content-Length", strconv.Itoa(len(m.Body)))
 			}
 		}
 	}
@@ -516,20 +561,43 @@ func (s *Signer9421) Sign(m *Message) (*Signed, error) {
 	if created == 0 && !opts.NoCreated {
 		created = opts.Now().Unix()
 	}
-	list, err := s.sigParams(created)
-	if err != nil {
+	// The base is built in the key's pooled buffer and MACed there. Then
+	// the Signature-Input and Signature members are appended after it, and
+	// one string conversion serves the base and both members as slices.
+	st := s.key.state()
+	defer s.key.put(st)
+	b := st.base[:0]
+	b = append(b, s.label...)
+	b = append(b, '=')
+	b = s.appendList(b, created)
+	memberEnd := len(b)
+	list := b[len(s.label)+1:] // the @signature-params value
+	var err error
+	if b, err = appendBase(b, m, s.items, s.ids); err != nil {
+		st.base = b
 		return nil, fmt.Errorf("rfc9421: %w", err)
 	}
-	base, err := buildBase(m, s.items, s.ids, list)
-	if err != nil {
-		return nil, fmt.Errorf("rfc9421: %w", err)
-	}
-	sig := s.key.mac([]byte(base))
-	rec.SignatureBase = base
-	rec.Signature = base64.StdEncoding.EncodeToString(sig)
-	rec.add(m, "Signature-Input", joinField(m.Header.Get("Signature-Input"), s.label+"="+list))
-	rec.add(m, "Signature", joinField(m.Header.Get("Signature"), s.label+"=:"+rec.Signature+":"))
+	b = append(b, list...)
+	sum := st.sumOf(b[memberEnd:])
+	baseEnd := len(b)
+	b = append(b, s.label...)
+	b = append(b, "=:"...)
+	b = base64.StdEncoding.AppendEncode(b, sum)
+	b = append(b, ':')
+	st.base = b
+	all := string(b)
+	member, sigMember := all[:memberEnd], all[baseEnd:]
+	rec.SignatureBase = all[memberEnd:baseEnd]
+	rec.Signature = sigMember[len(s.label)+2 : len(sigMember)-1]
+	add("Signature-Input", joinField(getCanonical(m.Header, "Signature-Input"), member))
+	add("Signature", joinField(getCanonical(m.Header, "Signature"), sigMember))
 	return rec, nil
+}
+
+type signedAlloc struct {
+	Signed
+	headers [4]HeaderField
+	vals    [4]string
 }
 
 // Sign9421 signs m in place with hmac-sha256 (see Signer9421.Sign).
@@ -539,6 +607,15 @@ func Sign9421(m *Message, key Key, opts RFC9421Options) (*Signed, error) {
 		return nil, err
 	}
 	return s.Sign(m)
+}
+
+// getCanonical is Header.Get for a name already in canonical form: it
+// skips re-canonicalising the name on every request.
+func getCanonical(h http.Header, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // joinField appends a dictionary member to an existing field value, so a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,6 +56,20 @@ type Result struct {
 	SignerBaseDiff *LineDiff `json:"signer_base_diff,omitempty"`
 }
 
+// resultAlloc holds a Result and room for the checks a verification
+// usually records, so the two cost one allocation (7 keeps it within a
+// 512-byte size class).
+type resultAlloc struct {
+	r      Result
+	checks [7]flows.Check
+}
+
+func newResult(scheme string) *Result {
+	a := &resultAlloc{r: Result{Scheme: scheme}}
+	a.r.Checks = a.checks[:0]
+	return &a.r
+}
+
 func (r *Result) pass(name, detail string) {
 	if r.Checks == nil {
 		r.Checks = make([]flows.Check, 0, 8)
@@ -74,6 +89,12 @@ func (r *Result) fail(name, kind, component, detail string) *Result {
 	}
 	r.OK = false
 	return r
+}
+
+// stop is fail for the general path's early exits: it returns false, "not verified".
+func (r *Result) stop(name, kind, component, detail string) bool {
+	r.fail(name, kind, component, detail)
+	return false
 }
 
 // Err returns the problem as an error, nil when the request verified.
@@ -136,7 +157,110 @@ func (v *Verifier) key(id string) (Key, bool) {
 // nonce, so an unsigned request can neither poison the nonce cache nor hide
 // a bad signature behind a clock problem.
 func (v *Verifier) Verify9421(m *Message) *Result {
-	r := &Result{Scheme: SchemeRFC9421}
+	r := newResult(SchemeRFC9421)
+	fresh, ok := v.verify9421Fast(r, m)
+	if !ok {
+		// Not the common, valid case: start over on the general path,
+		// which gives the same verdict and explains any failure.
+		*r = Result{Scheme: SchemeRFC9421, Checks: r.Checks[:0]}
+		if fresh, ok = v.verify9421General(r, m); !ok {
+			return r
+		}
+	}
+	return v.checkFreshness9421(r, fresh)
+}
+
+// freshness9421 is what the time and nonce checks need from Signature-Input.
+type freshness9421 struct {
+	created, expires int64
+	nonce, keyid     string
+}
+
+// verify9421Fast is the success path, checking what verify9421General
+// checks, with the same Result, but on the canonical header forms only
+// (see parseSigInputFast) and without boxed values or intermediate strings.
+// false means "not shown valid here"; it records nothing outside r.
+func (v *Verifier) verify9421Fast(r *Result, m *Message) (fresh freshness9421, ok bool) {
+	inputs, sigs := m.Header["Signature-Input"], m.Header["Signature"]
+	if len(inputs) != 1 || len(sigs) != 1 {
+		return fresh, false
+	}
+	var in sigInput
+	if !parseSigInputFast(inputs[0], v.Label, &in) {
+		return fresh, false
+	}
+	var sigBuf [maxFastSig]byte
+	sig, ok := parseSignatureFast(sigs[0], in.label, &sigBuf)
+	if !ok {
+		return fresh, false
+	}
+	key, ok := v.key(in.keyid)
+	if !ok {
+		return fresh, false
+	}
+	r.Label, r.KeyID = in.label, in.keyid
+	r.Covered = make([]string, in.n)
+	copy(r.Covered, in.ids[:in.n])
+	r.pass("key known", keyDetail(in.keyid))
+	if v.Required != "" {
+		if !requiredCovered(v.Required, r.Covered) {
+			return fresh, false
+		}
+		r.pass("required components covered", v.Required)
+	}
+
+	st := key.state()
+	defer key.put(st)
+	b := st.base[:0]
+	var err error
+	for _, id := range r.Covered {
+		if b, err = appendPlainComponent(b, id, id[1:len(id)-1], m); err != nil {
+			st.base = b
+			return fresh, false
+		}
+	}
+	b = append(b, `"@signature-params": `...)
+	b = append(b, in.list...)
+	st.base = b
+	r.pass("covered components present", in.inner) // inner is the ids joined by ' '
+
+	if cd := getCanonical(m.Header, "Content-Digest"); cd != "" {
+		if !contentDigestMatches(cd, m.Body) {
+			return fresh, false
+		}
+		r.pass("body matches Content-Digest", "")
+	} else if len(m.Body) > 0 && !contains(r.Covered, `"content-digest"`) {
+		r.warn("body covered", bodyNotCovered)
+	}
+	if !chmac.Equal(st.sumOf(b), sig) {
+		return fresh, false
+	}
+	r.SignatureBase = string(b)
+	r.pass("signature matches", AlgHMACSHA256+" over the covered components")
+	return freshness9421{created: in.created, expires: in.expires, nonce: in.nonce, keyid: in.keyid}, true
+}
+
+const bodyNotCovered = "the request has a body but the signature does not cover content-digest: the body could be changed without breaking the signature"
+
+// requiredCovered reports whether every component in required (when it
+// parses) is among covered.
+func requiredCovered(required string, covered []string) bool {
+	req, err := ParseComponents(required)
+	if err != nil {
+		return true // an unusable requirement is ignored, as on the general path
+	}
+	for _, it := range req {
+		if id, _ := SerializeItem(it); !contains(covered, id) {
+			return false
+		}
+	}
+	return true
+}
+
+// verify9421General is the general path: every structured-field form,
+// component parameters, and an explanation for each failure. It stops after
+// the signature check; the caller applies the time and nonce checks.
+func (v *Verifier) verify9421General(r *Result, m *Message) (fresh freshness9421, ok bool) {
 	inputField, sigField := m.Header.Get("Signature-Input"), m.Header.Get("Signature")
 	if inputField == "" || sigField == "" {
 		missing := "Signature-Input and Signature headers"
@@ -145,15 +269,15 @@ func (v *Verifier) Verify9421(m *Message) *Result {
 		} else if sigField != "" {
 			missing = "Signature-Input header"
 		}
-		return r.fail("signature present", ProblemMissingSignature, "", "the request has no "+missing+": it is not signed (RFC 9421)")
+		return fresh, r.stop("signature present", ProblemMissingSignature, "", "the request has no "+missing+": it is not signed (RFC 9421)")
 	}
 	inputs, err := ParseDictionary(strings.Join(m.Header.Values("Signature-Input"), ", "))
 	if err != nil {
-		return r.fail("Signature-Input parses", ProblemMalformed, "", "Signature-Input is not a valid structured dictionary: "+err.Error())
+		return fresh, r.stop("Signature-Input parses", ProblemMalformed, "", "Signature-Input is not a valid structured dictionary: "+err.Error())
 	}
 	sigs, err := ParseDictionary(strings.Join(m.Header.Values("Signature"), ", "))
 	if err != nil {
-		return r.fail("Signature parses", ProblemMalformed, "", "Signature is not a valid structured dictionary: "+err.Error())
+		return fresh, r.stop("Signature parses", ProblemMalformed, "", "Signature is not a valid structured dictionary: "+err.Error())
 	}
 	var in *Member
 	for i := range inputs {
@@ -167,11 +291,11 @@ func (v *Verifier) Verify9421(m *Message) *Result {
 		for i := range inputs {
 			labels[i] = inputs[i].Key
 		}
-		return r.fail("signature label", ProblemMissingSignature, "", fmt.Sprintf("Signature-Input has no signature labelled %q (it has %s)", v.Label, strings.Join(labels, ", ")))
+		return fresh, r.stop("signature label", ProblemMissingSignature, "", fmt.Sprintf("Signature-Input has no signature labelled %q (it has %s)", v.Label, strings.Join(labels, ", ")))
 	}
 	r.Label = in.Key
 	if in.List == nil {
-		return r.fail("Signature-Input parses", ProblemMalformed, "", fmt.Sprintf("Signature-Input %s is not an inner list of components", in.Key))
+		return fresh, r.stop("Signature-Input parses", ProblemMalformed, "", fmt.Sprintf("Signature-Input %s is not an inner list of components", in.Key))
 	}
 	var sig []byte
 	for _, s := range sigs {
@@ -180,7 +304,7 @@ func (v *Verifier) Verify9421(m *Message) *Result {
 		}
 	}
 	if sig == nil {
-		return r.fail("signature present", ProblemMalformed, "", fmt.Sprintf("Signature has no byte sequence labelled %s (it should read %s=:base64:)", in.Key, in.Key))
+		return fresh, r.stop("signature present", ProblemMalformed, "", fmt.Sprintf("Signature has no byte sequence labelled %s (it should read %s=:base64:)", in.Key, in.Key))
 	}
 	var created, expires int64
 	var nonce, keyid string
@@ -189,7 +313,7 @@ func (v *Verifier) Verify9421(m *Message) *Result {
 		case "created", "expires":
 			n, ok := p.Value.(int64)
 			if !ok {
-				return r.fail("Signature-Input parses", ProblemMalformed, "", fmt.Sprintf("signature parameter %s must be an integer (Unix seconds)", p.Key))
+				return fresh, r.stop("Signature-Input parses", ProblemMalformed, "", fmt.Sprintf("signature parameter %s must be an integer (Unix seconds)", p.Key))
 			}
 			if p.Key == "created" {
 				created = n
@@ -199,7 +323,7 @@ func (v *Verifier) Verify9421(m *Message) *Result {
 		case "nonce", "keyid", "alg", "tag":
 			s, ok := p.Value.(string)
 			if !ok {
-				return r.fail("Signature-Input parses", ProblemMalformed, "", fmt.Sprintf("signature parameter %s must be a quoted string", p.Key))
+				return fresh, r.stop("Signature-Input parses", ProblemMalformed, "", fmt.Sprintf("signature parameter %s must be a quoted string", p.Key))
 			}
 			switch p.Key {
 			case "nonce":
@@ -208,7 +332,7 @@ func (v *Verifier) Verify9421(m *Message) *Result {
 				keyid = s
 			case "alg":
 				if s != AlgHMACSHA256 {
-					return r.fail("algorithm", ProblemAlgorithm, "", fmt.Sprintf("the signature says alg=%q; this verifier checks %s only", s, AlgHMACSHA256))
+					return fresh, r.stop("algorithm", ProblemAlgorithm, "", fmt.Sprintf("the signature says alg=%q; this verifier checks %s only", s, AlgHMACSHA256))
 				}
 			}
 		}
@@ -221,10 +345,10 @@ func (v *Verifier) Verify9421(m *Message) *Result {
 	ends := make([]int, 0, 16)
 	for _, it := range in.List.Items {
 		if _, ok := it.Value.(string); !ok {
-			return r.fail("Signature-Input parses", ProblemMalformed, "", "covered components must be quoted strings")
+			return fresh, r.stop("Signature-Input parses", ProblemMalformed, "", "covered components must be quoted strings")
 		}
 		if err := writeItem(&idb, it); err != nil {
-			return r.fail("Signature-Input parses", ProblemMalformed, "", err.Error())
+			return fresh, r.stop("Signature-Input parses", ProblemMalformed, "", err.Error())
 		}
 		ends = append(ends, idb.Len())
 	}
@@ -237,7 +361,7 @@ func (v *Verifier) Verify9421(m *Message) *Result {
 	}
 	key, ok := v.key(keyid)
 	if !ok {
-		return r.fail("key known", ProblemUnknownKey, "", fmt.Sprintf("no key for keyid %q", keyid))
+		return fresh, r.stop("key known", ProblemUnknownKey, "", fmt.Sprintf("no key for keyid %q", keyid))
 	}
 	r.pass("key known", keyDetail(keyid))
 
@@ -247,7 +371,7 @@ func (v *Verifier) Verify9421(m *Message) *Result {
 			for _, it := range req {
 				id, _ := SerializeItem(it)
 				if !contains(r.Covered, id) {
-					return r.fail("required components covered", ProblemNotCovered, id, fmt.Sprintf("the signature does not cover %s, which this server requires (covered: %s)", id, strings.Join(r.Covered, " ")))
+					return fresh, r.stop("required components covered", ProblemNotCovered, id, fmt.Sprintf("the signature does not cover %s, which this server requires (covered: %s)", id, strings.Join(r.Covered, " ")))
 				}
 			}
 			r.pass("required components covered", v.Required)
@@ -255,15 +379,15 @@ func (v *Verifier) Verify9421(m *Message) *Result {
 	}
 	sigParams, err := SerializeInnerList(in.List)
 	if err != nil {
-		return r.fail("Signature-Input parses", ProblemMalformed, "", err.Error())
+		return fresh, r.stop("Signature-Input parses", ProblemMalformed, "", err.Error())
 	}
 	base, err := buildBase(m, in.List.Items, r.Covered, sigParams)
 	if err != nil {
 		var me *missingErr
 		if errors.As(err, &me) {
-			return r.fail("covered components present", ProblemMissingHeader, me.name, me.msg)
+			return fresh, r.stop("covered components present", ProblemMissingHeader, me.name, me.msg)
 		}
-		return r.fail("covered components present", ProblemMalformed, "", err.Error())
+		return fresh, r.stop("covered components present", ProblemMalformed, "", err.Error())
 	}
 	r.SignatureBase = base
 	r.pass("covered components present", strings.Join(r.Covered, " "))
@@ -271,23 +395,30 @@ func (v *Verifier) Verify9421(m *Message) *Result {
 	if cd := m.Header.Get("Content-Digest"); cd != "" {
 		if err := CheckContentDigest(cd, m.Body); err != nil {
 			if contains(r.Covered, `"content-digest"`) {
-				return r.fail("body matches Content-Digest", ProblemBodyDigest, `"content-digest"`, err.Error())
+				return fresh, r.stop("body matches Content-Digest", ProblemBodyDigest, `"content-digest"`, err.Error())
 			}
 			r.warn("body matches Content-Digest", err.Error()+" (content-digest is not covered, so the signature does not protect the body)")
 		} else {
 			r.pass("body matches Content-Digest", "")
 		}
 	} else if len(m.Body) > 0 && !contains(r.Covered, `"content-digest"`) {
-		r.warn("body covered", "the request has a body but the signature does not cover content-digest: the body could be changed without breaking the signature")
+		r.warn("body covered", bodyNotCovered)
 	}
 
 	want := key.mac([]byte(base))
 	if !chmac.Equal(want, sig) {
 		v.diagnose9421(r, m, in, key, sig)
-		return r
+		return fresh, false
 	}
 	r.pass("signature matches", AlgHMACSHA256+" over the covered components")
 
+	return freshness9421{created: created, expires: expires, nonce: nonce, keyid: keyid}, true
+}
+
+// checkFreshness9421 applies the time and nonce checks to a request whose
+// signature matched, and returns r.
+func (v *Verifier) checkFreshness9421(r *Result, f freshness9421) *Result {
+	created, expires, nonce, keyid := f.created, f.expires, f.nonce, f.keyid
 	now := v.now()
 	tol := v.tolerance()
 	if created != 0 {
@@ -298,7 +429,13 @@ func (v *Verifier) Verify9421(m *Message) *Result {
 		case -age > tol:
 			return r.fail("created within tolerance", ProblemFuture, "created", fmt.Sprintf("created=%d is %s in the future, beyond the %s tolerance: the signer's clock is ahead", created, (-age).Round(time.Second), tol))
 		}
-		r.pass("created within tolerance", "age "+age.Round(time.Second).String()+", tolerance "+tol.String())
+		var d strings.Builder
+		d.Grow(48)
+		d.WriteString("age ")
+		writeDuration(&d, age.Round(time.Second))
+		d.WriteString(", tolerance ")
+		writeDuration(&d, tol)
+		r.pass("created within tolerance", d.String())
 	} else {
 		r.warn("created within tolerance", "the signature has no created parameter, so its age cannot be checked")
 	}
@@ -325,6 +462,28 @@ func (v *Verifier) Verify9421(m *Message) *Result {
 	}
 	r.OK = true
 	return r
+}
+
+// writeDuration writes d as d.String() would, without its allocation for
+// the usual whole seconds.
+func writeDuration(b *strings.Builder, d time.Duration) {
+	if d%time.Second != 0 || d < 0 || d >= 1000*time.Hour {
+		b.WriteString(d.String())
+		return
+	}
+	var num [20]byte
+	secs := int64(d / time.Second)
+	h, m, sec := secs/3600, secs/60%60, secs%60
+	if h > 0 {
+		b.Write(strconv.AppendInt(num[:0], h, 10))
+		b.WriteByte('h')
+	}
+	if h > 0 || m > 0 {
+		b.Write(strconv.AppendInt(num[:0], m, 10))
+		b.WriteByte('m')
+	}
+	b.Write(strconv.AppendInt(num[:0], sec, 10))
+	b.WriteByte('s')
 }
 
 func keyDetail(keyid string) string {

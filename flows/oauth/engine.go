@@ -34,7 +34,8 @@ type Options struct {
 	// Browser command, else the system browser (github.com/pkg/browser).
 	OpenURL func(ctx context.Context, url string) error
 	// Listener serves the authorization code callback instead of a fresh
-	// loopback listener (tests that must know the port in advance).
+	// loopback listener (tests that must know the port in advance). It is
+	// closed when the flow ends, so it serves one AuthCode run.
 	Listener net.Listener
 	// Sleep waits between device polls; nil sleeps for real. Tests inject
 	// one that records the intervals.

@@ -49,8 +49,10 @@ type Event struct {
 	Dropped  uint64
 }
 
-// ActionMsg asks the root model to change the IdP.
+// ActionMsg asks the root model to change the IdP. Seq orders actions:
+// commands deliver messages in any order, and a later key press must win.
 type ActionMsg struct {
+	Seq    int
 	Faults *Faults // set these faults
 	Rotate bool    // rotate the signing key now
 	Reset  bool    // clear every fault
@@ -88,7 +90,14 @@ type Model struct {
 	cursor item
 	errEP  int
 	w, h   int
+	seq    int
 	keys   struct{ up, down, toggle, left, right, plus, minus, rotate, reset key.Binding }
+}
+
+// Next numbers an action (also for actions started elsewhere, the palette).
+func (m *Model) Next() int {
+	m.seq++
+	return m.seq
 }
 
 // New builds the panel.
@@ -139,7 +148,8 @@ func cycleDur(cur time.Duration, vals []time.Duration) time.Duration {
 // other) and asks the root model to apply them; its answer confirms.
 func (m *Model) send(f Faults) tea.Cmd {
 	m.info.Faults = f
-	return func() tea.Msg { return ActionMsg{Faults: &f} }
+	seq := m.Next()
+	return func() tea.Msg { return ActionMsg{Seq: seq, Faults: &f} }
 }
 
 // Update handles the panel's keys.
@@ -155,9 +165,11 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case key.Matches(k, m.keys.down):
 		m.cursor = min(nItems-1, m.cursor+1)
 	case key.Matches(k, m.keys.rotate):
-		return func() tea.Msg { return ActionMsg{Rotate: true} }
+		seq := m.Next()
+		return func() tea.Msg { return ActionMsg{Seq: seq, Rotate: true} }
 	case key.Matches(k, m.keys.reset):
-		return func() tea.Msg { return ActionMsg{Reset: true} }
+		seq := m.Next()
+		return func() tea.Msg { return ActionMsg{Seq: seq, Reset: true} }
 	case key.Matches(k, m.keys.plus) && m.cursor == itSkew:
 		f.Skew += 10 * time.Second
 		return m.send(f)
@@ -218,9 +230,11 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		case itExpired:
 			f.Expired = !f.Expired
 		case itRotate:
-			return func() tea.Msg { return ActionMsg{Rotate: true} }
+			seq := m.Next()
+			return func() tea.Msg { return ActionMsg{Seq: seq, Rotate: true} }
 		case itReset:
-			return func() tea.Msg { return ActionMsg{Reset: true} }
+			seq := m.Next()
+			return func() tea.Msg { return ActionMsg{Seq: seq, Reset: true} }
 		}
 		return m.send(f)
 	}

@@ -53,6 +53,7 @@ const (
 	ActDuplicate Action = "duplicate"
 	ActDelete    Action = "delete" // only sent after confirmation
 	ActExport    Action = "export"
+	ActImport    Action = "import"
 	ActHistory   Action = "history"
 )
 
@@ -67,7 +68,7 @@ type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
 	Filter, ClearFilter                     key.Binding
 	Run, New, Edit, Duplicate, Delete       key.Binding
-	Export, History                         key.Binding
+	Export, Import, History                 key.Binding
 	Confirm, Cancel                         key.Binding
 }
 
@@ -88,6 +89,7 @@ func DefaultKeyMap() KeyMap {
 		Duplicate:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "duplicate")),
 		Delete:      key.NewBinding(key.WithKeys("d", "delete"), key.WithHelp("d", "delete")),
 		Export:      key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "export")),
+		Import:      key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "import")),
 		History:     key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "history")),
 		Confirm:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "confirm")),
 		Cancel:      key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "cancel")),
@@ -207,7 +209,7 @@ func (m *Model) scroll() {
 
 func (m *Model) act(a Action) tea.Cmd {
 	name := m.Selected()
-	if name == "" && a != ActNew {
+	if name == "" && a != ActNew && a != ActImport {
 		return nil
 	}
 	return func() tea.Msg { return ActionMsg{Action: a, Name: name} }
@@ -293,6 +295,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			return m.act(ActDuplicate)
 		case key.Matches(msg, m.keys.Export):
 			return m.act(ActExport)
+		case key.Matches(msg, m.keys.Import):
+			return m.act(ActImport)
 		case key.Matches(msg, m.keys.History):
 			return m.act(ActHistory)
 		case key.Matches(msg, m.keys.Delete):
@@ -438,6 +442,6 @@ func (m *Model) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{m.keys.Up, m.keys.Down, m.keys.PageUp, m.keys.PageDown, m.keys.Top, m.keys.Bottom},
 		{m.keys.Run, m.keys.New, m.keys.Edit, m.keys.Duplicate, m.keys.Delete},
-		{m.keys.Filter, m.keys.ClearFilter, m.keys.Export, m.keys.History},
+		{m.keys.Filter, m.keys.ClearFilter, m.keys.Export, m.keys.Import, m.keys.History},
 	}
 }

@@ -35,6 +35,8 @@ const (
 	ActOpenURL     Action = "open-url"
 	ActCopyURL     Action = "copy-url"
 	ActCancel      Action = "cancel"
+	// ActApproveDevice approves the device code at the embedded mock IdP (demos).
+	ActApproveDevice Action = "approve-device"
 )
 
 // ActionMsg asks the root model to act on the run.
@@ -54,14 +56,14 @@ const (
 	TabRaw
 )
 
-var tabNames = [...]string{"Token", "Exchanges", "Checks", "Raw JSON"}
+func tabNames() []string { return []string{"Token", "Exchanges", "Checks", "Raw JSON"} }
 
 // KeyMap is the run screen's keys.
 type KeyMap struct {
 	NextTab, PrevTab                              key.Binding
 	Rerun, Refresh, Introspect, Revoke, Userinfo  key.Binding
 	CallAPI, CopyToken, CopyCurl, CopyCurlSecrets key.Binding
-	OpenURL, CopyURL, Cancel                      key.Binding
+	OpenURL, CopyURL, Cancel, Approve             key.Binding
 	Up, Down                                      key.Binding
 }
 
@@ -82,6 +84,7 @@ func DefaultKeyMap() KeyMap {
 		OpenURL:         key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open browser again")),
 		CopyURL:         key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy URL")),
 		Cancel:          key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel run")),
+		Approve:         key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "approve at the mock IdP")),
 		Up:              key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:            key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 	}
@@ -105,7 +108,7 @@ type Model struct {
 	steps   []step
 	xs      []flows.Exchange
 	authURL string
-	device  *flows.DeviceAuthorization
+	device  *deviceWait
 	qr      string
 	result  *flows.Result
 	running bool
@@ -118,6 +121,8 @@ type Model struct {
 	scroll  int
 	note    string
 	w, h    int
+	// CanApprove: an embedded mock IdP can approve device codes (demo).
+	CanApprove bool
 }
 
 // New builds an idle run screen.
@@ -143,7 +148,7 @@ func (m *Model) Inspector() *inspect.Model { return m.insp }
 
 // Begin resets the screen for a new run and starts the spinner.
 func (m *Model) Begin(id int, profile, flow string, now time.Time) tea.Cmd {
-	*m = Model{ctx: m.ctx, keys: m.keys, spin: m.spin, insp: m.insp, exch: m.exch, w: m.w, h: m.h, tab: m.tab}
+	*m = Model{ctx: m.ctx, keys: m.keys, spin: m.spin, insp: m.insp, exch: m.exch, w: m.w, h: m.h, tab: m.tab, CanApprove: m.CanApprove}
 	m.id, m.profile, m.flow, m.running, m.started = id, profile, flow, true, now
 	m.insp.SetData(inspect.Data{})
 	m.exch.SetItems(nil)
@@ -170,6 +175,27 @@ func (m *Model) Step(e flows.StepEvent) {
 func (m *Model) Exchange(x flows.Exchange) {
 	m.xs = append(m.xs, x)
 	m.exch.SetItems(m.xs)
+	// the device grant's polls show as exchanges: count them live
+	if m.device != nil && x.Step == "device poll" {
+		m.device.Polls++
+		m.device.LastPoll = pollState(x)
+		if strings.Contains(x.ResponseBody, "slow_down") {
+			m.device.SlowDowns++
+		}
+	}
+}
+
+// pollState says what the token endpoint answered a device poll.
+func pollState(x flows.Exchange) string {
+	for _, e := range []string{"authorization_pending", "slow_down", "access_denied", "expired_token"} {
+		if strings.Contains(x.ResponseBody, e) {
+			return e
+		}
+	}
+	if x.Status == 200 {
+		return "approved"
+	}
+	return fmt.Sprintf("HTTP %d", x.Status)
 }
 
 // WaitBrowser shows the authorization URL while the flow waits for the callback.
@@ -177,8 +203,14 @@ func (m *Model) WaitBrowser(url string) { m.authURL = url }
 
 // WaitDevice shows the device code; qr is a pre-rendered QR code or "".
 func (m *Model) WaitDevice(d flows.DeviceAuthorization, qr string) {
-	m.device = &d
+	m.device = &deviceWait{DeviceAuthorization: d}
 	m.qr = qr
+}
+
+// deviceWait is the device code on screen plus the live polling state.
+type deviceWait struct {
+	flows.DeviceAuthorization
+	LastPoll string
 }
 
 // SetNote shows a one-line note (clipboard, action results).
@@ -271,16 +303,18 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 				return act(ActOpenURL)
 			case m.authURL != "" && key.Matches(msg, m.keys.CopyURL):
 				return act(ActCopyURL)
+			case m.device != nil && m.CanApprove && key.Matches(msg, m.keys.Approve):
+				return act(ActApproveDevice)
 			}
 			return nil
 		}
 		switch {
 		case key.Matches(msg, m.keys.NextTab):
-			m.tab = (m.tab + 1) % Tab(len(tabNames))
+			m.tab = (m.tab + 1) % Tab(len(tabNames()))
 			m.scroll = 0
 			return nil
 		case key.Matches(msg, m.keys.PrevTab):
-			m.tab = (m.tab + Tab(len(tabNames)) - 1) % Tab(len(tabNames))
+			m.tab = (m.tab + Tab(len(tabNames())) - 1) % Tab(len(tabNames()))
 			m.scroll = 0
 			return nil
 		case msg.String() >= "1" && msg.String() <= "4" && len(msg.String()) == 1:
@@ -412,7 +446,7 @@ func (m *Model) View() string {
 	}
 	// tab bar
 	var tabs []string
-	for i, n := range tabNames {
+	for i, n := range tabNames() {
 		lbl := fmt.Sprintf("%d %s", i+1, n)
 		if Tab(i) == TabChecks && m.result != nil {
 			lbl += checkBadge(m.result.Checks)
@@ -506,7 +540,10 @@ func (m *Model) waitingLines(w int) []string {
 		out = append(out, "at "+t.Accent.Render(d.VerificationURI))
 		poll := "polling the token endpoint until you approve"
 		if d.Interval > 0 {
-			poll = fmt.Sprintf("polling every %s · %d polls", d.Interval, d.Polls)
+			poll = fmt.Sprintf("polling every %s", d.Interval)
+		}
+		if d.Polls > 0 {
+			poll += fmt.Sprintf(" · %d polls, last: %s", d.Polls, d.LastPoll)
 		}
 		if d.SlowDowns > 0 {
 			poll += fmt.Sprintf(" · told to slow down %d×", d.SlowDowns)
@@ -540,6 +577,9 @@ func (m *Model) ShortHelp() []key.Binding {
 		if m.authURL != "" {
 			return []key.Binding{m.keys.OpenURL, m.keys.CopyURL, m.keys.Cancel}
 		}
+		if m.device != nil && m.CanApprove {
+			return []key.Binding{m.keys.Approve, m.keys.Cancel}
+		}
 		return []key.Binding{m.keys.Cancel}
 	}
 	hs := []key.Binding{m.keys.NextTab, m.keys.Rerun, m.keys.CopyToken}
@@ -571,3 +611,11 @@ func (m *Model) FullHelp() [][]key.Binding {
 
 // AuthURL is the authorization URL the run waits on, or "".
 func (m *Model) AuthURL() string { return m.authURL }
+
+// UserCode is the device code the run waits on, or "".
+func (m *Model) UserCode() string {
+	if m.device == nil {
+		return ""
+	}
+	return m.device.UserCode
+}

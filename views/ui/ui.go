@@ -62,6 +62,8 @@ var (
 func NewTheme(r *lipgloss.Renderer, color bool) *Theme {
 	if !color {
 		r.SetColorProfile(termenv.Ascii)
+		// no colours: nothing to adapt, so never ask the terminal its background
+		r.SetHasDarkBackground(true)
 	}
 	s := r.NewStyle
 	return &Theme{
