@@ -313,10 +313,14 @@ func TestFlowAuthCodeInChromium(t *testing.T) {
 	idp := mockidptest.New(t)
 	dir := t.TempDir()
 	wrapper := filepath.Join(dir, "browser.sh")
+	// The flow ends at the callback, possibly before Chromium exits, so the
+	// profile lives outside the test's TempDir and the wrapper removes it.
 	script := fmt.Sprintf(`#!/bin/sh
-exec timeout 60 %s --headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run \
-  --disable-component-update --disable-sync --user-data-dir=%s --dump-dom "$1" >/dev/null 2>&1
-`, chromium, filepath.Join(dir, "profile"))
+profile=$(mktemp -d)
+timeout 60 %s --headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run \
+  --disable-component-update --disable-sync --user-data-dir="$profile" --dump-dom "$1" >/dev/null 2>&1
+rm -rf "$profile"
+`, chromium)
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}

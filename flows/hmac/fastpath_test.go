@@ -87,6 +87,7 @@ func TestVerify9421FastPathMatchesGeneral(t *testing.T) {
 			v: Verifier{Nonces: NewNonceCache(8), RequireNonce: true}},
 		{name: "derived components", opts: RFC9421Options{Components: `"@method" "@authority" "@path" "@query" "@scheme" "@request-target" "content-type"`}},
 		{name: "required covered", body: "x", opts: RFC9421Options{}, v: Verifier{Required: `"@method" "content-digest"`}},
+		{name: "unparsable requirement ignored", opts: RFC9421Options{}, v: Verifier{Required: `"UPPER"`}},
 		{name: "no created", opts: RFC9421Options{NoCreated: true, Components: `"@method" "date"`}},
 		{name: "body not covered", body: "x", opts: RFC9421Options{Components: `"@method"`}},
 		{name: "stale", opts: RFC9421Options{Params: Params{Created: fastNow.Unix() - 3600}}},
