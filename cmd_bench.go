@@ -194,7 +194,13 @@ func benchSetup(cmd *cobra.Command, g *globals, b *benchFlags, args []string) (s
 			return p, flows.Request{}, usageErr("%v", err)
 		}
 	}
-	req, err := requestFromProfile(p)
+	// The bench flow is chosen later (--flow); here only the profile's
+	// settings matter, so a profile without an OAuth kind maps as client credentials.
+	flow := ""
+	if p.Kind == "" || p.Kind == store.KindHMAC || p.Kind == store.KindAPIKey {
+		flow = flows.FlowClientCredentials
+	}
+	req, err := p.FlowRequest(flow)
 	if err != nil {
 		return p, req, usageErr("%v", err)
 	}
@@ -217,37 +223,6 @@ func resolveBenchSecret(v string) (string, error) {
 	return store.ParseSecret(v).Resolve()
 }
 
-// requestFromProfile maps a profile onto the engine's request.
-// TODO(lead): share with `authlab flow`/`run` once their converter lands.
-func requestFromProfile(p store.Profile) (flows.Request, error) {
-	r := flows.Request{
-		Issuer: p.Issuer,
-		Endpoints: flows.Endpoints{Token: p.TokenURL, Auth: p.AuthURL, Device: p.DeviceURL, Introspect: p.IntrospectURL,
-			Revoke: p.RevokeURL, Userinfo: p.UserinfoURL, JWKS: p.JWKSURL},
-		ClientID: p.ClientID, Scopes: p.Scopes, Audience: p.Audience, Resource: p.Resource,
-		CertFile: p.CertFile, KeyFile: p.KeyFile, CAFile: p.CAFile,
-	}
-	m, err := flows.ParseAuthMethod(p.AuthMethod)
-	if err != nil {
-		return r, fmt.Errorf("--auth-method: %v", err)
-	}
-	r.AuthMethod = m
-	if s, ok := p.Secrets[store.ClientSecret]; ok && !s.IsZero() {
-		v, err := s.Resolve()
-		if err != nil {
-			return r, fmt.Errorf("client secret: %v", err)
-		}
-		r.ClientSecret = flows.Secret(v)
-	}
-	if s, ok := p.Secrets[store.PrivateKey]; ok && !s.IsZero() {
-		ref := s.Ref()
-		if !strings.HasPrefix(ref, "file:") {
-			return r, errors.New("private key: bench needs it as file:PATH")
-		}
-		r.PrivateKey = strings.TrimPrefix(ref, "file:")
-	}
-	return r, nil
-}
 
 // benchOp builds the operation for flow and names the URL it loads.
 func benchOp(ctx context.Context, s *bench.Setup, flow string, p store.Profile, b *benchFlags) (bench.Op, string, error) {

@@ -118,7 +118,7 @@ func newOAuthFlowCmd(g *globals, name string) *cobra.Command {
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			req, err := oauthRequestFromProfile(p, name)
+			req, err := p.FlowRequest(name)
 			if err != nil {
 				return usageErr("%v", err)
 			}
@@ -198,49 +198,6 @@ func readTokenFlag(flag, v string, stdin io.Reader) (string, error) {
 	return strings.TrimSpace(v), nil
 }
 
-// oauthRequestFromProfile builds a flows.Request from a profile, resolving its
-// secret references. flow overrides the profile's kind (refresh, introspect,
-// ... run with any OAuth profile's settings).
-func oauthRequestFromProfile(p store.Profile, flow string) (flows.Request, error) {
-	req := flows.Request{
-		Flow: flow, Issuer: p.Issuer,
-		Endpoints: flows.Endpoints{Token: p.TokenURL, Auth: p.AuthURL, Device: p.DeviceURL, Introspect: p.IntrospectURL,
-			Revoke: p.RevokeURL, Userinfo: p.UserinfoURL, JWKS: p.JWKSURL},
-		ClientID: p.ClientID, Scopes: p.Scopes, Audience: p.Audience, Resource: p.Resource,
-		CertFile: p.CertFile, KeyFile: p.KeyFile, CAFile: p.CAFile, RedirectPort: p.RedirectPort,
-	}
-	m, err := flows.ParseAuthMethod(p.AuthMethod)
-	if err != nil {
-		return req, fmt.Errorf("--auth-method: %v", err)
-	}
-	req.AuthMethod = m
-	for k, v := range p.ExtraParams {
-		if req.ExtraParams == nil {
-			req.ExtraParams = map[string][]string{}
-		}
-		req.ExtraParams[k] = []string{v}
-	}
-	if s, ok := p.Secrets[store.ClientSecret]; ok && !s.IsZero() {
-		v, err := s.Resolve()
-		if err != nil {
-			return req, fmt.Errorf("--client-secret: %v", err)
-		}
-		req.ClientSecret = flows.Secret(v)
-	}
-	if s, ok := p.Secrets[store.PrivateKey]; ok && !s.IsZero() {
-		v, err := s.Resolve()
-		if err != nil {
-			return req, fmt.Errorf("--private-key: %v", err)
-		}
-		// A key inline (PEM / JWK), or — what people type — a path.
-		if t := strings.TrimSpace(v); strings.HasPrefix(t, "-----BEGIN") || strings.HasPrefix(t, "{") {
-			req.PrivateKeyData = flows.Secret(v)
-		} else {
-			req.PrivateKey = t
-		}
-	}
-	return req, nil
-}
 
 // runFlow runs req and prints the outcome; done (optional) sees the result
 // before the exit status is decided (`authlab run` records history there).
@@ -481,7 +438,7 @@ never bearer tokens) and the token is cached in the store.`,
 			if !isOAuthFlow(name) {
 				return usageErr("profile %s is a %s profile; authlab run handles OAuth flows (%s) — use authlab flow %s", p.Name, p.Kind, strings.Join(flows.OAuthFlows(), ", "), p.Kind)
 			}
-			req, err := oauthRequestFromProfile(p, name)
+			req, err := p.FlowRequest(name)
 			if err != nil {
 				return usageErr("profile %s: %v", p.Name, err)
 			}

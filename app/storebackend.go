@@ -209,59 +209,6 @@ func (b *StoreBackend) Secrets(name string) (Secrets, error) {
 	return sec, nil
 }
 
-// RequestFromProfile builds the flow request a profile describes.
-func RequestFromProfile(p store.Profile) (flows.Request, error) {
-	req := flows.Request{
-		Issuer: p.Issuer,
-		Endpoints: flows.Endpoints{Token: p.TokenURL, Auth: p.AuthURL, Device: p.DeviceURL,
-			Introspect: p.IntrospectURL, Revoke: p.RevokeURL, Userinfo: p.UserinfoURL, JWKS: p.JWKSURL},
-		ClientID: p.ClientID, Scopes: p.Scopes, Audience: p.Audience, Resource: p.Resource,
-		CertFile: p.CertFile, KeyFile: p.KeyFile, CAFile: p.CAFile, RedirectPort: p.RedirectPort,
-	}
-	m, err := flows.ParseAuthMethod(p.AuthMethod)
-	if err != nil {
-		return req, flows.Errorf(flows.ErrConfig, "profile %s: %v", p.Name, err)
-	}
-	req.AuthMethod = m
-	if s, ok := p.Secrets[store.ClientSecret]; ok && !s.IsZero() {
-		v, err := s.Resolve()
-		if err != nil {
-			return req, flows.Errorf(flows.ErrConfig, "profile %s: client secret: %v", p.Name, err)
-		}
-		req.ClientSecret = flows.Secret(v)
-	}
-	if s, ok := p.Secrets[store.PrivateKey]; ok && !s.IsZero() && s.IsRef() && strings.HasPrefix(s.Ref(), "file:") {
-		req.PrivateKey = strings.TrimPrefix(s.Ref(), "file:")
-	}
-	for k, v := range p.ExtraParams {
-		if k == "call_url" {
-			req.CallURL = v
-			continue
-		}
-		if req.ExtraParams == nil {
-			req.ExtraParams = map[string][]string{}
-		}
-		req.ExtraParams.Set(k, v)
-	}
-	switch p.Kind {
-	case store.KindClientCredentials:
-		req.Flow = flows.FlowClientCredentials
-	case store.KindAuthCode:
-		req.Flow = flows.FlowAuthCode
-	case store.KindDevice:
-		req.Flow = flows.FlowDevice
-	case store.KindTokenExchange:
-		req.Flow = flows.FlowTokenExchange
-	case store.KindMTLS:
-		req.Flow = flows.FlowClientCredentials
-		if req.AuthMethod == "" {
-			req.AuthMethod = flows.AuthTLSClient
-		}
-	default:
-		return req, flows.Errorf(flows.ErrConfig, "profile %s is a %s profile: run it with `authlab run %s` (the console runs OAuth, mTLS and HMAC profiles)", p.Name, p.Kind, p.Name)
-	}
-	return req, nil
-}
 
 // devicePattern reads the device grant's "enter the user code" note, until
 // the engine reports flows.DeviceAuthorization to observers directly.
@@ -307,9 +254,9 @@ func (b *StoreBackend) Run(ctx context.Context, rr RunRequest, ev Events) *flows
 		b.record(p.Name, res)
 		return res
 	}
-	req, err := RequestFromProfile(p)
+	req, err := p.FlowRequest("")
 	if err != nil {
-		return fail(err)
+		return fail(flows.Errorf(flows.ErrConfig, "profile %s: %v", p.Name, err))
 	}
 	req.Now = b.Now
 	flow := req.Flow

@@ -33,9 +33,16 @@ for alg in ES256 RS256; do
   # RSS once a second during the run: flat memory means no growth per token.
   ( while kill -0 $pid 2>/dev/null; do awk '/VmRSS/{printf "%d ", $2/1024}' /proc/$pid/status 2>/dev/null; sleep 1; done ) >"$work/rss.log" &
   sampler=$!
+  ticks() { awk '{print $14+$15}' /proc/$pid/stat; }
+  t0=$(ticks)
   # Debian's hey drops -a credentials, so the Basic header is spelled out.
   hey -c "$CONC" -z "$DURATION" -m POST -H "Authorization: Basic $(printf demo-cc:demo-cc-secret | base64)" -T application/x-www-form-urlencoded \
-      -d grant_type=client_credentials "http://127.0.0.1:$PORT/token" | grep -E 'Requests/sec|Average|99% in|responses$'
+      -d grant_type=client_credentials "http://127.0.0.1:$PORT/token" >"$work/hey.out"
+  t1=$(ticks)
+  grep -E 'Requests/sec|Average|99% in|responses$' "$work/hey.out"
+  # CPU per token is independent of what else runs on the machine.
+  n=$(awk '/\[200\]/{print $2}' "$work/hey.out")
+  echo "server CPU per token: $(( (t1 - t0) * 1000000 / $(getconf CLK_TCK) / ${n:-1} )) µs ($((t1 - t0)) ticks, $n tokens)"
   echo -n "after:  "; rss
   kill $sampler 2>/dev/null || true; wait $sampler 2>/dev/null || true
   echo "RSS MiB each second: $(cat "$work/rss.log")"
