@@ -223,7 +223,6 @@ func resolveBenchSecret(v string) (string, error) {
 	return store.ParseSecret(v).Resolve()
 }
 
-
 // benchOp builds the operation for flow and names the URL it loads.
 func benchOp(ctx context.Context, s *bench.Setup, flow string, p store.Profile, b *benchFlags) (bench.Op, string, error) {
 	switch flow {

@@ -198,7 +198,6 @@ func readTokenFlag(flag, v string, stdin io.Reader) (string, error) {
 	return strings.TrimSpace(v), nil
 }
 
-
 // runFlow runs req and prints the outcome; done (optional) sees the result
 // before the exit status is decided (`authlab run` records history there).
 func runFlow(ctx context.Context, g *globals, req flows.Request, asJSON bool, done func(*flows.Result)) error {

@@ -209,7 +209,6 @@ func (b *StoreBackend) Secrets(name string) (Secrets, error) {
 	return sec, nil
 }
 
-
 // devicePattern reads the device grant's "enter the user code" note, until
 // the engine reports flows.DeviceAuthorization to observers directly.
 var devicePattern = regexp.MustCompile(`open (\S+) and enter the code (\S+)(?: \(or open (\S+)\))?`)
