@@ -70,7 +70,7 @@ func addBenchFlags(fs *pflag.FlagSet, b *benchFlags, probe bool) {
 		fs.IntVarP(&b.concurrency, "concurrency", "c", 1, "mtls: parallel handshakes")
 		return
 	}
-	fs.StringVar(&b.flow, "flow", "", "what to repeat: "+strings.Join(bench.BenchFlows, ", ")+" (default: the profile's kind, else client-credentials)")
+	fs.StringVar(&b.flow, "flow", "", "what to repeat: "+strings.Join(bench.BenchFlows(), ", ")+" (default: the profile's kind, else client-credentials)")
 	fs.IntVarP(&b.requests, "requests", "n", 0, "stop after N requests (the time bound still applies)")
 	fs.DurationVarP(&b.duration, "duration", "z", 0, "stop after this long (default 10s)")
 	fs.IntVarP(&b.concurrency, "concurrency", "c", 1, "workers")
@@ -231,7 +231,7 @@ func benchOp(ctx context.Context, s *bench.Setup, flow string, p store.Profile, 
 			return nil, "", usageErr("--flow %s needs --call URL", flow)
 		}
 		if flow == bench.FlowMTLS {
-			if s.TLS == nil || len(s.TLS.Certificates) == 0 {
+			if !s.ClientCert {
 				return nil, "", usageErr("--flow mtls needs a client certificate (--cert and --key)")
 			}
 			return s.RequestOp("mtls", func(ctx context.Context) (*http.Request, error) {
@@ -292,12 +292,12 @@ func pickFlow(b *benchFlags, p store.Profile) (string, error) {
 			flow = flows.FlowClientCredentials
 		}
 	}
-	for _, f := range bench.BenchFlows {
+	for _, f := range bench.BenchFlows() {
 		if f == flow {
 			return flow, nil
 		}
 	}
-	return "", usageErr("--flow %q: bench repeats %s (interactive flows cannot be benched)", flow, strings.Join(bench.BenchFlows, ", "))
+	return "", usageErr("--flow %q: bench repeats %s (interactive flows cannot be benched)", flow, strings.Join(bench.BenchFlows(), ", "))
 }
 
 // asExit maps an engine error to an exit status: configuration → 2, else 1.

@@ -2,16 +2,19 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"authlab/flows/bench"
 	"authlab/flows/hmac"
+	"authlab/flows/mtls"
 	"authlab/mockidp"
 	"authlab/mockidp/mockidptest"
 	"authlab/store"
@@ -188,5 +191,47 @@ func TestBenchBoundNote(t *testing.T) {
 	code, _, errs := runCLI(t, demoArgs(idp, "-n", "100000", "-z", "200ms")...)
 	if code != 0 || !strings.Contains(errs, "stopped at the 200ms time bound after") {
 		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+}
+
+// bench --flow mtls with a real client certificate against a server that
+// requires one: every request succeeds; without the certificate, none does.
+func TestBenchMTLSFlow(t *testing.T) {
+	certs, err := mtls.InitCerts(t.TempDir(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := certs.ServerTLSConfig(tls.RequireAndVerifyClientCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.TLS.PeerCertificates) > 0 && r.TLS.PeerCertificates[0].Subject.CommonName == "demo-mtls" {
+			seen.Add(1)
+		}
+	}))
+	srv.TLS = conf
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+
+	base := []string{"bench", "--flow", "mtls", "--call", srv.URL, "--ca", certs.CACert, "-n", "20", "-c", "2", "--json"}
+	code, out, errs := runCLI(t, append(base, "--cert", certs.ClientCert, "--key", certs.ClientKey)...)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	var got struct {
+		OKCount int64 `json:"ok_count"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if got.OKCount != 20 || seen.Load() != 20 {
+		t.Fatalf("ok %d, server saw the certificate %d times; want 20 and 20", got.OKCount, seen.Load())
+	}
+
+	code, _, errs = runCLI(t, base...)
+	if code != 2 || !strings.Contains(errs, "needs a client certificate") {
+		t.Fatalf("without --cert: exit %d, stderr %q", code, errs)
 	}
 }

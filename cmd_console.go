@@ -34,7 +34,8 @@ func runConsole(g *globals, withDemo bool) error {
 	// Open once up front so a locked, corrupt or too-new store is a clear
 	// one-line error before the terminal switches to the alternate screen.
 	if err := store.View(path, func(*store.Store) error { return nil }, store.ReadOnly()); err != nil {
-		return failErr(fmt.Errorf("store %s: %w", path, err))
+		// A configuration error (exit 2); the store's message names the path.
+		return usageErr("%v", err)
 	}
 	opts := app.Options{Title: "authlab"}
 	if withDemo {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -74,13 +75,36 @@ func TestConsoleLockedStoreIsOneLine(t *testing.T) {
 	var out, errb bytes.Buffer
 	g := &globals{stdout: &out, stderr: &errb, stdin: strings.NewReader("q"), noColor: true}
 	code := execute([]string{"--store", path}, g)
-	if code != exitFailed {
-		t.Fatalf("exit %d, want %d", code, exitFailed)
+	if code != exitUsage { // a configuration error, as for `profile list`
+		t.Fatalf("exit %d, want %d", code, exitUsage)
 	}
 	if msg := errb.String(); !strings.Contains(msg, "in use") || strings.Count(msg, "\n") != 1 {
 		t.Errorf("stderr = %q, want one line saying the store is in use", msg)
 	}
 	if out.Len() != 0 {
 		t.Errorf("the console wrote to the terminal before failing: %q", out.String())
+	}
+}
+
+// TestConsoleCorruptStoreIsOneLine: a damaged store is a configuration error
+// (exit 2) in one line that names the path once, and the file is untouched.
+func TestConsoleCorruptStoreIsOneLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "authlab.db")
+	content := []byte("this is not a database\n")
+	if err := os.WriteFile(path, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	g := &globals{stdout: &out, stderr: &errb, stdin: strings.NewReader("q"), noColor: true}
+	code := execute([]string{"--store", path}, g)
+	msg := errb.String()
+	if code != exitUsage || strings.Count(msg, "\n") != 1 || strings.Count(msg, path) != 1 || !strings.Contains(msg, "not a valid authlab store") {
+		t.Fatalf("exit %d, stderr %q; want exit %d and one line naming %s once", code, msg, exitUsage, path)
+	}
+	if out.Len() != 0 {
+		t.Errorf("the console wrote to the terminal before failing: %q", out.String())
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, content) {
+		t.Error("the corrupt store was modified")
 	}
 }

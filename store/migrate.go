@@ -21,6 +21,11 @@ func migrations() []migration {
 // migrate brings the store to SchemaVersion in a single transaction, so a
 // failure leaves the file exactly as it was.
 func (s *Store) migrate() error {
+	// Look first: a write transaction commits a new header even when it
+	// changes nothing, and opening must not write to a current store.
+	if v, err := s.schema(); err != nil || v == SchemaVersion {
+		return err
+	}
 	return s.update(func(tx *bolt.Tx) error {
 		v, err := readSchema(tx, s.path)
 		if err != nil {

@@ -116,6 +116,9 @@ func TestMigrationFailureChangesNothing(t *testing.T) {
 	if errors.Is(err, ErrCorrupt) {
 		t.Fatalf("a failed migration is not corruption: %v", err)
 	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Fatal("a failed migration changed the file's bytes")
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
@@ -127,5 +130,4 @@ func TestMigrationFailureChangesNothing(t *testing.T) {
 		}
 		return nil
 	})
-	_ = before
 }

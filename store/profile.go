@@ -196,12 +196,43 @@ func (p *Profile) fieldErrors(label string) []FieldError {
 	case !p.Kind.Valid():
 		bad("kind", "unknown kind %q (want one of %s)", p.Kind, kindNames())
 	}
+	// Text from an imported file ends up on terminals: refuse control
+	// characters (escape sequences such as OSC 52) where they are stored.
+	ctl := map[string]bool{}
+	text := func(field, v string, multiline bool) {
+		if r, ok := controlChar(v, multiline); ok {
+			ctl[field] = true
+			bad(field, "contains the control character U+%04X (terminal escapes are not allowed)", r)
+		}
+	}
+	for _, f := range []struct{ field, v string }{
+		{"issuer", p.Issuer}, {"token_url", p.TokenURL}, {"auth_url", p.AuthURL}, {"device_url", p.DeviceURL},
+		{"introspect_url", p.IntrospectURL}, {"revoke_url", p.RevokeURL}, {"userinfo_url", p.UserinfoURL}, {"jwks_url", p.JWKSURL},
+		{"client_id", p.ClientID}, {"auth_method", p.AuthMethod}, {"cert_file", p.CertFile}, {"key_file", p.KeyFile}, {"ca_file", p.CAFile},
+		{"api_key_header", p.APIKeyHeader}, {"hmac.scheme", p.HMAC.Scheme}, {"hmac.key_id", p.HMAC.KeyID}, {"hmac.label", p.HMAC.Label},
+		{"hmac.components", p.HMAC.Components}, {"hmac.region", p.HMAC.Region}, {"hmac.service", p.HMAC.Service}, {"hmac.access_key", p.HMAC.AccessKey},
+	} {
+		text(f.field, f.v, false)
+	}
+	text("notes", p.Notes, true) // notes may span lines
+	for _, l := range []struct {
+		field string
+		vs    []string
+	}{{"scopes", p.Scopes}, {"audience", p.Audience}, {"resource", p.Resource}, {"tags", p.Tags}} {
+		for i, v := range l.vs {
+			text(fmt.Sprintf("%s[%d]", l.field, i), v, false)
+		}
+	}
+	for _, k := range sortedKeys(p.ExtraParams) {
+		text("extra_params", k, false)
+		text("extra_params."+k, p.ExtraParams[k], false)
+	}
 	urls := []struct{ field, v string }{
 		{"issuer", p.Issuer}, {"token_url", p.TokenURL}, {"auth_url", p.AuthURL}, {"device_url", p.DeviceURL},
 		{"introspect_url", p.IntrospectURL}, {"revoke_url", p.RevokeURL}, {"userinfo_url", p.UserinfoURL}, {"jwks_url", p.JWKSURL},
 	}
 	for _, u := range urls {
-		if u.v == "" {
+		if u.v == "" || ctl[u.field] {
 			continue
 		}
 		if err := checkURL(u.v); err != nil {
@@ -241,6 +272,9 @@ func (p *Profile) fieldErrors(label string) []FieldError {
 		bad("auth_method", "%s needs --cert and --key", p.AuthMethod)
 	}
 	for i, s := range p.Scopes {
+		if ctl[fmt.Sprintf("scopes[%d]", i)] {
+			continue
+		}
 		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
 			bad(fmt.Sprintf("scopes[%d]", i), "%q is not a scope token (no spaces, quotes or backslashes)", s)
 		}
@@ -259,11 +293,17 @@ func (p *Profile) fieldErrors(label string) []FieldError {
 		}
 	}
 	for _, k := range sortedKeys(p.ExtraParams) {
+		if ctl["extra_params"] {
+			break
+		}
 		if k == "" || strings.ContainsAny(k, " \t\r\n=&") {
 			bad("extra_params", "%q is not a parameter name", k)
 		}
 	}
 	for i, t := range p.Tags {
+		if ctl[fmt.Sprintf("tags[%d]", i)] {
+			continue
+		}
 		if t == "" || strings.ContainsAny(t, " \t\r\n,") {
 			bad(fmt.Sprintf("tags[%d]", i), "%q is not a tag (no spaces or commas)", t)
 		}
@@ -278,6 +318,20 @@ func (p *Profile) fieldErrors(label string) []FieldError {
 		}
 	}
 	return out
+}
+
+// controlChar finds the first C0 or C1 control character or DEL in v;
+// multiline allows tab and newline.
+func controlChar(v string, multiline bool) (rune, bool) {
+	for _, r := range v {
+		if multiline && (r == '\n' || r == '\t') {
+			continue
+		}
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 func checkURL(v string) error {

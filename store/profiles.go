@@ -105,6 +105,9 @@ func putProfileTx(tx *bolt.Tx, p Profile, replace bool, now time.Time) error {
 
 // GetProfile loads one profile with its secrets; ErrNotFound if missing.
 func (s *Store) GetProfile(name string) (Profile, error) {
+	if s.absent {
+		return Profile{}, s.notYet(fmt.Sprintf("profile %q", name))
+	}
 	var p Profile
 	err := s.view(func(tx *bolt.Tx) error {
 		var err error
@@ -137,6 +140,9 @@ func getProfileTx(tx *bolt.Tx, name string) (Profile, error) {
 // ListProfiles returns every profile's summary, sorted by name (bbolt keeps
 // keys sorted bytewise).
 func (s *Store) ListProfiles() ([]ProfileSummary, error) {
+	if s.absent {
+		return nil, nil
+	}
 	var out []ProfileSummary
 	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(bucketProfiles))

@@ -9,6 +9,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"authlab/flows"
 )
 
 // SecretKind names one secret of a profile.
@@ -99,6 +101,9 @@ func (s Secret) Ref() string { return s.ref }
 func (s Secret) Keep() bool { return s.keep }
 
 func (s Secret) check() error {
+	if r, ok := controlChar(s.ref, false); ok { // references are shown; values never are
+		return fmt.Errorf("contains the control character U+%04X (terminal escapes are not allowed)", r)
+	}
 	switch {
 	case strings.HasPrefix(s.ref, "env:"):
 		name := strings.TrimPrefix(s.ref, "env:")
@@ -114,46 +119,44 @@ func (s Secret) check() error {
 }
 
 // Resolve returns the secret's value, reading the environment variable or
-// file a reference names. Errors name the reference, never a value.
+// file a reference names (flows.SecretSource does the reading: files must be
+// regular and at most 1 MiB, trailing newlines are dropped, an empty value is
+// an error). Errors name the reference, never a value.
 func (s Secret) Resolve() (string, error) {
 	switch {
 	case s.keep:
 		return "", errors.New("secret placeholder was never replaced by the stored value")
 	case s.ref == "":
 		return s.value, nil
-	case strings.HasPrefix(s.ref, "env:"):
-		name := strings.TrimPrefix(s.ref, "env:")
-		v, ok := os.LookupEnv(name)
-		if !ok {
+	case !strings.HasPrefix(s.ref, "env:") && !strings.HasPrefix(s.ref, "file:"):
+		return "", fmt.Errorf("secret reference %q is neither env: nor file:", s.ref)
+	}
+	var readErr error
+	src := flows.SecretSource{ReadFile: func(p string) ([]byte, error) {
+		b, err := flows.ReadFileCapped(p, maxSecretFile)
+		readErr = err
+		return b, err
+	}}
+	b, err := src.Resolve(s.ref)
+	if err == nil {
+		return string(b), nil
+	}
+	// Keep this package's wording; flows' errors name the form the same way.
+	if name, ok := strings.CutPrefix(s.ref, "env:"); ok {
+		if _, set := os.LookupEnv(name); !set && s.check() == nil {
 			return "", fmt.Errorf("secret %s: environment variable %s is not set", s.ref, name)
 		}
-		return v, nil
-	case strings.HasPrefix(s.ref, "file:"):
-		path := strings.TrimPrefix(s.ref, "file:")
-		f, err := os.Open(path)
-		if err != nil {
-			return "", fmt.Errorf("secret %s: cannot read the file: %w", s.ref, unwrapPath(err))
-		}
-		defer f.Close()
-		b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
-		if err != nil {
-			return "", fmt.Errorf("secret %s: cannot read the file: %w", s.ref, unwrapPath(err))
-		}
-		if len(b) > maxSecretFile {
-			return "", fmt.Errorf("secret %s: the file is larger than 1 MiB", s.ref)
-		}
-		return strings.TrimRight(string(b), "\r\n"), nil
 	}
-	return "", fmt.Errorf("secret reference %q is neither env: nor file:", s.ref)
-}
-
-// unwrapPath drops the path from *PathError: the reference already names it.
-func unwrapPath(err error) error {
 	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
+	switch {
+	case readErr == nil:
+		return "", fmt.Errorf("secret %w", err)
+	case errors.As(readErr, &pe):
+		return "", fmt.Errorf("secret %s: cannot read the file: %w", s.ref, pe.Err)
+	case strings.Contains(readErr.Error(), "larger than"):
+		return "", fmt.Errorf("secret %s: the file is larger than 1 MiB", s.ref)
 	}
-	return err
+	return "", fmt.Errorf("secret %s: cannot read the file: %v", s.ref, readErr)
 }
 
 // String shows the reference, or a mask for a stored value.

@@ -33,6 +33,7 @@ func TestSecretNeverPrints(t *testing.T) {
 
 func TestSecretResolve(t *testing.T) {
 	t.Setenv("AUTHLAB_TEST_SECRET", "from-env")
+	t.Setenv("AUTHLAB_TEST_EMPTY", "")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "s.txt")
 	os.WriteFile(file, []byte("from-file\n"), 0o600)
@@ -48,7 +49,9 @@ func TestSecretResolve(t *testing.T) {
 	for in, want := range map[string]string{
 		"env:AUTHLAB_TEST_UNSET_X":  "secret env:AUTHLAB_TEST_UNSET_X: environment variable AUTHLAB_TEST_UNSET_X is not set",
 		"file:" + dir + "/missing":  "secret file:" + dir + "/missing: cannot read the file: no such file or directory",
-		"file:" + big:               "larger than 1 MiB",
+		"file:" + big:               "secret file:" + big + ": the file is larger than 1 MiB",
+		"file:" + dir:               "is not a regular file", // a directory or device is never read
+		"env:AUTHLAB_TEST_EMPTY":    "secret env:AUTHLAB_TEST_EMPTY: the environment variable is empty",
 		"<stored secret: whatever>": "placeholder",
 	} {
 		_, err := ParseSecret(in).Resolve()

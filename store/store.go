@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -53,6 +54,8 @@ var (
 	ErrCorrupt  = errors.New("not a valid authlab store")
 	ErrTooNew   = errors.New("written by a newer authlab")
 	ErrReadOnly = errors.New("store opened read-only")
+	// ErrNoStore: a read-only open found no file; reads see an empty store.
+	ErrNoStore = errors.New("does not exist yet")
 )
 
 // Store is an open store file. It is not meant to be kept open for long:
@@ -62,6 +65,7 @@ type Store struct {
 	path     string
 	now      func() time.Time
 	readOnly bool
+	absent   bool // read-only open of a missing file: db is nil, reads are empty
 }
 
 type options struct {
@@ -84,9 +88,10 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout =
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // Open opens (creating when missing, with directory 0700 and file 0600) the
-// store at path and migrates it to SchemaVersion. A read-only open of a store
-// that does not exist yet, or needs a migration, briefly opens it read-write
-// first, so readers never see an old layout.
+// store at path and migrates it to SchemaVersion. A read-only open creates
+// nothing: a missing file gives a Store whose reads are empty (see Exists).
+// A read-only open of an existing store that is empty or needs a migration
+// briefly opens it read-write first, so readers never see an old layout.
 func Open(path string, opts ...Option) (*Store, error) {
 	o := options{timeout: DefaultTimeout, now: time.Now}
 	for _, fn := range opts {
@@ -98,12 +103,14 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if o.readOnly {
 		fi, err := os.Stat(path)
 		switch {
-		case errors.Is(err, fs.ErrNotExist) || (err == nil && fi.Size() == 0):
+		case errors.Is(err, fs.ErrNotExist):
+			return &Store{path: path, now: o.now, readOnly: true, absent: true}, nil
+		case err != nil:
+			return nil, fmt.Errorf("store %s: %w", path, err)
+		case fi.Size() == 0:
 			if err := initStore(path, o); err != nil {
 				return nil, err
 			}
-		case err != nil:
-			return nil, fmt.Errorf("store %s: %w", path, err)
 		}
 		s, err := openDB(path, o)
 		if err != nil {
@@ -149,8 +156,15 @@ func initStore(path string, o options) error {
 }
 
 func openDB(path string, o options) (s *Store, err error) {
+	// bbolt trusts its header: a file shorter than the header says faults
+	// (SIGBUS) on a later read of the mapping, which recover cannot catch.
+	if err := checkHeader(path); err != nil {
+		return nil, err
+	}
 	// bbolt panics on some damaged files (for example a garbage freelist
-	// page); that is bad input, not a bug, so report it as such.
+	// page); that is bad input, not a bug, so report it as such. A fault on
+	// the mapping becomes a panic too, in this goroutine only.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			s, err = nil, fmt.Errorf("store %s is %w (bbolt: %v); the file was left untouched", path, ErrCorrupt, r)
@@ -178,7 +192,27 @@ func openError(path string, err error) error {
 func (s *Store) Path() string { return s.path }
 
 // Close releases the file and its lock.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.absent {
+		return nil
+	}
+	return s.db.Close()
+}
+
+// Exists is false for a read-only open of a store file that does not exist
+// yet; such a store reads as empty and creates nothing.
+func (s *Store) Exists() bool { return !s.absent }
+
+// notYet is the error of a lookup in a store that does not exist yet; it
+// matches both ErrNotFound and ErrNoStore.
+func (s *Store) notYet(what string) error {
+	return &noStoreError{fmt.Sprintf("no %s: store %s does not exist yet", what, s.path)}
+}
+
+type noStoreError struct{ msg string }
+
+func (e *noStoreError) Error() string   { return e.msg }
+func (e *noStoreError) Unwrap() []error { return []error{ErrNotFound, ErrNoStore} }
 
 // View opens the store read-only, runs fn and closes it.
 func View(path string, fn func(*Store) error, opts ...Option) error {
@@ -206,6 +240,12 @@ func Update(path string, fn func(*Store) error, opts ...Option) error {
 // view and update wrap bbolt transactions; a panic from a damaged page
 // becomes an error naming the file (bbolt has already rolled back).
 func (s *Store) view(fn func(*bolt.Tx) error) (err error) {
+	if s.absent {
+		return fmt.Errorf("store %s %w", s.path, ErrNoStore)
+	}
+	// A fault on the mapping (a page cut off or changed under us) becomes
+	// a panic here rather than killing the process.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer s.recoverCorrupt(&err)
 	return s.db.View(fn)
 }
@@ -214,13 +254,14 @@ func (s *Store) update(fn func(*bolt.Tx) error) (err error) {
 	if s.readOnly {
 		return fmt.Errorf("store %s: %w", s.path, ErrReadOnly)
 	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer s.recoverCorrupt(&err)
 	return s.db.Update(fn)
 }
 
 func (s *Store) recoverCorrupt(err *error) {
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("store %s is %w (bbolt: %v)", s.path, ErrCorrupt, r)
+		*err = &corruptError{fmt.Sprintf("store %s is damaged (reading it failed: %v); restore a backup or move it away", s.path, r)}
 	}
 }
 

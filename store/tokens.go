@@ -54,6 +54,9 @@ func (s *Store) PutToken(profile string, t CachedToken) error {
 
 // GetToken returns the cached token response; ErrNotFound when none.
 func (s *Store) GetToken(profile string) (CachedToken, error) {
+	if s.absent {
+		return CachedToken{}, s.notYet(fmt.Sprintf("cached token for %q", profile))
+	}
 	var rec tokenRecord
 	err := s.view(func(tx *bolt.Tx) error {
 		raw := tx.Bucket([]byte(bucketTokens)).Get([]byte(profile))

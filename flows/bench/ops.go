@@ -28,8 +28,10 @@ const (
 )
 
 // BenchFlows lists the flows bench can repeat.
-var BenchFlows = []string{flows.FlowClientCredentials, flows.FlowRefresh, flows.FlowTokenExchange,
-	flows.FlowIntrospect, flows.FlowUserinfo, FlowCall, FlowHMAC, FlowMTLS}
+func BenchFlows() []string {
+	return []string{flows.FlowClientCredentials, flows.FlowRefresh, flows.FlowTokenExchange,
+		flows.FlowIntrospect, flows.FlowUserinfo, FlowCall, FlowHMAC, FlowMTLS}
+}
 
 // Setup is shared by every operation of one run: one transport with
 // keep-alive sized for the concurrency and endpoints discovered once, so the
@@ -38,8 +40,11 @@ type Setup struct {
 	Request   flows.Request
 	Transport *http.Transport
 	TLS       *tls.Config // client certificate and CA from the request, or nil
-	Endpoints flows.Endpoints
-	Meta      *oauth.Metadata // nil without discovery
+	// ClientCert says a client certificate was loaded. mtls.LoadClientTLS
+	// sets GetClientCertificate, not Certificates, so TLS alone cannot tell.
+	ClientCert bool
+	Endpoints  flows.Endpoints
+	Meta       *oauth.Metadata // nil without discovery
 }
 
 // NewSetup builds the transport for concurrency workers and resolves the
@@ -56,6 +61,7 @@ func NewSetup(ctx context.Context, req flows.Request, concurrency int) (*Setup, 
 			return nil, flows.Errorf(flows.ErrConfig, "TLS files: %v", err)
 		}
 		s.TLS = conf
+		s.ClientCert = req.CertFile != ""
 	}
 	s.Transport = NewTransport(s.TLS, concurrency)
 	s.Endpoints = req.Endpoints
@@ -73,7 +79,7 @@ func NewSetup(ctx context.Context, req flows.Request, concurrency int) (*Setup, 
 			if *dst != "" {
 				return
 			}
-			if a := m.MTLSEndpointAliases[alias]; a != "" && s.TLS != nil && len(s.TLS.Certificates) > 0 {
+			if a := m.MTLSEndpointAliases[alias]; a != "" && s.ClientCert {
 				v = a
 			}
 			*dst = v
@@ -191,7 +197,7 @@ func (s *Setup) FlowOp(flow string) (Op, error) {
 			run = func(ctx context.Context) *flows.Result { return e.Userinfo(ctx, tok, nil) }
 		}
 	default:
-		return nil, flows.Errorf(flows.ErrConfig, "bench cannot repeat the %s flow (one of %s)", flow, strings.Join(BenchFlows, ", "))
+		return nil, flows.Errorf(flows.ErrConfig, "bench cannot repeat the %s flow (one of %s)", flow, strings.Join(BenchFlows(), ", "))
 	}
 	return func(ctx context.Context) Outcome { return OutcomeOf(run(ctx)) }, nil
 }

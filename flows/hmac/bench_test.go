@@ -44,6 +44,35 @@ func BenchmarkRFC9421SignVerify(b *testing.B) {
 	}
 }
 
+// BenchmarkRFC9421SignVerifyReusedHeader is the same sign + verify without
+// the harness cost above: instead of cloning the header map every
+// iteration (about 0.6 µs and 3 allocations here, none of it signing), it
+// deletes the three headers Sign added, so every iteration signs the
+// same request. The deletes stay inside the timed loop.
+func BenchmarkRFC9421SignVerifyReusedHeader(b *testing.B) {
+	key := NewKey([]byte("bench-secret-0123456789abcdef"))
+	now := time.Unix(1795752000, 0)
+	clock := func() time.Time { return now }
+	v := &Verifier{Key: key, Now: clock}
+	signer, err := NewSigner9421(key, RFC9421Options{Now: clock, Params: Params{KeyID: "k"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := benchMessage()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := signer.Sign(m); err != nil {
+			b.Fatal(err)
+		}
+		if r := v.Verify9421(m); !r.OK {
+			b.Fatal(r.Problem)
+		}
+		for _, h := range [...]string{"Content-Digest", "Signature-Input", "Signature"} {
+			delete(m.Header, h)
+		}
+	}
+}
+
 func BenchmarkBareHMACSameBase(b *testing.B) {
 	key := []byte("bench-secret-0123456789abcdef")
 	m := benchMessage()

@@ -23,12 +23,12 @@ func generalResult(v *Verifier, m *Message) *Result {
 }
 
 func fastResult(v *Verifier, m *Message) (*Result, bool) {
-	r := newResult(SchemeRFC9421)
-	fresh, ok := v.verify9421Fast(r, m)
+	a := newResultAlloc(SchemeRFC9421)
+	fresh, ok := v.verify9421Fast(a, m)
 	if !ok {
 		return nil, false
 	}
-	return v.checkFreshness9421(r, fresh), true
+	return v.checkFreshness9421(&a.r, fresh), true
 }
 
 var fastNow = time.Unix(1795752000, 0)

@@ -302,17 +302,15 @@ func appendTargetURI(b []byte, u *url.URL) []byte {
 
 // appendLower appends s lower-cased without an intermediate string.
 func appendLower(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return append(b, strings.ToLower(s)...) // non-ASCII: let ToLower decide
+	start := len(b)
+	b = append(b, s...)
+	for i := start; i < len(b); i++ {
+		switch c := b[i]; {
+		case c >= 0x80:
+			return append(b[:start], strings.ToLower(s)...) // non-ASCII: let ToLower decide
+		case 'A' <= c && c <= 'Z':
+			b[i] = c + 'a' - 'A'
 		}
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
 	}
 	return b
 }
@@ -359,10 +357,7 @@ func appendPlainComponent(b []byte, id, name string, m *Message) ([]byte, error)
 	case name == "@method":
 		return appendLine(b, id, m.Method)
 	case name == "@authority":
-		b = append(b, id...)
-		b = append(b, ": "...)
-		b = appendAuthority(b, m.URL)
-		return append(b, '\n'), nil
+		return appendLine(b, id, authority(m.URL))
 	case name == "@target-uri":
 		b = append(b, id...)
 		b = append(b, ": "...)

@@ -236,16 +236,18 @@ func (p *sfParser) key() (string, error) {
 		}
 		return "", p.errf("keys start with a lower-case letter or '*', found %q", c)
 	}
-	start := p.pos
-	for !p.eof() {
-		c := p.s[p.pos]
+	s, i := p.s, p.pos+1 // locals: the loop runs per character of every key
+	for i < len(s) {
+		c := s[i]
 		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' || c == '*' {
-			p.pos++
+			i++
 			continue
 		}
 		break
 	}
-	return p.s[start:p.pos], nil
+	start := p.pos
+	p.pos = i
+	return s[start:i], nil
 }
 
 func (p *sfParser) bareItem() (any, error) {

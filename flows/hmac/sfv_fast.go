@@ -33,8 +33,8 @@ type sigInput struct {
 	keyid   string
 }
 
-// parseSigInputFast reads a Signature-Input field into in: the first
-// member labelled want (any label when want is empty).
+// parseSigInputFast reads a Signature-Input field into in, which must be
+// zero: the first member labelled want (any label when want is empty).
 func parseSigInputFast(s, want string, in *sigInput) bool {
 	if len(s) > maxFieldLen {
 		return false
@@ -42,7 +42,6 @@ func parseSigInputFast(s, want string, in *sigInput) bool {
 	p := sfParser{s: s}
 	p.skipSP()
 	var labels [maxFastMembers]string
-	var other sigInput // members not selected are parsed here and dropped
 	found := false
 	for n := 0; ; n++ {
 		key, err := p.key()
@@ -51,12 +50,16 @@ func parseSigInputFast(s, want string, in *sigInput) bool {
 		}
 		labels[n] = key
 		p.pos++
-		dst := &other
+		var ok bool
 		if !found && (want == "" || key == want) {
-			dst, found = in, true
+			found = true
+			in.label = key
+			ok = p.fastInnerList(in)
+		} else {
+			other := sigInput{label: key} // parsed to validate, then dropped
+			ok = p.fastInnerList(&other)
 		}
-		*dst = sigInput{label: key}
-		if !p.fastInnerList(dst) || !p.fastNext() {
+		if !ok || !p.fastNext() {
 			return false
 		}
 		if p.eof() {
@@ -80,6 +83,8 @@ func (p *sfParser) fastNext() bool {
 	return !p.eof()
 }
 
+// fastInnerList reads `("a" "b");created=1;keyid="k"` into in: components
+// separated by exactly one space, each parameter once.
 func (p *sfParser) fastInnerList(in *sigInput) bool {
 	start := p.pos
 	if p.peek() != '(' {
@@ -157,17 +162,13 @@ func (p *sfParser) fastString() (string, bool) {
 	if p.peek() != '"' {
 		return "", false
 	}
-	for i := p.pos + 1; i < len(p.s); i++ {
-		switch c := p.s[i]; {
-		case c == '"':
-			v := p.s[p.pos+1 : i]
-			p.pos = i + 1
-			return v, true
-		case c < 0x20 || c > 0x7e || c == '\\':
-			return "", false
-		}
+	rest := p.s[p.pos+1:]
+	end := strings.IndexByte(rest, '"')
+	if end < 0 || !plainString(rest[:end]) {
+		return "", false
 	}
-	return "", false
+	p.pos += end + 2
+	return rest[:end], true
 }
 
 // fastInt reads a non-negative integer written canonically (no leading
@@ -241,11 +242,10 @@ func decodeSFBytes(dst []byte, enc string) ([]byte, bool) {
 	if len(enc) > len(src) || base64.RawStdEncoding.DecodedLen(len(enc)) > len(dst) {
 		return nil, false
 	}
-	for i := 0; i < len(enc); i++ {
-		c := enc[i]
-		if !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '/') {
-			return nil, false
-		}
+	// Decode rejects every byte outside the alphabet (and a '=' left
+	// inside) except CR and LF, which it skips; the general parser refuses those.
+	if strings.IndexByte(enc, '\r') >= 0 || strings.IndexByte(enc, '\n') >= 0 {
+		return nil, false
 	}
 	n := copy(src[:], enc)
 	m, err := base64.RawStdEncoding.Decode(dst, src[:n])

@@ -56,18 +56,26 @@ type Result struct {
 	SignerBaseDiff *LineDiff `json:"signer_base_diff,omitempty"`
 }
 
-// resultAlloc holds a Result and room for the checks a verification
-// usually records, so the two cost one allocation (7 keeps it within a
-// 512-byte size class).
+// resultAlloc holds a Result and room for the checks and covered
+// components a verification usually records, so they cost one allocation.
 type resultAlloc struct {
-	r      Result
-	checks [7]flows.Check
+	r       Result
+	checks  [7]flows.Check
+	covered [4]string
 }
 
-func newResult(scheme string) *Result {
+func newResultAlloc(scheme string) *resultAlloc {
 	a := &resultAlloc{r: Result{Scheme: scheme}}
 	a.r.Checks = a.checks[:0]
-	return &a.r
+	return a
+}
+
+// coveredSlice returns room for n covered components.
+func (a *resultAlloc) coveredSlice(n int) []string {
+	if n <= len(a.covered) {
+		return a.covered[:n:n]
+	}
+	return make([]string, n)
 }
 
 func (r *Result) pass(name, detail string) {
@@ -157,8 +165,9 @@ func (v *Verifier) key(id string) (Key, bool) {
 // nonce, so an unsigned request can neither poison the nonce cache nor hide
 // a bad signature behind a clock problem.
 func (v *Verifier) Verify9421(m *Message) *Result {
-	r := newResult(SchemeRFC9421)
-	fresh, ok := v.verify9421Fast(r, m)
+	a := newResultAlloc(SchemeRFC9421)
+	r := &a.r
+	fresh, ok := v.verify9421Fast(a, m)
 	if !ok {
 		// Not the common, valid case: start over on the general path,
 		// which gives the same verdict and explains any failure.
@@ -180,7 +189,8 @@ type freshness9421 struct {
 // checks, with the same Result, but on the canonical header forms only
 // (see parseSigInputFast) and without boxed values or intermediate strings.
 // false means "not shown valid here"; it records nothing outside r.
-func (v *Verifier) verify9421Fast(r *Result, m *Message) (fresh freshness9421, ok bool) {
+func (v *Verifier) verify9421Fast(a *resultAlloc, m *Message) (fresh freshness9421, ok bool) {
+	r := &a.r
 	inputs, sigs := m.Header["Signature-Input"], m.Header["Signature"]
 	if len(inputs) != 1 || len(sigs) != 1 {
 		return fresh, false
@@ -198,19 +208,17 @@ func (v *Verifier) verify9421Fast(r *Result, m *Message) (fresh freshness9421, o
 	if !ok {
 		return fresh, false
 	}
-	r.Label, r.KeyID = in.label, in.keyid
-	r.Covered = make([]string, in.n)
-	copy(r.Covered, in.ids[:in.n])
-	r.pass("key known", keyDetail(in.keyid))
+	covered := in.ids[:in.n]
+	requiredChecked := false
 	if v.Required != "" {
 		// As on the general path, a Required that does not parse is ignored.
 		if req, err := ParseComponents(v.Required); err == nil {
 			for _, it := range req {
-				if id, _ := SerializeItem(it); !contains(r.Covered, id) {
+				if id, _ := SerializeItem(it); !contains(covered, id) {
 					return fresh, false
 				}
 			}
-			r.pass("required components covered", v.Required)
+			requiredChecked = true
 		}
 	}
 
@@ -218,7 +226,7 @@ func (v *Verifier) verify9421Fast(r *Result, m *Message) (fresh freshness9421, o
 	defer key.put(st)
 	b := st.base[:0]
 	var err error
-	for _, id := range r.Covered {
+	for _, id := range covered {
 		if b, err = appendPlainComponent(b, id, id[1:len(id)-1], m); err != nil {
 			st.base = b
 			return fresh, false
@@ -227,20 +235,40 @@ func (v *Verifier) verify9421Fast(r *Result, m *Message) (fresh freshness9421, o
 	b = append(b, `"@signature-params": `...)
 	b = append(b, in.list...)
 	st.base = b
-	r.pass("covered components present", in.inner) // inner is the ids joined by ' '
-
-	if cd := getCanonical(m.Header, "Content-Digest"); cd != "" {
-		if !contentDigestMatches(cd, m.Body) {
-			return fresh, false
-		}
-		r.pass("body matches Content-Digest", "")
-	} else if len(m.Body) > 0 && !contains(r.Covered, `"content-digest"`) {
-		r.warn("body covered", bodyNotCovered)
+	cd := getCanonical(m.Header, "Content-Digest")
+	if cd != "" && !contentDigestMatches(cd, m.Body) {
+		return fresh, false
 	}
 	if !chmac.Equal(st.sumOf(b), sig) {
 		return fresh, false
 	}
-	r.SignatureBase = string(b)
+
+	// Verified: record the checks, in the general path's order. The key
+	// check's detail rides in the same string as the base.
+	baseLen := len(b)
+	if in.keyid != "" {
+		b = append(b, "keyid "...)
+		b = append(b, in.keyid...)
+		st.base = b
+	}
+	all := string(b)
+	r.Label, r.KeyID, r.SignatureBase = in.label, in.keyid, all[:baseLen]
+	r.Covered = a.coveredSlice(in.n)
+	copy(r.Covered, covered)
+	if in.keyid != "" {
+		r.pass("key known", all[baseLen:])
+	} else {
+		r.pass("key known", keyDetail(""))
+	}
+	if requiredChecked {
+		r.pass("required components covered", v.Required)
+	}
+	r.pass("covered components present", in.inner) // inner is the ids joined by ' '
+	if cd != "" {
+		r.pass("body matches Content-Digest", "")
+	} else if len(m.Body) > 0 && !contains(r.Covered, `"content-digest"`) {
+		r.warn("body covered", bodyNotCovered)
+	}
 	r.pass("signature matches", AlgHMACSHA256+" over the covered components")
 	return freshness9421{created: in.created, expires: in.expires, nonce: in.nonce, keyid: in.keyid}, true
 }

@@ -22,6 +22,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"authlab/flows"
 )
 
 // SPIFFEID is the URI SAN of the demo SPIFFE client certificate.
@@ -238,45 +240,13 @@ func (g *generator) write(certPath, keyPath string, der []byte, key *ecdsa.Priva
 	if err != nil {
 		return fmt.Errorf("certs: encode key: %w", err)
 	}
-	if err := writeFileAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})); err != nil {
+	if err := flows.WritePrivateFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); err != nil {
+	if err := flows.WritePrivateFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); err != nil {
 		return err
 	}
 	g.set.Created = append(g.set.Created, certPath, keyPath)
-	return nil
-}
-
-// writeFileAtomic writes via a temporary file and rename, so a process
-// reading the directory concurrently never sees half a PEM file.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("certs: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("certs: chmod %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("certs: write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("certs: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("certs: write %s: %w", path, err)
-	}
-	ok = true
 	return nil
 }
 
@@ -318,7 +288,7 @@ func LoadCert(path string) (*x509.Certificate, error) {
 
 // LoadCerts reads every certificate of a PEM file (a chain or a CA bundle).
 func LoadCerts(path string) ([]*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
+	data, err := flows.ReadFileCapped(path, flows.MaxKeyFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("read certificate: %w", err)
 	}
@@ -349,7 +319,7 @@ func LoadCerts(path string) ([]*x509.Certificate, error) {
 
 // LoadKey reads a PEM private key (PKCS#8, EC or PKCS#1 RSA).
 func LoadKey(path string) (crypto.Signer, error) {
-	data, err := os.ReadFile(path)
+	data, err := flows.ReadFileCapped(path, flows.MaxKeyFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("read private key: %w", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+
+	"authlab/flows"
 )
 
 // LoadCAPool reads a PEM bundle of CA certificates into a pool.
@@ -28,7 +30,17 @@ func LoadKeyPair(certPath, keyPath string) (tls.Certificate, error) {
 	if _, _, err := loadPair(certPath, keyPath); err != nil {
 		return tls.Certificate{}, err
 	}
-	pair, err := tls.LoadX509KeyPair(certPath, keyPath)
+	// Read through the capped reader again (not tls.LoadX509KeyPair, which
+	// would read a swapped-in device or FIFO without limit).
+	certPEM, err := flows.ReadFileCapped(certPath, flows.MaxKeyFileSize)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("read certificate: %w", err)
+	}
+	keyPEM, err := flows.ReadFileCapped(keyPath, flows.MaxKeyFileSize)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("read private key: %w", err)
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("load %s / %s: %w", certPath, keyPath, err)
 	}

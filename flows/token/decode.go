@@ -43,7 +43,13 @@ type Decoded struct {
 	Length int `json:"length"`
 	// Fingerprint is flows.Fingerprint of the token (hex SHA-256).
 	Fingerprint string `json:"fingerprint"`
+	// Hint says what an opaque input more likely is (HTML), or "".
+	Hint string `json:"hint,omitempty"`
 }
+
+// htmlHint is said of input that starts like markup: usually an error or
+// login page pasted instead of the token.
+const htmlHint = "this looks like HTML, not a token (an error or login page?)"
 
 // DecodeError says precisely why a string is not a well-formed token.
 type DecodeError struct {
@@ -78,9 +84,14 @@ func Decode(raw string) (*Decoded, error) {
 	if len(raw) > 7 && strings.EqualFold(raw[:7], "bearer ") {
 		return nil, &DecodeError{Offset: -1, Msg: `starts with "Bearer "; pass the token without the auth scheme`}
 	}
+	looksHTML := raw[0] == '<'
 	for i := 0; i < len(raw); i++ {
 		if c := raw[i]; c < 0x21 || c > 0x7e {
-			return nil, &DecodeError{Offset: -1, Msg: fmt.Sprintf("byte %d is %q; tokens are printable ASCII without spaces", i, rune(c))}
+			msg := fmt.Sprintf("byte %d is %q; tokens are printable ASCII without spaces", i, rune(c))
+			if looksHTML {
+				msg = htmlHint
+			}
+			return nil, &DecodeError{Offset: -1, Msg: msg}
 		}
 	}
 	d := &Decoded{Length: len(raw), Fingerprint: flows.Fingerprint(raw)}
@@ -91,10 +102,18 @@ func Decode(raw string) (*Decoded, error) {
 		d.Format = FormatOpaque // not a JOSE token; nothing to decode without its key
 		return d, nil
 	case n == 3 || (n == 5 && looksJOSE):
+	case n == 5 && raw[0] == '.':
+		// "....": five segments, the protected header empty.
+		return nil, &DecodeError{Segment: "header", Offset: -1, Msg: "empty protected header; a JWE is header.encrypted_key.iv.ciphertext.tag with a base64url JSON header"}
+	case strings.Trim(raw, ".") == "":
+		return nil, &DecodeError{Offset: -1, Msg: "only dots; a JWS is header.claims.signature"}
 	case looksJOSE:
 		return nil, &DecodeError{Offset: -1, Msg: fmt.Sprintf("has %d segments; a JWS has 3 (header.claims.signature) and a JWE 5", n)}
 	default:
 		d.Format = FormatOpaque
+		if looksHTML {
+			d.Hint = htmlHint
+		}
 		return d, nil
 	}
 	d.Parts = strings.Split(raw, ".")

@@ -145,16 +145,17 @@ func orderedKeys(m map[string]any, first []string) []string {
 	return keys
 }
 
-// valueText renders a JSON value compactly: strings bare, the rest as JSON.
+// valueText renders a JSON value compactly: strings bare, the rest as JSON,
+// both made Printable (json.Marshal leaves DEL and C1 controls raw).
 func valueText(v any) string {
 	if s, ok := v.(string); ok {
-		return s
+		return Printable(s)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Sprint(v)
+		return Printable(fmt.Sprint(v))
 	}
-	return string(b)
+	return Printable(string(b))
 }
 
 // wrap splits s into lines of at most w runes (hard wrap: tokens, URLs and
@@ -189,9 +190,13 @@ func pad(s string, n int) string {
 // table renders key/value rows with wrapped values and optional notes.
 func table(keys []string, value func(string) string, note func(string) string, o Options) string {
 	st := o.styles()
+	// Keys and values come from the token: escape them here, once for
+	// every table (header, claims, the TUI inspector).
+	labels := make([]string, len(keys))
 	kw := 0
-	for _, k := range keys {
-		if n := utf8.RuneCountInString(k); n > kw {
+	for i, k := range keys {
+		labels[i] = Printable(k)
+		if n := utf8.RuneCountInString(labels[i]); n > kw {
 			kw = n
 		}
 	}
@@ -200,12 +205,12 @@ func table(keys []string, value func(string) string, note func(string) string, o
 	}
 	vw := o.width() - kw - 4
 	var b strings.Builder
-	for _, k := range keys {
-		name := k
+	for ki, k := range keys {
+		name := labels[ki]
 		if utf8.RuneCountInString(name) > kw {
 			name = string([]rune(name)[:kw-1]) + "…"
 		}
-		for i, line := range wrap(value(k), vw) {
+		for i, line := range wrap(Printable(value(k)), vw) {
 			label := ""
 			if i == 0 {
 				label = name
@@ -213,7 +218,7 @@ func table(keys []string, value func(string) string, note func(string) string, o
 			b.WriteString("  " + st.paint(st.Key, pad(label, kw)) + "  " + st.paint(st.Value, line) + "\n")
 		}
 		if note != nil {
-			if n := note(k); n != "" {
+			if n := Printable(note(k)); n != "" {
 				for _, line := range wrap(n, vw) {
 					b.WriteString("  " + pad("", kw) + "  " + st.paint(st.Dim, line) + "\n")
 				}
@@ -291,6 +296,8 @@ func (st *Styles) status(s flows.Status) lipgloss.Style {
 // Checks renders one line per check (details wrapped under it): "✓ exp  expires in 4m12s".
 func Checks(cs []flows.Check, o Options) string {
 	st := o.styles()
+	// Check details quote token values (iss, aud, kid, nonce): escape them.
+	cs = printableChecks(cs)
 	nw := 0
 	for _, c := range cs {
 		if n := utf8.RuneCountInString(c.Name); n > nw {
@@ -313,6 +320,15 @@ func Checks(cs []flows.Check, o Options) string {
 		}
 	}
 	return b.String()
+}
+
+func printableChecks(cs []flows.Check) []flows.Check {
+	out := make([]flows.Check, len(cs))
+	for i, c := range cs {
+		c.Name, c.Detail = Printable(c.Name), Printable(c.Detail)
+		out[i] = c
+	}
+	return out
 }
 
 // ExpiryBar renders how much of a token's life is used:
@@ -381,8 +397,8 @@ func SkewLine(s token.Skew, leeway time.Duration, o Options) string {
 		return st.paint(st.Dim, "clock skew: unknown (pass --issuer to measure it from the IdP's responses)")
 	}
 	c := s.Check(leeway)
-	lines := wrap("clock skew: "+c.Detail, o.width()-2)
-	lines = append(lines, wrap("(from the "+s.Source+")", o.width()-2)...)
+	lines := wrap("clock skew: "+Printable(c.Detail), o.width()-2)
+	lines = append(lines, wrap("(from the "+Printable(s.Source)+")", o.width()-2)...)
 	var b strings.Builder
 	for i, l := range lines {
 		if i == 0 {
@@ -458,6 +474,9 @@ func Report(r *token.Report, skew token.Skew, o Options) string {
 	case token.FormatOpaque:
 		fmt.Fprintf(&b, "%s\n  length %d bytes, sha256 %s\n  not a JWT: ask the issuer's introspection endpoint what it means (authlab flow introspect)\n",
 			st.paint(st.Title, "Opaque token"), d.Length, d.Fingerprint)
+		if d.Hint != "" {
+			b.WriteString("  " + st.paint(st.Warn, "hint: "+Printable(d.Hint)) + "\n")
+		}
 	case token.FormatJWE:
 		b.WriteString(st.paint(st.Title, "Encrypted token (JWE)") + " — protected header:\n")
 		b.WriteString(Header(d.Header, o))
