@@ -152,9 +152,13 @@ func TestDemoHandler(t *testing.T) {
 	v := NewDemoVerifier(func() time.Time { return now })
 	srv := httptest.NewServer(v.Handler(SchemeRFC9421))
 	defer srv.Close()
-	send := func(nonce string, created int64) (*http.Response, ErrorBody) {
+	send := func(nonce string, created int64, opts ...func(*RFC9421Options)) (*http.Response, ErrorBody) {
 		m, _ := NewMessage("POST", srv.URL+"/api/hmac", nil, []byte(`{"hi":1}`))
-		if _, err := Sign9421(m, NewKey([]byte(DemoSecret)), RFC9421Options{Now: func() time.Time { return now }, Params: Params{KeyID: DemoKeyID, Nonce: nonce, Created: created}}); err != nil {
+		o := RFC9421Options{Now: func() time.Time { return now }, Params: Params{KeyID: DemoKeyID, Nonce: nonce, Created: created}}
+		for _, f := range opts {
+			f(&o)
+		}
+		if _, err := Sign9421(m, NewKey([]byte(DemoSecret)), o); err != nil {
 			t.Fatal(err)
 		}
 		req, _ := http.NewRequest(m.Method, m.URL.String(), strings.NewReader(string(m.Body)))
@@ -181,5 +185,13 @@ func TestDemoHandler(t *testing.T) {
 	}
 	if resp, eb := send("n2", now.Add(-time.Hour).Unix()); resp.StatusCode != 401 || eb.Problem.Kind != ProblemStale {
 		t.Fatalf("stale: %d %+v", resp.StatusCode, eb.Problem)
+	}
+	// Without created a captured request could be replayed forever: refused.
+	if resp, eb := send("n3", 0, func(o *RFC9421Options) { o.NoCreated = true }); resp.StatusCode != 401 || eb.Problem == nil || eb.Problem.Kind != ProblemMissingCreated {
+		t.Fatalf("no created: %d %+v", resp.StatusCode, eb.Problem)
+	}
+	// The key is chosen by keyid: a signature without one is not the demo's.
+	if resp, eb := send("n4", 0, func(o *RFC9421Options) { o.Params.KeyID = "" }); resp.StatusCode != 401 || eb.Problem == nil || eb.Problem.Kind != ProblemUnknownKey {
+		t.Fatalf("no keyid: %d %+v", resp.StatusCode, eb.Problem)
 	}
 }

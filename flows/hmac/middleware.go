@@ -21,19 +21,22 @@ const MaxVerifyBody = 1 << 20
 
 // NewDemoVerifier is the verifier behind the mock IdP's /api/hmac: the demo
 // key by keyid, the default 300 s tolerance, a bounded nonce cache, and
-// "@method" "@target-uri" required.
+// "@method" "@target-uri" and `created` required, and the key chosen by its
+// keyid. Its 401 answers carry the server's signature base and hints about
+// key encodings: right for a demo that teaches, wrong for a real API.
 func NewDemoVerifier(now func() time.Time) *Verifier {
 	demo := NewKey([]byte(DemoSecret))
 	return &Verifier{
 		Keys: func(id string) (Key, bool) {
-			if id == DemoKeyID || id == "" {
+			if id == DemoKeyID {
 				return demo, true
 			}
 			return Key{}, false
 		},
-		Now:      now,
-		Nonces:   NewNonceCache(DefaultNonceCacheSize),
-		Required: `"@method" "@target-uri"`,
+		Now:            now,
+		Nonces:         NewNonceCache(DefaultNonceCacheSize),
+		Required:       `"@method" "@target-uri"`,
+		RequireCreated: true,
 	}
 }
 

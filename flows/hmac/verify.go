@@ -31,6 +31,7 @@ const (
 	ProblemExpired          = "expired"           // expires has passed
 	ProblemReplay           = "replay"            // nonce seen before
 	ProblemMissingNonce     = "missing-nonce"     // nonce required but absent
+	ProblemMissingCreated   = "missing-created"   // created required but absent
 )
 
 // Problem is the first actionable difference found by a verifier.
@@ -127,6 +128,9 @@ type Verifier struct {
 	// Nonces, when set, refuses a nonce seen within the window.
 	Nonces       *NonceCache
 	RequireNonce bool
+	// RequireCreated refuses a signature without `created`: without it a
+	// captured request could be replayed forever.
+	RequireCreated bool
 	// Required components must be covered (e.g. `"@method" "@target-uri"`).
 	Required string
 	// Label selects a signature; the first in Signature-Input when empty.
@@ -454,6 +458,8 @@ func (v *Verifier) checkFreshness9421(r *Result, f freshness9421) *Result {
 		d.WriteString(", tolerance ")
 		writeDuration(&d, tol)
 		r.pass("created within tolerance", d.String())
+	} else if v.RequireCreated {
+		return r.fail("created within tolerance", ProblemMissingCreated, "created", "this server requires a created parameter in Signature-Input, so that a captured request cannot be replayed later")
 	} else {
 		r.warn("created within tolerance", "the signature has no created parameter, so its age cannot be checked")
 	}
