@@ -80,7 +80,6 @@ func startDemo(g *globals, path string) (*mockidp.Server, *mockidp.Server, error
 		return nil, nil, fmt.Errorf("mock IdP: %w", err)
 	}
 	// the signed-request demo resource, behind the IdP's faults and event log
-	srv.Handle("/api/hmac", mockidp.EPAPI, app.DemoHMACHandler(time.Now))
 	if err := srv.Start("127.0.0.1:0"); err != nil {
 		return nil, nil, fmt.Errorf("mock IdP: %w", err)
 	}

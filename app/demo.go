@@ -2,11 +2,8 @@ package app
 
 import (
 	"errors"
-	"net/http"
 	"strings"
-	"time"
 
-	"authlab/flows/hmac"
 	"authlab/store"
 )
 
@@ -86,12 +83,3 @@ func SeedDemo(path string, d DemoSetup) (int, error) {
 	return created, err
 }
 
-// DemoHMACHandler is the demo resource the demo-hmac profile signs requests
-// for: it verifies with the published demo key and answers who signed.
-func DemoHMACHandler(now func() time.Time) http.Handler {
-	v := hmac.NewDemoVerifier(now)
-	return v.Middleware(hmac.SchemeRFC9421, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"message":"hello, signed request","verified":true}` + "\n"))
-	}))
-}

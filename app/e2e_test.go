@@ -97,7 +97,6 @@ func TestDemoProfilesRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Handle("/api/hmac", mockidp.EPAPI, DemoHMACHandler(time.Now))
 	if err := srv.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package mockidp
 
 import (
+	hmacsig "authlab/flows/hmac"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -266,6 +267,15 @@ func (s *Server) handleHello(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, jsonBytes(map[string]any{"message": "hello, " + c.Sub, "sub": c.Sub, "client_id": c.ClientID, "scope": c.Scope}))
+}
+
+// handleHMACResource runs after the HMAC middleware accepted the signature.
+func (s *Server) handleHMACResource(w http.ResponseWriter, r *http.Request) {
+	keyID := ""
+	if res, ok := hmacsig.ResultFromContext(r.Context()); ok {
+		keyID = res.KeyID
+	}
+	writeJSON(w, 200, jsonBytes(map[string]any{"message": "hello, signed request", "verified": true, "keyid": keyID}))
 }
 
 func (s *Server) handleMTLSResource(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package mockidp
 
 import (
+	hmacsig "authlab/flows/hmac"
 	"bytes"
 	"io"
 	"log"
@@ -43,6 +44,11 @@ func (s *Server) routes() {
 	h("GET /end_session", EPEndSession, s.handleEndSession)
 	h("GET /api/hello", EPAPI, s.handleHello)
 	h("GET /api/mtls", EPAPI, s.handleMTLSResource)
+	// /api/hmac: requests signed (RFC 9421) with the published demo key;
+	// the verifier runs on the IdP's clock, so the skew fault applies.
+	hmacDemo := hmacsig.NewDemoVerifier(s.Now).Middleware(hmacsig.SchemeRFC9421, http.HandlerFunc(s.handleHMACResource))
+	s.epNames[EPAPI] = true
+	s.mux.Handle("/api/hmac", s.wrap(EPAPI, hmacDemo))
 	s.adminRoutes()
 	h("/", EPOther, func(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
