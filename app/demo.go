@@ -82,4 +82,3 @@ func SeedDemo(path string, d DemoSetup) (int, error) {
 	})
 	return created, err
 }
-
