@@ -9,7 +9,7 @@ BIN=${BIN:-/tmp/authlab-idp}
 DURATION=${DURATION:-10s}
 CONC=${CONC:-32}
 PORT=${PORT:-19391}
-go build -o "$BIN" .
+[ -x "$BIN" ] || go build -o "$BIN" .
 command -v hey >/dev/null || { echo "hey is not installed (apt-get install hey)"; exit 1; }
 work=$(mktemp -d)
 trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
