@@ -174,11 +174,7 @@ func benchSetup(cmd *cobra.Command, g *globals, b *benchFlags, args []string) (s
 		if err != nil {
 			return p, flows.Request{}, usageErr("%v", err)
 		}
-		err = store.View(path, func(s *store.Store) error {
-			var err error
-			p, err = s.GetProfile(args[0])
-			return err
-		}, store.ReadOnly())
+		p, err = store.LoadProfile(path, args[0])
 		if errors.Is(err, store.ErrNotFound) {
 			return p, flows.Request{}, usageErr("no profile %q in %s (see 'authlab profile list')", args[0], path)
 		}

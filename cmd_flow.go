@@ -421,12 +421,8 @@ never bearer tokens) and the token is cached in the store.`,
 			if err != nil {
 				return storeErr(err)
 			}
-			var p store.Profile
-			if err := store.View(path, func(s *store.Store) error {
-				var err error
-				p, err = s.GetProfile(args[0])
-				return err
-			}, store.ReadOnly()); err != nil {
+			p, err := store.LoadProfile(path, args[0])
+			if err != nil {
 				return storeErr(err)
 			}
 			if err := f.pf.overlay(cmd.Flags(), &p); err != nil {

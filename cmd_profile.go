@@ -154,11 +154,8 @@ file: references are shown as they are (they are not secrets).`,
 			if err != nil {
 				return storeErr(err)
 			}
-			var p store.Profile
-			if err := store.View(path, func(s *store.Store) error {
-				p, err = s.GetProfile(args[0])
-				return err
-			}); err != nil {
+			p, err := store.LoadProfile(path, args[0])
+			if err != nil {
 				return storeErr(err)
 			}
 			if asJSON {

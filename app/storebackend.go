@@ -123,8 +123,8 @@ func (b *StoreBackend) Duplicate(name string) (string, error) {
 // Export writes NAME.json (secrets as references or placeholders) beside
 // the store, or in ExportDir.
 func (b *StoreBackend) Export(name string) (string, error) {
-	var p store.Profile
-	if err := store.View(b.Path, func(s *store.Store) (err error) { p, err = s.GetProfile(name); return }, store.ReadOnly()); err != nil {
+	p, err := store.LoadProfile(b.Path, name)
+	if err != nil {
 		return "", err
 	}
 	data, err := store.EncodeExport([]store.Profile{p}, false)
@@ -187,8 +187,8 @@ func short(s string) string {
 
 // Secrets resolves a profile's client credentials for "curl with secrets".
 func (b *StoreBackend) Secrets(name string) (Secrets, error) {
-	var p store.Profile
-	if err := store.View(b.Path, func(s *store.Store) (err error) { p, err = s.GetProfile(name); return }, store.ReadOnly()); err != nil {
+	p, err := store.LoadProfile(b.Path, name)
+	if err != nil {
 		return Secrets{}, err
 	}
 	sec := Secrets{ClientID: p.ClientID}
@@ -424,8 +424,7 @@ func profileToForm(p store.Profile) Form {
 
 // Form loads a profile into the editor.
 func (b *StoreBackend) Form(name string) (Form, error) {
-	var p store.Profile
-	err := store.View(b.Path, func(s *store.Store) (err error) { p, err = s.GetProfile(name); return }, store.ReadOnly())
+	p, err := store.LoadProfile(b.Path, name)
 	return profileToForm(p), err
 }
 

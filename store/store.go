@@ -304,3 +304,14 @@ func readSchema(tx *bolt.Tx, path string) (int, error) {
 
 // SchemaOf reports the schema version of the open store.
 func (s *Store) SchemaOf() (int, error) { return s.schema() }
+
+// LoadProfile reads one profile in a read-only open of the store at path:
+// what every command that runs or shows a profile needs.
+func LoadProfile(path, name string) (Profile, error) {
+	var p Profile
+	err := View(path, func(s *Store) (err error) {
+		p, err = s.GetProfile(name)
+		return err
+	})
+	return p, err
+}

@@ -323,34 +323,9 @@ func LoadKey(path string) (crypto.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read private key: %w", err)
 	}
-	for rest := data; ; {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		var k any
-		switch b.Type {
-		case "PRIVATE KEY":
-			k, err = x509.ParsePKCS8PrivateKey(b.Bytes)
-		case "EC PRIVATE KEY":
-			k, err = x509.ParseECPrivateKey(b.Bytes)
-		case "RSA PRIVATE KEY":
-			k, err = x509.ParsePKCS1PrivateKey(b.Bytes)
-		default:
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: bad private key: %w", path, err)
-		}
-		s, ok := k.(crypto.Signer)
-		if !ok {
-			return nil, fmt.Errorf("%s: unsupported private key type %T", path, k)
-		}
-		return s, nil
+	k, err := flows.ParsePrivateKeyPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	if bytes.Contains(data, []byte("CERTIFICATE")) {
-		return nil, fmt.Errorf("%s holds a certificate, not a private key (swapped --cert and --key?)", path)
-	}
-	return nil, fmt.Errorf("%s: no PEM private key block found", path)
+	return k, nil
 }

@@ -9,10 +9,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -56,7 +54,7 @@ func loadAssertionKey(path string, inline flows.Secret, kid string) (*assertionK
 			return nil, flows.Errorf(flows.ErrConfig, "--private-key %s: %v", path, err)
 		}
 	} else {
-		k.signer, err = parsePEMKey(data)
+		k.signer, err = flows.ParsePrivateKeyPEM(data)
 		if err != nil {
 			return nil, flows.Errorf(flows.ErrConfig, "--private-key %s: %v", path, err)
 		}
@@ -74,40 +72,6 @@ func loadAssertionKey(path string, inline flows.Secret, kid string) (*assertionK
 		k.kid = jwkThumbprint(k.signer.Public())
 	}
 	return &k, nil
-}
-
-// parsePEMKey reads the first private key of a PEM file: PKCS#8, PKCS#1
-// (RSA) or SEC 1 (EC).
-func parsePEMKey(data []byte) (crypto.Signer, error) {
-	for rest := data; ; {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			return nil, fmt.Errorf("no PEM private key found (want PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY, or a JWK)")
-		}
-		var k any
-		var err error
-		switch b.Type {
-		case "PRIVATE KEY":
-			k, err = x509.ParsePKCS8PrivateKey(b.Bytes)
-		case "RSA PRIVATE KEY":
-			k, err = x509.ParsePKCS1PrivateKey(b.Bytes)
-		case "EC PRIVATE KEY":
-			k, err = x509.ParseECPrivateKey(b.Bytes)
-		case "ENCRYPTED PRIVATE KEY":
-			return nil, fmt.Errorf("the key is encrypted; decrypt it first (openssl pkey -in KEY -out PLAIN)")
-		default:
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", b.Type, err)
-		}
-		s, ok := k.(crypto.Signer)
-		if !ok {
-			return nil, fmt.Errorf("%s: unsupported key type %T", b.Type, k)
-		}
-		return s, nil
-	}
 }
 
 func algFor(s crypto.Signer) (string, error) {
