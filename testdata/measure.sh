@@ -49,5 +49,7 @@ hf "$BIN flow mtls --url $U --cert $C/client.pem --key $C/client-key.pem --ca $C
 echo "== issue 3: mock IdP cold start, RSS, throughput with hey"
 BIN=$BIN bash testdata/mockidp/measure.sh
 
-echo "== issue 8: authlab bench vs hey, client credentials, -c 32 -z 10s"
-C=32 Z=10s ROUNDS=${ROUNDS:-4} sh testdata/bench/measure.sh "$BIN"
+for alg in ES256 RS256; do
+  echo "== issue 8: authlab bench vs hey, client credentials, -c 32 -z 10s, IdP signing $alg"
+  ALG=$alg C=32 Z=10s ROUNDS=${ROUNDS:-4} sh testdata/bench/measure.sh "$BIN"
+done

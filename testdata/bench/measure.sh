@@ -2,13 +2,13 @@
 # Side-by-side: authlab bench vs hey against the mock IdP's client
 # credentials endpoint, same concurrency and duration, alternating rounds in
 # one run. Usage: testdata/bench/measure.sh [AUTHLAB_BINARY]
-# Env: C (32), Z (10s), ROUNDS (3), PORT (9191).
+# Env: C (32), Z (10s), ROUNDS (3), PORT (9191), ALG (RS256).
 set -eu
 BIN=${1:-bin/authlab}
 C=${C:-32}; Z=${Z:-10s}; ROUNDS=${ROUNDS:-3}; PORT=${PORT:-9191}
 command -v hey >/dev/null || { echo "hey is not installed (make deps)"; exit 2; }
 KEYS=$(mktemp -d)
-"$BIN" idp --addr "127.0.0.1:$PORT" --keys "$KEYS" >/dev/null 2>&1 &
+"$BIN" idp --addr "127.0.0.1:$PORT" --keys "$KEYS" --alg "${ALG:-RS256}" >/dev/null 2>&1 &
 IDP=$!
 trap 'kill $IDP 2>/dev/null; rm -rf "$KEYS"' EXIT INT TERM
 for i in $(seq 50); do
