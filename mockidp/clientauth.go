@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/subtle"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -109,14 +110,43 @@ func (a *authedClient) certThumb() string {
 	return flows.Thumbprint(a.cert.Raw)
 }
 
+// basicAuth is r.BasicAuth with one allocation instead of two: the
+// credentials are decoded on the stack when they are of a usual size.
+func basicAuth(r *http.Request) (user, pass string, ok bool) {
+	auth := r.Header.Get("Authorization")
+	const prefix = "Basic "
+	if len(auth) < len(prefix) {
+		return "", "", false
+	}
+	for i := 0; i < len(prefix); i++ { // ASCII case-insensitive, as net/http
+		if c := auth[i]; c != prefix[i] && c|0x20 != prefix[i]|0x20 {
+			return "", "", false
+		}
+	}
+	enc := auth[len(prefix):]
+	var arr [192]byte
+	if base64.StdEncoding.DecodedLen(len(enc)) > len(arr) {
+		return r.BasicAuth()
+	}
+	n, err := base64.StdEncoding.Decode(arr[:], []byte(enc))
+	if err != nil {
+		return "", "", false
+	}
+	if user, pass, ok = strings.Cut(string(arr[:n]), ":"); !ok {
+		return "", "", false
+	}
+	return user, pass, true
+}
+
 func secretEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
 // authenticateClient applies exactly one client authentication method
 // (RFC 6749 2.3, RFC 7523, RFC 8705) to a form request. endpointURL is the
-// URL the request was sent to (an accepted assertion audience).
-func (s *Server) authenticateClient(r *http.Request, endpointURL string) (*authedClient, *oauthErr) {
+// URL the request was sent to (an accepted assertion audience); it is only
+// built for assertions.
+func (s *Server) authenticateClient(r *http.Request, endpointURL func(*http.Request) string) (*authedClient, *oauthErr) {
 	form := r.PostForm
 	var cert *x509.Certificate
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
@@ -124,7 +154,7 @@ func (s *Server) authenticateClient(r *http.Request, endpointURL string) (*authe
 	}
 	formID := form.Get("client_id")
 	methods := 0
-	user, pass, hasBasic := r.BasicAuth()
+	user, pass, hasBasic := basicAuth(r)
 	if hasBasic {
 		methods++
 	}
@@ -171,7 +201,7 @@ func (s *Server) authenticateClient(r *http.Request, endpointURL string) (*authe
 		if form.Get("client_assertion_type") != assertionType {
 			return nil, errInvalidRequest("client_assertion_type must be " + assertionType)
 		}
-		c, method, err := s.checkAssertion(form.Get("client_assertion"), formID, endpointURL, r)
+		c, method, err := s.checkAssertion(form.Get("client_assertion"), formID, endpointURL(r), r)
 		if err != nil {
 			return nil, err
 		}

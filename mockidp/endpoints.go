@@ -42,7 +42,7 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	note(w, r.PostForm.Get("client_id"), GrantDeviceCode)
-	c, e := s.authenticateClient(r, s.endpointURL(r))
+	c, e := s.authenticateClient(r, s.endpointURL)
 	if e != nil {
 		e.write(w)
 		return
@@ -311,7 +311,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		e.write(w)
 		return
 	}
-	c, e := s.authenticateClient(r, s.endpointURL(r))
+	c, e := s.authenticateClient(r, s.endpointURL)
 	if e != nil {
 		e.write(w)
 		return
@@ -368,7 +368,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		e.write(w)
 		return
 	}
-	c, e := s.authenticateClient(r, s.endpointURL(r))
+	c, e := s.authenticateClient(r, s.endpointURL)
 	if e != nil {
 		e.write(w)
 		return

@@ -127,6 +127,29 @@ func signJWS(alg string, priv crypto.Signer, input []byte) ([]byte, error) {
 	return nil, fmt.Errorf("cannot sign with alg %q", alg)
 }
 
+// appendSignature appends the base64url signature over input to dst. ES256,
+// the load-test algorithm, converts DER to r||s on the stack.
+func appendSignature(dst []byte, alg string, priv crypto.Signer, input []byte) ([]byte, error) {
+	if alg != "ES256" {
+		sig, err := signJWS(alg, priv, input)
+		if err != nil {
+			return dst, err
+		}
+		return b64.AppendEncode(dst, sig), nil
+	}
+	h := sha256.Sum256(input)
+	// Deterministic RFC 6979 nonces, as in signJWS.
+	der, err := priv.(*ecdsa.PrivateKey).Sign(nil, h[:], crypto.SHA256)
+	if err != nil {
+		return dst, err
+	}
+	var rs [64]byte
+	if err := derToRSInto(rs[:], der); err != nil {
+		return dst, err
+	}
+	return b64.AppendEncode(dst, rs[:]), nil
+}
+
 // verifyJWS checks sig over input with pub for alg.
 func verifyJWS(alg string, pub crypto.PublicKey, input, sig []byte) error {
 	bad := errors.New("signature does not verify")
@@ -227,15 +250,25 @@ var errMalformedECDSA = errors.New("malformed ECDSA signature")
 // derToRS turns an ASN.1 ECDSA signature (SEQUENCE of two INTEGERs) into the
 // fixed-width r||s form JWS uses (RFC 7518 3.4), without big.Int.
 func derToRS(der []byte, size int) ([]byte, error) {
+	out := make([]byte, 2*size)
+	if err := derToRSInto(out, der); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// derToRSInto is derToRS writing into out (len 2*size, zeroed), so the hot
+// path can keep the signature on the stack.
+func derToRSInto(out, der []byte) error {
+	size := len(out) / 2
 	bad := errMalformedECDSA
 	if len(der) < 8 || der[0] != 0x30 || int(der[1]) != len(der)-2 {
-		return nil, bad
+		return bad
 	}
-	out := make([]byte, 2*size)
 	rest := der[2:]
 	for i := 0; i < 2; i++ {
 		if len(rest) < 2 || rest[0] != 0x02 || int(rest[1]) > len(rest)-2 {
-			return nil, bad
+			return bad
 		}
 		n := int(rest[1])
 		v := rest[2 : 2+n]
@@ -243,10 +276,10 @@ func derToRS(der []byte, size int) ([]byte, error) {
 			v = v[1:]
 		}
 		if len(v) > size {
-			return nil, bad
+			return bad
 		}
 		copy(out[(i+1)*size-len(v):(i+1)*size], v)
 		rest = rest[2+n:]
 	}
-	return out, nil
+	return nil
 }

@@ -86,6 +86,9 @@ type Server struct {
 	st          *memStore
 	disc        atomic.Pointer[discoveryCache]
 	unpublished map[string]*signingKey // guarded by keysMu
+	// bufs recycles *[]byte scratch buffers for token building: the token
+	// endpoint's garbage is most of what drives GC under load.
+	bufs sync.Pool
 
 	mu      sync.Mutex
 	epNames map[string]bool // endpoint names faults may name (guarded by mu)
@@ -434,6 +437,22 @@ func (s *Server) keySet() *keySet {
 		s.keys.Store(ks)
 	}
 	return ks
+}
+
+// getBuf returns an empty scratch buffer; putBuf gives it back.
+func (s *Server) getBuf() *[]byte {
+	if b, ok := s.bufs.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, 1024)
+	return &b
+}
+
+func (s *Server) putBuf(b *[]byte) {
+	if cap(*b) <= 16<<10 { // do not pin the odd huge token
+		*b = (*b)[:0]
+		s.bufs.Put(b)
+	}
 }
 
 func randomToken(n int) string {

@@ -1,6 +1,7 @@
 package mockidp
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/json"
@@ -87,18 +88,34 @@ func (s *Server) lifetime(fs *faultState, configured time.Duration) (iat, exp ti
 
 // sign produces a compact JWS with the key for alg (or the fault's choice).
 func (s *Server) sign(fs *faultState, alg string, idToken bool, payload []byte) (string, error) {
+	bp := s.getBuf()
+	defer s.putBuf(bp)
+	b, err := s.appendSigned((*bp)[:0], fs, alg, idToken, payload)
+	*bp = b
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// appendSigned appends the compact JWS of payload to dst, so the token
+// endpoint can sign straight into its response buffer.
+func (s *Server) appendSigned(dst []byte, fs *faultState, alg string, idToken bool, payload []byte) ([]byte, error) {
 	if fs.f.AlgNone {
 		typ := "at+jwt"
 		if idToken {
 			typ = "JWT"
 		}
-		return b64.EncodeToString([]byte(`{"alg":"none","typ":"`+typ+`"}`)) + "." + b64.EncodeToString(payload) + ".", nil
+		dst = b64.AppendEncode(dst, []byte(`{"alg":"none","typ":"`+typ+`"}`))
+		dst = append(dst, '.')
+		dst = b64.AppendEncode(dst, payload)
+		return append(dst, '.'), nil
 	}
 	var k *signingKey
 	if fs.f.UnknownKey {
 		var err error
 		if k, err = s.unknownKey(alg); err != nil {
-			return "", err
+			return dst, err
 		}
 	} else {
 		k = s.keySet().current[alg]
@@ -107,17 +124,14 @@ func (s *Server) sign(fs *faultState, alg string, idToken bool, payload []byte) 
 	if idToken {
 		hdr = k.idHeader
 	}
-	buf := make([]byte, 0, len(hdr)+1+b64.EncodedLen(len(payload))+1+b64.EncodedLen(512))
-	buf = append(buf, hdr...)
-	buf = append(buf, '.')
-	buf = b64.AppendEncode(buf, payload)
-	sig, err := signJWS(alg, k.Priv, buf)
-	if err != nil {
-		return "", err
-	}
-	buf = append(buf, '.')
-	buf = b64.AppendEncode(buf, sig)
-	return string(buf), nil
+	start := len(dst)
+	dst = append(dst, hdr...)
+	dst = append(dst, '.')
+	dst = b64.AppendEncode(dst, payload)
+	// Appending may move dst: the signing input is taken after the last append.
+	input := dst[start:]
+	dst = append(dst, '.')
+	return appendSignature(dst, alg, k.Priv, input)
 }
 
 // unknownKey is a key never published in the JWKS (the UnknownKey fault).
@@ -158,10 +172,28 @@ func appendInt(b []byte, name string, v int64) []byte {
 
 // issueAccess signs an RFC 9068 access token; it returns the token, its jti and exp.
 func (s *Server) issueAccess(fs *faultState, g *grantCtx) (string, string, time.Time, error) {
+	bp := s.getBuf()
+	defer s.putBuf(bp)
+	b, jti, exp, err := s.appendAccess((*bp)[:0], fs, g)
+	*bp = b
+	if err != nil {
+		return "", "", exp, err
+	}
+	return string(b), string(jti[:]), exp, nil
+}
+
+// appendAccess appends a signed RFC 9068 access token to dst and returns its
+// jti (base64url of 16 random bytes) and exp. The claims are appended into a
+// pooled buffer: no maps and no reflection on the token endpoint's hot path.
+func (s *Server) appendAccess(dst []byte, fs *faultState, g *grantCtx) ([]byte, [22]byte, time.Time, error) {
 	iat, exp := s.lifetime(fs, s.cfg.Lifetimes.AccessToken.D())
-	jti := randomToken(16)
-	b := make([]byte, 0, 512)
-	b = append(b, `{"iss":`...)
+	var raw [16]byte
+	var jti [22]byte
+	rand.Read(raw[:])
+	b64.Encode(jti[:], raw[:])
+	bp := s.getBuf()
+	defer s.putBuf(bp)
+	b := append((*bp)[:0], `{"iss":`...)
 	b = appendJSONString(b, g.iss)
 	b = appendField(b, "sub", g.sub)
 	b = appendField(b, "aud", g.aud)
@@ -169,7 +201,9 @@ func (s *Server) issueAccess(fs *faultState, g *grantCtx) (string, string, time.
 	if g.scope != "" {
 		b = appendField(b, "scope", g.scope)
 	}
-	b = appendField(b, "jti", jti)
+	b = append(b, `,"jti":"`...)
+	b = append(b, jti[:]...)
+	b = append(b, '"')
 	b = appendInt(b, "iat", iat.Unix())
 	b = appendInt(b, "exp", exp.Unix())
 	if !g.authTime.IsZero() {
@@ -185,8 +219,9 @@ func (s *Server) issueAccess(fs *faultState, g *grantCtx) (string, string, time.
 		b = append(b, g.act...)
 	}
 	b = append(b, '}')
-	tok, err := s.sign(fs, s.algFor(g.client), false, b)
-	return tok, jti, exp, err
+	*bp = b
+	dst, err := s.appendSigned(dst, fs, s.algFor(g.client), false, b)
+	return dst, jti, exp, err
 }
 
 // halfHash is at_hash: the left half of the hash that matches the alg
@@ -312,7 +347,14 @@ func tokenResponse(w http.ResponseWriter, access string, exp time.Time, now time
 	b := make([]byte, 0, len(access)+len(id)+256)
 	b = append(b, `{"access_token":`...)
 	b = appendJSONString(b, access)
-	b = appendField(b, "token_type", "Bearer")
+	b = appendTokenFields(b, exp, now, scope, refresh, id, issuedType)
+	writeTokenJSON(w, b)
+}
+
+// appendTokenFields appends the token response members after access_token
+// and closes the object.
+func appendTokenFields(b []byte, exp, now time.Time, scope, refresh, id, issuedType string) []byte {
+	b = append(b, `,"token_type":"Bearer"`...)
 	b = appendInt(b, "expires_in", int64(exp.Sub(now)/time.Second))
 	if scope != "" {
 		b = appendField(b, "scope", scope)
@@ -326,7 +368,11 @@ func tokenResponse(w http.ResponseWriter, access string, exp time.Time, now time
 	if issuedType != "" {
 		b = appendField(b, "issued_token_type", issuedType)
 	}
-	b = append(b, '}')
+	return append(b, '}')
+}
+
+// writeTokenJSON sends a token response body with the RFC 6749 5.1 headers.
+func writeTokenJSON(w http.ResponseWriter, b []byte) {
 	h := w.Header()
 	h["Content-Type"] = hvJSON
 	h["Cache-Control"] = hvNoStore

@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/hmac"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -13,9 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"math/big"
 	"slices"
 	"strings"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"authlab/flows"
 )
@@ -86,75 +86,60 @@ func HalfHash(alg, value string) (string, error) {
 // key that cannot be used for the alg).
 var errBadSig = errors.New("signature does not match")
 
-// verifyWith checks one JWS signature with one key.
+// verifyWith checks one JWS signature with one key. The checks first explain
+// in words a key that cannot fit the alg; golang-jwt's signing method then
+// verifies the signature itself.
 func verifyWith(alg string, k *Key, input string, sig []byte) error {
-	h, ok := algHash(alg)
-	if !ok {
+	name := alg
+	if alg == "Ed25519" { // RFC 9864's fully specified name for EdDSA over Ed25519
+		name = "EdDSA"
+	}
+	method := jwt.GetSigningMethod(name)
+	if _, ok := algHash(alg); !ok || method == nil {
 		return fmt.Errorf("alg %q is not supported", alg)
 	}
+	var key any
 	if ktyFor(alg) == "oct" {
-		if !k.Symmetric() {
+		if !k.Symmetric() { // HS* with a public key: the key-confusion attack
 			return fmt.Errorf("%s needs a shared secret, not %s", alg, k.Describe())
 		}
-		m := hmac.New(h.New, k.Secret)
-		m.Write([]byte(input))
-		if !hmac.Equal(m.Sum(nil), sig) {
-			return errBadSig
-		}
-		return nil
-	}
-	var digest []byte
-	if h != crypto.SHA512 || ktyFor(alg) != "OKP" {
-		hh := h.New()
-		hh.Write([]byte(input))
-		digest = hh.Sum(nil)
-	}
-	switch pub := k.Public.(type) {
-	case *rsa.PublicKey:
-		var err error
-		switch alg[:2] {
-		case "RS":
-			err = rsa.VerifyPKCS1v15(pub, h, digest, sig)
-		case "PS":
-			err = rsa.VerifyPSS(pub, h, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
-		default:
-			return fmt.Errorf("%s cannot be verified with an RSA key", alg)
-		}
-		if err != nil {
-			if pub.N.BitLen() < 2048 {
-				return fmt.Errorf("%w (or the %d-bit RSA key is too small: %v)", errBadSig, pub.N.BitLen(), err)
+		key = k.Secret
+	} else {
+		switch pub := k.Public.(type) {
+		case *rsa.PublicKey:
+			if a := alg[:2]; a != "RS" && a != "PS" {
+				return fmt.Errorf("%s cannot be verified with an RSA key", alg)
 			}
-			return errBadSig
+			key = pub
+		case *ecdsa.PublicKey:
+			if alg[:2] != "ES" {
+				return fmt.Errorf("%s cannot be verified with an EC key", alg)
+			}
+			size := (pub.Curve.Params().BitSize + 7) / 8
+			wantCurve := map[string]string{"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}[alg]
+			if pub.Curve.Params().Name != wantCurve {
+				return fmt.Errorf("%s needs a %s key, not %s", alg, wantCurve, pub.Curve.Params().Name)
+			}
+			if len(sig) != 2*size {
+				return fmt.Errorf("%w: %s signatures are %d bytes (r||s), got %d (DER-encoded?)", errBadSig, alg, 2*size, len(sig))
+			}
+			key = pub
+		case ed25519.PublicKey:
+			if ktyFor(alg) != "OKP" {
+				return fmt.Errorf("%s cannot be verified with an Ed25519 key", alg)
+			}
+			key = pub
+		default:
+			return fmt.Errorf("%s cannot be verified with %s", alg, k.Describe())
 		}
-		return nil
-	case *ecdsa.PublicKey:
-		if alg[:2] != "ES" {
-			return fmt.Errorf("%s cannot be verified with an EC key", alg)
-		}
-		size := (pub.Curve.Params().BitSize + 7) / 8
-		wantCurve := map[string]string{"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}[alg]
-		if pub.Curve.Params().Name != wantCurve {
-			return fmt.Errorf("%s needs a %s key, not %s", alg, wantCurve, pub.Curve.Params().Name)
-		}
-		if len(sig) != 2*size {
-			return fmt.Errorf("%w: %s signatures are %d bytes (r||s), got %d (DER-encoded?)", errBadSig, alg, 2*size, len(sig))
-		}
-		r := new(big.Int).SetBytes(sig[:size])
-		s := new(big.Int).SetBytes(sig[size:])
-		if !ecdsa.Verify(pub, digest, r, s) {
-			return errBadSig
-		}
-		return nil
-	case ed25519.PublicKey:
-		if ktyFor(alg) != "OKP" {
-			return fmt.Errorf("%s cannot be verified with an Ed25519 key", alg)
-		}
-		if !ed25519.Verify(pub, []byte(input), sig) {
-			return errBadSig
-		}
-		return nil
 	}
-	return fmt.Errorf("%s cannot be verified with %s", alg, k.Describe())
+	if err := method.Verify(input, sig, key); err != nil {
+		if pub, ok := key.(*rsa.PublicKey); ok && pub.N.BitLen() < 2048 {
+			return fmt.Errorf("%w (or the %d-bit RSA key is too small: %v)", errBadSig, pub.N.BitLen(), err)
+		}
+		return errBadSig
+	}
+	return nil
 }
 
 // verifySignature adds the "signature" check (and the key facts) to r.
