@@ -15,6 +15,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"authlab/flows"
+	benchview "authlab/views/bench"
 	"authlab/views/editor"
 	"authlab/views/history"
 	"authlab/views/idp"
@@ -42,6 +43,8 @@ type Options struct {
 	Tick time.Duration
 	// Title shows in the top bar ("authlab", "authlab demo").
 	Title string
+	// Bench bounds the console's benches (10 s, concurrency 8 when zero).
+	Bench benchview.Settings
 }
 
 type screen int
@@ -53,10 +56,11 @@ const (
 	scrIdP
 	scrHistory
 	scrEditor
+	scrBench
 )
 
 func (s screen) String() string {
-	return [...]string{"Profiles", "Run", "Token inspector", "Mock IdP", "History", "Editor"}[s]
+	return [...]string{"Profiles", "Run", "Token inspector", "Mock IdP", "History", "Editor", "Bench"}[s]
 }
 
 // Model is the root model.
@@ -74,6 +78,7 @@ type Model struct {
 	hist   *history.Model
 	idp    *idp.Model
 	edit   *editor.Model
+	bench  *benchview.Model
 	paste  textinput.Model
 	pasted bool // the inspector shows a pasted token (else the paste prompt)
 	// importing: the profile list's one-line prompt for an export file
@@ -93,6 +98,9 @@ type Model struct {
 	idpGen   int
 	idpSeq   int
 	idpOrder *idpOrder
+	// the bench screen's run: its id and how to cancel it
+	benchSeq    int
+	benchCancel context.CancelFunc
 
 	status    string
 	statusErr bool
@@ -128,7 +136,7 @@ func New(o Options) *Model {
 	m := &Model{
 		opts: o, ctx: ctx, keys: defaultGlobalKeys(), help: h,
 		prof: profiles.New(ctx), run: run.New(ctx), insp: inspect.New(ctx),
-		hist: history.New(ctx), idp: idp.New(ctx), edit: editor.New(ctx),
+		hist: history.New(ctx), idp: idp.New(ctx), edit: editor.New(ctx), bench: benchview.New(ctx),
 		paste: pi, life: life, quit: quit, kinds: map[string]string{}, idpOrder: &idpOrder{},
 	}
 	m.importIn = textinput.New()
@@ -233,7 +241,7 @@ func (m *Model) setSize(w, h int) {
 	m.ctx.Width, m.ctx.Height = w, h
 	m.help.Width = w
 	bh := m.bodyHeight()
-	for _, c := range []ui.Component{m.prof, m.run, m.insp, m.hist, m.idp, m.edit} {
+	for _, c := range []ui.Component{m.prof, m.run, m.insp, m.hist, m.idp, m.edit, m.bench} {
 		c.SetSize(w, bh)
 	}
 	m.paste.Width = max(10, w-10)
@@ -380,6 +388,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case idp.ActionMsg:
 		return m, m.idpAction(msg)
 
+	case benchTargetMsg, benchStartedMsg, benchSnapMsg, benchDoneMsg, benchview.ActionMsg:
+		return m, m.handleBench(msg)
+
 	case paletteMsg:
 		m.palette.Close()
 		if msg.run != nil {
@@ -436,6 +447,10 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 			if m.screen == scrEditor {
 				break
 			}
+			if m.screen == scrBench && m.bench.Running() {
+				m.cancelBench()
+				return nil
+			}
 			m.go_(scrProfiles)
 			return nil
 		case key.Matches(k, m.keys.Profiles):
@@ -445,6 +460,8 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 			return m.openIdP()
 		case key.Matches(k, m.keys.Paste) && m.screen == scrProfiles && !m.prof.Confirming():
 			return m.openPaste()
+		case key.Matches(k, m.keys.Bench) && m.screen == scrProfiles && !m.prof.Confirming() && m.canBench():
+			return m.openBench(m.prof.Selected())
 		}
 	}
 	return m.forward(k)
@@ -513,6 +530,8 @@ func (m *Model) forward(msg tea.Msg) tea.Cmd {
 		return m.idp.Update(msg)
 	case scrEditor:
 		return m.edit.Update(msg)
+	case scrBench:
+		return m.bench.Update(msg)
 	}
 	return nil
 }
@@ -900,6 +919,8 @@ func (m *Model) screenView() string {
 		return m.idp.View()
 	case scrEditor:
 		return m.edit.View()
+	case scrBench:
+		return m.bench.View()
 	}
 	return ""
 }
@@ -916,6 +937,8 @@ func (m *Model) current() ui.Component {
 		return m.idp
 	case scrEditor:
 		return m.edit
+	case scrBench:
+		return m.bench
 	}
 	return m.prof
 }
@@ -931,6 +954,9 @@ func (m *Model) shortHelp() []key.Binding {
 	if m.screen == scrInspect && !m.pasted {
 		hs = []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "inspect")), m.keys.Back}
 	}
+	if m.screen == scrProfiles && !m.importing && m.canBench() {
+		hs = append(hs, m.keys.Bench)
+	}
 	if m.screen != scrProfiles && m.screen != scrEditor {
 		hs = append(hs, m.keys.Back)
 	}
@@ -943,6 +969,9 @@ func (m *Model) shortHelp() []key.Binding {
 func (m *Model) fullHelp() [][]key.Binding {
 	g := m.current().FullHelp()
 	global := []key.Binding{m.keys.Palette, m.keys.Help, m.keys.Back, m.keys.Profiles, m.keys.Paste}
+	if m.canBench() {
+		global = append(global, m.keys.Bench)
+	}
 	if m.opts.IdP != nil {
 		global = append(global, m.keys.IdP)
 	}

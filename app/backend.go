@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"authlab/flows"
+	"authlab/flows/bench"
 	"authlab/views/history"
 	"authlab/views/inspect"
 	"authlab/views/profiles"
@@ -72,4 +73,29 @@ type Form struct {
 	Name   string
 	Kind   string
 	Fields map[string]string
+}
+
+// Bencher is the optional part of a Backend that repeats a profile's flow
+// under load (flows/bench). The console offers bench only when the backend
+// has it.
+type Bencher interface {
+	// BenchTarget says what a bench of the profile would repeat and where,
+	// or why the profile cannot be benched (an interactive flow).
+	BenchTarget(name string) (flow, target string, err error)
+	// StartBench prepares the operation (discovery, one shared transport)
+	// and starts it in the background. The run ends with ctx or its bounds.
+	StartBench(ctx context.Context, name string, cfg bench.Config) (BenchRun, error)
+}
+
+// BenchRun is a bench in progress (a *bench.Handle, plus what it measures).
+type BenchRun struct {
+	Flow, Target string
+	Handle       BenchHandle
+}
+
+// BenchHandle is the part of *bench.Handle the console reads.
+type BenchHandle interface {
+	Snapshots() <-chan bench.Snapshot
+	Done() <-chan struct{}
+	Report() (*bench.Report, error)
 }

@@ -6,6 +6,7 @@ import "github.com/charmbracelet/bubbles/key"
 type globalKeys struct {
 	Quit, ForceQuit, Help, Palette, Back key.Binding
 	Profiles, Paste, IdP                 key.Binding
+	Bench                                key.Binding // on the profile list
 }
 
 func defaultGlobalKeys() globalKeys {
@@ -18,5 +19,6 @@ func defaultGlobalKeys() globalKeys {
 		Profiles:  key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "profiles")),
 		Paste:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "inspect a token")),
 		IdP:       key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mock IdP")),
+		Bench:     key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "bench")),
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
+	benchview "authlab/views/bench"
 	"authlab/views/profiles"
 	"authlab/views/run"
 	"authlab/views/ui"
@@ -190,6 +191,14 @@ func (m *Model) commands() []command {
 		{name: "profile: export selected", run: prof(profiles.ActExport), when: onProfile},
 		{name: "profile: import from a file", run: prof(profiles.ActImport), when: func() bool { return m.screen == scrProfiles }},
 		{name: "profile: history of selected", run: prof(profiles.ActHistory), when: onProfile},
+		{name: "profile: bench selected (load test)", run: func() tea.Cmd { return m.openBench(m.prof.Selected()) },
+			when: func() bool { return onProfile() && m.canBench() }},
+		{name: "bench: start", run: func() tea.Cmd {
+			return m.handleBench(benchview.ActionMsg{Action: benchview.ActStart, RunID: m.bench.ID()})
+		},
+			when: func() bool { return m.screen == scrBench && !m.bench.Running() && m.bench.Phase() != benchview.Refused }},
+		{name: "bench: cancel", run: func() tea.Cmd { m.cancelBench(); return nil },
+			when: func() bool { return m.screen == scrBench && m.bench.Running() }},
 		{name: "go: profiles", run: func() tea.Cmd { m.go_(scrProfiles); return nil }},
 		{name: "go: mock IdP panel", run: m.openIdP, when: func() bool { return m.opts.IdP != nil }},
 		{name: "token: inspect a pasted token", run: m.openPaste},
