@@ -32,7 +32,7 @@ func newFakeHandle() *fakeHandle {
 
 func (h *fakeHandle) Snapshots() <-chan bench.Snapshot { return h.snaps }
 func (h *fakeHandle) Done() <-chan struct{}            { return h.done }
-func (h *fakeHandle) Report() (*bench.Report, error)  { <-h.done; return h.rep, h.err }
+func (h *fakeHandle) Report() (*bench.Report, error)   { <-h.done; return h.rep, h.err }
 
 // send delivers a snapshot, failing the test instead of hanging.
 func (h *fakeHandle) send(t *testing.T, s bench.Snapshot) {
@@ -95,7 +95,7 @@ func (b *benchBackend) nextHandle(t *testing.T) *fakeHandle {
 }
 
 // fixedBench runs the real engine over a deterministic operation (latency
-// i%40 ms, every 50th request an invalid_client) and returns its final
+// a triangle up to 21 ms, every 50th request an invalid_client) and returns its final
 // snapshot and report with the wall-clock fields fixed, so frames are stable.
 func fixedBench(t *testing.T, n int) (bench.Snapshot, *bench.Report) {
 	t.Helper()
@@ -107,7 +107,7 @@ func fixedBench(t *testing.T, n int) (bench.Snapshot, *bench.Report) {
 		i++
 		k := i
 		mu.Unlock()
-		lat := time.Duration(2+k%40) * time.Millisecond / 2
+		lat := time.Duration(1+k%20+k%23) * time.Millisecond / 2 // a triangle
 		if k%50 == 0 {
 			return bench.Outcome{Status: 401, OAuthError: "invalid_client", Err: errors.New("client authentication failed"), Latency: lat}
 		}
@@ -127,6 +127,7 @@ func fixedBench(t *testing.T, n int) (bench.Snapshot, *bench.Report) {
 	last.Elapsed = rep.Elapsed
 	last.Throughput = rep.Throughput
 	last.IntervalRPS = 0
+	last.Done = false // the tests say when the run ends
 	return last, rep
 }
 
@@ -225,8 +226,10 @@ func TestBenchScreen(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("esc did not cancel the running bench")
 	}
-	h3.finish(t, final, &crep)
-	waitText(t, tm, "cancelled")
+	crep3 := crep
+	crep3.Elapsed = 3100 * time.Millisecond
+	h3.finish(t, final, &crep3)
+	waitText(t, tm, "stopped: cancelled after 3.1s")
 	press(tm, "esc")
 	fm := finalModel(t, tm)
 	if fm.screen != scrProfiles {

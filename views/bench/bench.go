@@ -52,7 +52,7 @@ func (s Settings) Config() fbench.Config {
 
 func (s Settings) String() string {
 	s = s.Normalized()
-	out := fmt.Sprintf("duration %s · concurrency %d", fbench.FormatDuration(s.Duration), s.Concurrency)
+	out := fmt.Sprintf("duration %s · concurrency %d", dur(s.Duration), s.Concurrency)
 	if s.Requests > 0 {
 		out += fmt.Sprintf(" · stop after %d requests", s.Requests)
 	}
@@ -195,10 +195,12 @@ func (m *Model) SetNote(s string) { m.note = s }
 // SetSize is part of ui.Component.
 func (m *Model) SetSize(w, h int) { m.w, m.h = w, h }
 
-var (
-	durSteps = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 20 * time.Second, 30 * time.Second, time.Minute}
-	conSteps = []int{1, 2, 4, 8, 16, 32, 64}
-)
+// the values +/- and >/< step through
+func durSteps() []time.Duration {
+	return []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 20 * time.Second, 30 * time.Second, time.Minute}
+}
+
+func conSteps() []int { return []int{1, 2, 4, 8, 16, 32, 64} }
 
 // step moves v to the next (dir>0) or previous listed value.
 func step[T int | time.Duration](steps []T, v T, dir int) T {
@@ -234,13 +236,13 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(k, m.keys.Start):
 			return act(ActStart)
 		case key.Matches(k, m.keys.Longer):
-			m.settings.Duration = step(durSteps, m.settings.Duration, 1)
+			m.settings.Duration = step(durSteps(), m.settings.Duration, 1)
 		case key.Matches(k, m.keys.Shorter):
-			m.settings.Duration = step(durSteps, m.settings.Duration, -1)
+			m.settings.Duration = step(durSteps(), m.settings.Duration, -1)
 		case key.Matches(k, m.keys.More):
-			m.settings.Concurrency = step(conSteps, m.settings.Concurrency, 1)
+			m.settings.Concurrency = step(conSteps(), m.settings.Concurrency, 1)
 		case key.Matches(k, m.keys.Less):
-			m.settings.Concurrency = step(conSteps, m.settings.Concurrency, -1)
+			m.settings.Concurrency = step(conSteps(), m.settings.Concurrency, -1)
 		}
 	case Running:
 		if key.Matches(k, m.keys.Cancel) {
@@ -334,7 +336,7 @@ func (m *Model) progress(w int) string {
 		el, n = m.report.Elapsed, m.report.Requests
 	}
 	frac := float64(el) / float64(s.Duration)
-	label := fbench.FormatDuration(el.Round(100*time.Millisecond)) + " / " + fbench.FormatDuration(s.Duration)
+	label := dur(el) + " / " + dur(s.Duration)
 	if s.Requests > 0 {
 		if f := float64(n) / float64(s.Requests); f > frac {
 			frac = f
@@ -349,6 +351,14 @@ func (m *Model) progress(w int) string {
 	full := int(frac*float64(bw) + 0.5)
 	bar := t.Accent.Render(strings.Repeat("█", full)) + t.Subtle.Render(strings.Repeat("░", bw-full))
 	return fmt.Sprintf("%s %3d%%  %s", bar, int(frac*100+0.5), label)
+}
+
+// dur renders a bound or an elapsed time in tenths of a second ("4.2s", "10s").
+func dur(d time.Duration) string {
+	if d < 100*time.Millisecond {
+		return "0s"
+	}
+	return ui.Duration(d.Round(100 * time.Millisecond))
 }
 
 func pct(ok, n int64) string {
@@ -406,7 +416,7 @@ func (m *Model) reportView(w, room int) []string {
 			t.Subtle.Render("min"), ms(l.Min), t.Subtle.Render("p50"), ms(l.P50), t.Subtle.Render("p90"), ms(l.P90),
 			t.Subtle.Render("p95"), ms(l.P95), t.Subtle.Render("p99"), ms(l.P99), t.Subtle.Render("max"), ms(l.Max)),
 	}
-	stop := fmt.Sprintf("stopped: %s after %s", r.StopReason, fbench.FormatDuration(r.Elapsed.Round(time.Millisecond)))
+	stop := fmt.Sprintf("stopped: %s after %s", r.StopReason, dur(r.Elapsed))
 	if r.Interrupted > 0 {
 		stop += fmt.Sprintf(" (%d in flight not counted)", r.Interrupted)
 	}
@@ -432,7 +442,8 @@ func histogram(bins []fbench.Bin, w, room int) []string {
 	if len(bins) == 0 {
 		return []string{"  (no completed request yet)"}
 	}
-	rows := strings.Split(strings.TrimRight(fbench.RenderBars(bins, min(w, 100)), "\n"), "\n")
+	// RenderBars' width is the bar's: leave room for the label and the count
+	rows := strings.Split(strings.TrimRight(fbench.RenderBars(bins, max(10, min(w-24, 72))), "\n"), "\n")
 	if room < 1 {
 		room = 1
 	}
@@ -454,7 +465,7 @@ func failureLines(t *ui.Theme, gs []fbench.FailureGroup, w int) []string {
 			out = append(out, t.Subtle.Render(fmt.Sprintf("  … %d more groups", len(gs)-4)))
 			break
 		}
-		out = append(out, ui.Truncate(fmt.Sprintf("  %s %6d  %s", t.Fail.Render(ui.Pad(g.Label(), 28)), g.Count, t.Subtle.Render(g.Example)), w))
+		out = append(out, ui.Truncate(fmt.Sprintf("  %s %6d  %s", t.Fail.Render(ui.Pad(g.Label(), max(34, w/3))), g.Count, t.Subtle.Render(g.Example)), w))
 	}
 	return out
 }
@@ -472,7 +483,7 @@ func cut(lines []string, room, w int) []string {
 	return lines
 }
 
-var sparkRunes = []rune("▁▂▃▄▅▆▇█")
+const sparkChars = "▁▂▃▄▅▆▇█"
 
 // Sparkline draws the latest values (at most width) scaled to their maximum.
 func Sparkline(vals []float64, width int) string {
@@ -486,6 +497,7 @@ func Sparkline(vals []float64, width int) string {
 	for _, v := range vals {
 		hi = max(hi, v)
 	}
+	sparkRunes := []rune(sparkChars)
 	var b strings.Builder
 	for _, v := range vals {
 		i := 0
