@@ -236,7 +236,7 @@ func waitText(t *testing.T, tm *teatest.TestModel, s ...string) {
 			}
 		}
 		return true
-	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+	}, teatest.WithDuration(30*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
 }
 
 func finalModel(t *testing.T, tm *teatest.TestModel) *Model {
@@ -244,7 +244,7 @@ func finalModel(t *testing.T, tm *teatest.TestModel) *Model {
 	if err := tm.Quit(); err != nil {
 		t.Fatal(err)
 	}
-	return tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	return tm.FinalModel(t, teatest.WithFinalTimeout(30*time.Second)).(*Model)
 }
 
 // golden compares a frame with testdata/tui/NAME.golden (-update rewrites).
