@@ -18,6 +18,7 @@ import (
 	"authlab/flows"
 	"authlab/flows/hmac"
 	"authlab/flows/mtls"
+	"authlab/store"
 	"authlab/views/render"
 
 	"github.com/spf13/cobra"
@@ -35,6 +36,7 @@ type hmacFlags struct {
 	dryRun, verify, asJSON                bool
 	request, signerBase, ca               string
 	tolerance, timeout                    time.Duration
+	profile                               string
 }
 
 func newFlowHMACCmd(g *globals) *cobra.Command {
@@ -51,8 +53,9 @@ With --verify, check a captured request instead (--request FILE in HTTP/1.1
 wire form, or the same flags plus the captured signature headers via -H) and,
 on a mismatch, point at the first difference you can act on.
 
-Keys: --key VALUE, env:NAME, file:PATH, hex:HEX or base64:B64. Keys are never
-printed.`,
+Keys: --key VALUE, env:NAME, file:PATH, hex:HEX or base64:B64, or the key
+stored in an hmac profile (--profile NAME, whose settings and URL are the
+defaults of the flags). Keys are never printed.`,
 		Example: `  authlab flow hmac --key env:API_KEY --key-id demo --method POST --url https://127.0.0.1:9090/api/hmac --data '{"hi":1}'
   authlab flow hmac --scheme aws-sigv4 --key env:AWS_SECRET_ACCESS_KEY --access-key AKID --region us-east-1 --service execute-api --url https://api.example.com/ --dry-run
   authlab flow hmac --scheme github --key env:WEBHOOK_SECRET --verify --request captured.http`,
@@ -85,6 +88,7 @@ printed.`,
 	fl.DurationVar(&f.tolerance, "tolerance", hmac.DefaultTolerance, "with --verify: allowed age of created / timestamps")
 	fl.StringVar(&f.ca, "ca", "", "PEM CA bundle to trust when sending over HTTPS (e.g. the mock IdP's ca.pem)")
 	fl.BoolVar(&f.asJSON, "json", false, "print one JSON object")
+	fl.StringVar(&f.profile, "profile", "", "take the key, settings and URL from this hmac profile (flags given here win)")
 	fl.DurationVar(&f.timeout, "timeout", flows.DefaultTimeout, "per HTTP call")
 	return cmd
 }
@@ -129,9 +133,57 @@ func exchangeViewOf(e flows.Exchange) exchangeView {
 	return exchangeView{Method: e.Method, URL: e.URL, Status: e.Status, DurationMS: e.Duration.Milliseconds(), Error: e.Err}
 }
 
+// applyProfile fills the flags the user did not set from an hmac profile and
+// returns its stored key (resolved; nil without --profile).
+func (f *hmacFlags) applyProfile(g *globals, cmd *cobra.Command) (*hmac.Key, error) {
+	if f.profile == "" {
+		return nil, nil
+	}
+	path, err := g.resolveStorePath()
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	p, err := store.LoadProfile(path, f.profile)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if p.Kind != store.KindHMAC {
+		return nil, usageErr("--profile %s is a %s profile, not an hmac one", p.Name, p.Kind)
+	}
+	fs := cmd.Flags()
+	for _, d := range []struct {
+		flag      string
+		dst       *string
+		fromStore string
+	}{
+		{"scheme", &f.scheme, p.HMAC.Scheme}, {"key-id", &f.keyID, p.HMAC.KeyID}, {"label", &f.label, p.HMAC.Label},
+		{"components", &f.components, p.HMAC.Components}, {"region", &f.region, p.HMAC.Region},
+		{"service", &f.service, p.HMAC.Service}, {"access-key", &f.accessKey, p.HMAC.AccessKey},
+		{"url", &f.url, p.TokenURL}, // hmac profiles keep the resource URL as their endpoint
+	} {
+		if !fs.Changed(d.flag) && d.fromStore != "" {
+			*d.dst = d.fromStore
+		}
+	}
+	sec, ok := p.Secrets[store.HMACKey]
+	if !ok || sec.IsZero() {
+		return nil, nil
+	}
+	v, err := sec.Resolve()
+	if err != nil {
+		return nil, usageErr("profile %s: hmac key: %v", p.Name, err)
+	}
+	k := hmac.NewKey([]byte(v))
+	return &k, nil
+}
+
 func runFlowHMAC(ctx context.Context, g *globals, f *hmacFlags, cmd *cobra.Command) error {
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	stored, err := f.applyProfile(g, cmd)
+	if err != nil {
+		return err
 	}
 	switch f.scheme {
 	case hmac.SchemeRFC9421, hmac.SchemeSigV4, hmac.SchemeStripe, hmac.SchemeGitHub:
@@ -144,8 +196,10 @@ func runFlowHMAC(ctx context.Context, g *globals, f *hmacFlags, cmd *cobra.Comma
 	src := hmac.KeySource{Getenv: os.Getenv, ReadFile: func(p string) ([]byte, error) {
 		return flows.ReadFileCapped(p, flows.MaxSecretFileSize)
 	}}
-	key, err := src.ParseKey(f.key)
-	if err != nil {
+	var key hmac.Key
+	if stored != nil && !cmd.Flags().Changed("key") {
+		key = *stored
+	} else if key, err = src.ParseKey(f.key); err != nil {
 		return usageErr("%v", err)
 	}
 	now := time.Now

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"authlab/flows/hmac"
+	"authlab/mockidp/mockidptest"
 )
 
 // hmacRun runs the command tree in-process.
@@ -164,5 +165,32 @@ func TestFlowHMACUsageErrors(t *testing.T) {
 		if code != 2 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || errs == "" {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
 		}
+	}
+}
+
+// An hmac profile's stored key, key id and URL sign a request the mock IdP's
+// /api/hmac accepts; the key shows nowhere; a flag given wins over the profile.
+func TestFlowHMACFromProfile(t *testing.T) {
+	idp := mockidptest.New(t)
+	st := filepath.Join(t.TempDir(), "s.db")
+	code, _, errs := flowCLI(t, st, "", "profile", "add", "sig", "--kind", "hmac", "--scheme", "rfc9421",
+		"--hmac-key", hmac.DemoSecret, "--key-id", hmac.DemoKeyID, "--token-url", idp.URL()+"/api/hmac")
+	if code != 0 {
+		t.Fatalf("profile add: exit %d: %s", code, errs)
+	}
+	code, out, errs := flowCLI(t, st, "", "flow", "hmac", "--profile", "sig", "--nonce", "random", "--method", "POST", "--data", `{"hi":1}`, "--json")
+	if code != 0 || !strings.Contains(out, `"status": 200`) {
+		t.Fatalf("signed from the profile: exit %d\n%s\n%s", code, out, errs)
+	}
+	if strings.Contains(out+errs, hmac.DemoSecret) {
+		t.Fatal("the stored key reached the output")
+	}
+	code, _, errs = flowCLI(t, st, "", "flow", "hmac", "--profile", "sig", "--key", "not-the-demo-key", "--nonce", "random", "--method", "POST", "--data", `{"hi":1}`)
+	if code != 1 {
+		t.Fatalf("--key over the profile's key: exit %d, want 1 (rejected): %s", code, errs)
+	}
+	code, _, errs = flowCLI(t, st, "", "flow", "hmac", "--profile", "nope")
+	if code != 2 || !strings.Contains(errs, "nope") {
+		t.Fatalf("missing profile: exit %d: %s", code, errs)
 	}
 }
