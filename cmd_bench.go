@@ -354,7 +354,7 @@ func runBench(cmd *cobra.Command, g *globals, b *benchFlags, args []string) erro
 	if w := bench.RateWarning(target, b.rate); w != "" {
 		fmt.Fprintf(g.stderr, "authlab: %s\n", w)
 	}
-	if isTerminal(g.stderr) && !b.asJSON {
+	if flowIsTerminal(g.stderr) && !b.asJSON {
 		cfg.OnSnapshot = progressLine(g.stderr)
 	}
 	if b.cpuProfile != "" {
@@ -412,21 +412,11 @@ func runBench(cmd *cobra.Command, g *globals, b *benchFlags, args []string) erro
 	return nil
 }
 
+// writeJSON is the commands' indented --json output.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// isTerminal reports whether w is a character device (a terminal), so
-// progress is not written into pipes and files.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // progressLine redraws one stderr line per snapshot and clears it at the end.

@@ -158,7 +158,7 @@ func TestProgressLine(t *testing.T) {
 	if b.String() != "\r\033[K" {
 		t.Fatalf("final snapshot must clear the line, wrote %q", b.String())
 	}
-	if isTerminal(&b) {
+	if flowIsTerminal(&b) {
 		t.Fatal("a buffer is not a terminal")
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -50,9 +49,7 @@ in a 0700 directory (default: "certs" beside the store file).`,
 				return failErr(err)
 			}
 			if asJSON {
-				enc := json.NewEncoder(g.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(set)
+				return writeJSON(g.stdout, set)
 			}
 			state := "reused existing certificates in"
 			if len(set.Created) > 0 {

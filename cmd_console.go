@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -39,7 +38,7 @@ func runConsole(g *globals, withDemo bool) error {
 	}
 	opts := app.Options{Title: "authlab"}
 	if withDemo {
-		srv, tlsSrv, err := startDemo(g, path)
+		srv, tlsSrv, err := startDemo(path)
 		if err != nil {
 			return failErr(err)
 		}
@@ -70,7 +69,7 @@ func runConsole(g *globals, withDemo bool) error {
 // startDemo starts the mock IdP on a free loopback port (plus a TLS listener
 // for the mTLS profile), with keys and certificates in the store's
 // directory, and seeds the demo profiles.
-func startDemo(g *globals, path string) (*mockidp.Server, *mockidp.Server, error) {
+func startDemo(path string) (*mockidp.Server, *mockidp.Server, error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, err
@@ -79,22 +78,15 @@ func startDemo(g *globals, path string) (*mockidp.Server, *mockidp.Server, error
 	if err != nil {
 		return nil, nil, fmt.Errorf("mock IdP: %w", err)
 	}
-	// the signed-request demo resource, behind the IdP's faults and event log
 	if err := srv.Start("127.0.0.1:0"); err != nil {
 		return nil, nil, fmt.Errorf("mock IdP: %w", err)
 	}
 	setup := app.DemoSetup{Issuer: srv.Issuer(), HMACKeyID: hmac.DemoKeyID, HMACSecret: hmac.DemoSecret}
-	var tlsSrv *mockidp.Server
-	if certs, err := mtls.InitCerts(filepath.Join(dir, "certs"), time.Now()); err == nil {
-		if conf, err := certs.ServerTLSConfig(tls.RequestClientCert); err == nil {
-			if s2, err := mockidp.New(mockidp.Options{KeysDir: dir}); err == nil {
-				if err := s2.StartTLS("127.0.0.1:0", conf); err == nil {
-					tlsSrv = s2
-					setup.MTLSIssuer = s2.Issuer()
-					setup.CACert, setup.ClientCert, setup.ClientKey = certs.CACert, certs.ClientCert, certs.ClientKey
-				}
-			}
-		}
+	// without certificates the demo still runs, only without its mTLS profile
+	tlsSrv, certs, err := startDemoTLS(dir)
+	if err == nil {
+		setup.MTLSIssuer = tlsSrv.Issuer()
+		setup.CACert, setup.ClientCert, setup.ClientKey = certs.CACert, certs.ClientCert, certs.ClientKey
 	}
 	if _, err := app.SeedDemo(path, setup); err != nil {
 		srv.Close()
@@ -106,6 +98,27 @@ func startDemo(g *globals, path string) (*mockidp.Server, *mockidp.Server, error
 	return srv, tlsSrv, nil
 }
 
+// startDemoTLS starts a second mock IdP on a TLS listener that asks for a
+// client certificate, with the demo certificates under dir/certs.
+func startDemoTLS(dir string) (*mockidp.Server, *mtls.CertSet, error) {
+	certs, err := mtls.InitCerts(filepath.Join(dir, "certs"), time.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	conf, err := certs.ServerTLSConfig(tls.RequestClientCert)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := mockidp.New(mockidp.Options{KeysDir: dir})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.StartTLS("127.0.0.1:0", conf); err != nil {
+		return nil, nil, err
+	}
+	return s, certs, nil
+}
+
 // openBrowser honours $BROWSER, else xdg-open / open; its output is
 // discarded so it cannot scribble over the console.
 func openBrowser(u string) error {
@@ -115,8 +128,7 @@ func openBrowser(u string) error {
 	}
 	for _, c := range []string{"xdg-open", "open"} {
 		if p, err := exec.LookPath(c); err == nil {
-			cmd := exec.CommandContext(context.Background(), p, u)
-			return cmd.Start()
+			return exec.Command(p, u).Start()
 		}
 	}
 	return errors.New("no browser found (set $BROWSER)")

@@ -292,7 +292,7 @@ func printStep(w io.Writer, ev flows.StepEvent, color bool) {
 		fmt.Fprintf(w, "%s %-22s\n    %s\n", mark, ev.Name, detail)
 		return
 	}
-	fmt.Fprintf(w, "%s %-22s %11s  %s\n", mark, ev.Name, dur, oneLine(detail, 200))
+	fmt.Fprintf(w, "%s %-22s %11s  %s\n", mark, ev.Name, dur, oneLine(ev.Detail, 200))
 }
 
 // printableLines is render.Printable for each line of a multi-line text.
@@ -306,8 +306,8 @@ func printableLines(s string) string {
 
 func oneLine(s string, n int) string {
 	s = render.Printable(strings.Join(strings.Fields(s), " "))
-	if len(s) > n {
-		s = s[:n] + "…"
+	if r := []rune(s); len(r) > n { // cut by runes: never split a character
+		s = string(r[:n]) + "…"
 	}
 	return s
 }

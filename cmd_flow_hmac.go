@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -191,11 +190,8 @@ func runFlowHMAC(ctx context.Context, g *globals, f *hmacFlags, cmd *cobra.Comma
 		return usageErr("--scheme %q: use rfc9421, aws-sigv4, stripe or github", f.scheme)
 	}
 	// hmac.ParseKey keeps its diagnostics (which decodings a signer may
-	// have used); files go through the capped reader so file:/dev/zero or a
-	// FIFO fails at once.
-	src := hmac.KeySource{Getenv: os.Getenv, ReadFile: func(p string) ([]byte, error) {
-		return flows.ReadFileCapped(p, flows.MaxSecretFileSize)
-	}}
+	// have used); DefaultKeySource reads files through the capped reader.
+	src := hmac.DefaultKeySource()
 	var key hmac.Key
 	if stored != nil && !cmd.Flags().Changed("key") {
 		key = *stored
@@ -231,8 +227,7 @@ func runFlowHMAC(ctx context.Context, g *globals, f *hmacFlags, cmd *cobra.Comma
 		out.OK = true
 		return printHMAC(g, f, out, m)
 	}
-	var conf *flows.ClientOptions
-	conf = &flows.ClientOptions{Timeout: f.timeout}
+	conf := flows.ClientOptions{Timeout: f.timeout}
 	if f.ca != "" {
 		tc, err := mtls.LoadClientTLS("", "", f.ca)
 		if err != nil {
@@ -241,7 +236,7 @@ func runFlowHMAC(ctx context.Context, g *globals, f *hmacFlags, cmd *cobra.Comma
 		conf.TLSConfig = tc
 	}
 	var exchanges []flows.Exchange
-	client := flows.NewClient(*conf, flows.ObserverFuncs{OnExchange: func(e flows.Exchange) { exchanges = append(exchanges, e) }})
+	client := flows.NewClient(conf, flows.ObserverFuncs{OnExchange: func(e flows.Exchange) { exchanges = append(exchanges, e) }})
 	req, err := http.NewRequestWithContext(ctx, m.Method, m.URL.String(), bytes.NewReader(m.Body))
 	if err != nil {
 		return usageErr("--url: %v", err)
@@ -370,15 +365,17 @@ func readStdinCapped(g *globals, max int64) ([]byte, error) {
 	return b, nil
 }
 
+// readFileOrStdin reads path ("-": stdin), at most max bytes.
+func readFileOrStdin(g *globals, path string, max int64) ([]byte, error) {
+	if path == "-" {
+		return readStdinCapped(g, max)
+	}
+	return flows.ReadFileCapped(path, max)
+}
+
 func readData(g *globals, data string) ([]byte, error) {
 	if rest, ok := strings.CutPrefix(data, "@"); ok {
-		var b []byte
-		var err error
-		if rest == "-" {
-			b, err = readStdinCapped(g, hmacMaxBody)
-		} else {
-			b, err = flows.ReadFileCapped(rest, hmacMaxBody)
-		}
+		b, err := readFileOrStdin(g, rest, hmacMaxBody)
 		if err != nil {
 			return nil, fmt.Errorf("--data: %w", err)
 		}
@@ -413,12 +410,7 @@ func runHMACVerify(g *globals, f *hmacFlags, key hmac.Key, now func() time.Time,
 	var m *hmac.Message
 	var err error
 	if f.request != "" {
-		var raw []byte
-		if f.request == "-" {
-			raw, err = readStdinCapped(g, hmacMaxBody)
-		} else {
-			raw, err = flows.ReadFileCapped(f.request, hmacMaxBody)
-		}
+		raw, err := readFileOrStdin(g, f.request, hmacMaxBody)
 		if err != nil {
 			return usageErr("--request: %v", err)
 		}
@@ -482,9 +474,7 @@ func verifyKeyID(f *hmacFlags) string {
 
 func printHMAC(g *globals, f *hmacFlags, out *hmacOutput, m *hmac.Message) error {
 	if f.asJSON {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSON(g.stdout, out); err != nil {
 			return err
 		}
 		if !out.OK {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -139,9 +138,7 @@ func printMTLS(g *globals, f *mtlsFlags, out *mtlsOutput) error {
 			rep.Exchanges = nil // summarised once, at the top level
 			out.Handshake = &rep
 		}
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSON(g.stdout, out); err != nil {
 			return err
 		}
 	} else {

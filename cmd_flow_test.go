@@ -284,7 +284,9 @@ func TestMessyCatalogue(t *testing.T) {
 	}
 	t.Log("\n" + table.String())
 	if p := os.Getenv("AUTHLAB_CATALOGUE"); p != "" {
-		os.WriteFile(p, []byte(table.String()), 0o644)
+		if err := os.WriteFile(p, []byte(table.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -210,7 +211,7 @@ func printProfile(out io.Writer, p store.Profile) error {
 	line("aws service", p.HMAC.Service)
 	line("aws access key", p.HMAC.AccessKey)
 	line("api key header", p.APIKeyHeader)
-	for _, k := range sortedParamKeys(p.ExtraParams) {
+	for _, k := range slices.Sorted(maps.Keys(p.ExtraParams)) {
 		line("param "+k, p.ExtraParams[k])
 	}
 	line("tags", strings.Join(p.Tags, ","))
@@ -230,15 +231,6 @@ func printProfile(out io.Writer, p store.Profile) error {
 		line("updated", p.UpdatedAt.Local().Format(time.RFC3339))
 	}
 	return tw.Flush()
-}
-
-func sortedParamKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func newProfileAddCmd(g *globals) *cobra.Command {

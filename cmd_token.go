@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"authlab/flows"
+	"authlab/flows/mtls"
 	"authlab/flows/token"
 	"authlab/views/render"
 
@@ -118,6 +117,11 @@ func tokReadArg(g *globals, args []string) (string, error) {
 // after an existing directory. A literal secret with a "/" (base64 has
 // them) stays a secret when no such directory exists.
 func tokLooksLikePath(v string) bool {
+	// Base64 secrets may start with "/" too; '+' and '=' padding say secret,
+	// and a secret must never be echoed back as a missing file's name.
+	if strings.ContainsAny(v, "+=") {
+		return false
+	}
 	lower := strings.ToLower(v)
 	for _, ext := range []string{".pem", ".key", ".jwk", ".json", ".crt", ".pub"} {
 		if strings.HasSuffix(lower, ext) {
@@ -226,23 +230,6 @@ func tokPathErr(err error) error {
 	return err
 }
 
-func tokReadCert(path string) (*x509.Certificate, error) {
-	b, err := flows.ReadFileCapped(path, flows.MaxKeyFileSize)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			return nil, fmt.Errorf("%s holds no PEM CERTIFICATE", path)
-		}
-		if blk.Type == "CERTIFICATE" {
-			return x509.ParseCertificate(blk.Bytes)
-		}
-	}
-}
-
 type tokInspectJSON struct {
 	Flow      string             `json:"flow"`
 	OK        bool               `json:"ok"`
@@ -310,7 +297,7 @@ func runTokenInspect(ctx context.Context, g *globals, f *tokenInspectFlags, args
 		opts.Issuer = f.issuer
 	}
 	if f.cert != "" {
-		c, err := tokReadCert(f.cert)
+		c, err := mtls.LoadCert(f.cert)
 		if err != nil {
 			return usageErr("--cert: %v", err)
 		}

@@ -123,3 +123,14 @@ func TestTokenInspectEscapesTerminalControls(t *testing.T) {
 		t.Errorf("stderr lacks the escaped issuer: %q", errOut)
 	}
 }
+
+// A base64 secret that starts with "/" is a secret, not a missing file: it is
+// used as the key and never echoed in an error.
+func TestTokenInspectSlashSecretNotEchoed(t *testing.T) {
+	tok := tokFixture(t)
+	const secret = "/q8Zx0+abc/def=="
+	code, out, errOut := tokRunWithin(t, "token", "inspect", "--key", secret, tok)
+	if code != 1 || strings.Contains(out+errOut, secret) {
+		t.Fatalf("code %d (want 1: the RS256 token fails with an HMAC key); the secret echoed: %v", code, strings.Contains(out+errOut, secret))
+	}
+}

@@ -864,7 +864,7 @@ func (m *Model) View() string {
 	default:
 		body = m.screenView()
 	}
-	body = fit(body, m.bodyHeight(), w)
+	body = fit(body, m.bodyHeight())
 	status := ""
 	if m.status != "" {
 		st := t.Subtle
@@ -879,7 +879,7 @@ func (m *Model) View() string {
 }
 
 // fit pads or cuts s to exactly h lines so the footer never moves.
-func fit(s string, h, w int) string {
+func fit(s string, h int) string {
 	lines := strings.Split(s, "\n")
 	if len(lines) > h {
 		lines = lines[:h]

@@ -16,10 +16,7 @@ import (
 
 // BenchmarkViewProfiles10k: a frame of the profile list with 10,000 profiles.
 func BenchmarkViewProfiles10k(b *testing.B) {
-	rows := manyRows(10000)
-	m := newTestModel(&fakeBackend{})
-	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
-	m.Update(profilesMsg{rows: rows})
+	m := profiles10k()
 	m.Update(keyMsg("G"))
 	b.ResetTimer()
 	for b.Loop() {
@@ -27,12 +24,17 @@ func BenchmarkViewProfiles10k(b *testing.B) {
 	}
 }
 
-// BenchmarkViewProfiles10kFilterKeystroke: one filter keystroke (refilter + frame).
-func BenchmarkViewProfiles10kFilterKeystroke(b *testing.B) {
-	rows := manyRows(10000)
+// profiles10k is a 120x40 model listing 10,000 profiles.
+func profiles10k() *Model {
 	m := newTestModel(&fakeBackend{})
 	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
-	m.Update(profilesMsg{rows: rows})
+	m.Update(profilesMsg{rows: manyRows(10000)})
+	return m
+}
+
+// BenchmarkViewProfiles10kFilterKeystroke: one filter keystroke (refilter + frame).
+func BenchmarkViewProfiles10kFilterKeystroke(b *testing.B) {
+	m := profiles10k()
 	m.Update(keyMsg("/"))
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
@@ -55,17 +57,25 @@ func bigToken(n int) *flows.DecodedToken {
 		Verified: true, ExpiresAt: &exp, Checks: fixtureResult().Checks}
 }
 
+// inspector200 is a 120x40 model on the run screen's token tab, showing a
+// finished run with a 200-claim access token; d is the inspector's data.
+func inspector200(opts ...func(*Options)) (m *Model, d inspect.Data) {
+	m = newTestModel(&fakeBackend{}, opts...)
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	m.begin(RunRequest{Profile: "x"})
+	r := fixtureResult()
+	r.AccessToken = bigToken(200)
+	d = inspect.Data{Tokens: []inspect.Token{{Label: "access", Tok: r.AccessToken}}, Skew: r.Skew}
+	m.run.Finish(r, d)
+	return m, d
+}
+
 // BenchmarkViewInspector200Claims: a frame of the run screen's token tab
 // with a 200-claim token, the clock moving one second per frame (the cache
 // is rebuilt each frame: the worst case, once a second in real use).
 func BenchmarkViewInspector200Claims(b *testing.B) {
 	now := fixedNow
-	m := newTestModel(&fakeBackend{}, func(o *Options) { o.Now = func() time.Time { return now } })
-	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
-	m.begin(RunRequest{Profile: "x"})
-	r := fixtureResult()
-	r.AccessToken = bigToken(200)
-	m.run.Finish(r, inspect.Data{Tokens: []inspect.Token{{Label: "access", Tok: r.AccessToken}}, Skew: r.Skew})
+	m, _ := inspector200(func(o *Options) { o.Now = func() time.Time { return now } })
 	b.ResetTimer()
 	for b.Loop() {
 		now = now.Add(time.Second)
@@ -75,12 +85,7 @@ func BenchmarkViewInspector200Claims(b *testing.B) {
 
 // BenchmarkViewInspector200ClaimsSameSecond: frames within one second (keys, spinner).
 func BenchmarkViewInspector200ClaimsSameSecond(b *testing.B) {
-	m := newTestModel(&fakeBackend{})
-	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
-	m.begin(RunRequest{Profile: "x"})
-	r := fixtureResult()
-	r.AccessToken = bigToken(200)
-	m.run.Finish(r, inspect.Data{Tokens: []inspect.Token{{Label: "access", Tok: r.AccessToken}}, Skew: r.Skew})
+	m, _ := inspector200()
 	b.ResetTimer()
 	for b.Loop() {
 		_ = m.View()
@@ -145,13 +150,7 @@ func BenchmarkLastRuns10k(b *testing.B) {
 // BenchmarkViewInspector200ClaimsCold: the first frame after a run lands
 // (nothing cached yet), once per run.
 func BenchmarkViewInspector200ClaimsCold(b *testing.B) {
-	m := newTestModel(&fakeBackend{})
-	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
-	m.begin(RunRequest{Profile: "x"})
-	r := fixtureResult()
-	r.AccessToken = bigToken(200)
-	d := inspect.Data{Tokens: []inspect.Token{{Label: "access", Tok: r.AccessToken}}, Skew: r.Skew}
-	m.run.Finish(r, d)
+	m, d := inspector200()
 	b.ResetTimer()
 	for b.Loop() {
 		m.run.Inspector().SetData(d) // drops the caches

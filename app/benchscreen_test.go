@@ -40,7 +40,7 @@ func (h *fakeHandle) send(t *testing.T, s bench.Snapshot) {
 	select {
 	case h.snaps <- s:
 	case <-time.After(30 * time.Second):
-		t.Fatal("the console did not read a bench snapshot within 5s")
+		t.Fatal("the console did not read a bench snapshot within 30s")
 	}
 }
 
@@ -89,8 +89,21 @@ func (b *benchBackend) nextHandle(t *testing.T) *fakeHandle {
 	case h := <-b.handles:
 		return h
 	case <-time.After(30 * time.Second):
-		t.Fatal("no bench started within 5s")
+		t.Fatal("no bench started within 30s")
 		return nil
+	}
+}
+
+// waitCancelled fails the test with why unless the i-th bench's context ends.
+func (b *benchBackend) waitCancelled(t *testing.T, i int, why string) {
+	t.Helper()
+	b.mu.Lock()
+	ctx := b.ctxs[i]
+	b.mu.Unlock()
+	select {
+	case <-ctx.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal(why)
 	}
 }
 
@@ -200,14 +213,7 @@ func TestBenchScreen(t *testing.T) {
 	h2 := b.nextHandle(t)
 	h2.send(t, final)
 	press(tm, "x")
-	b.mu.Lock()
-	ctx := b.ctxs[1]
-	b.mu.Unlock()
-	select {
-	case <-ctx.Done():
-	case <-time.After(30 * time.Second):
-		t.Fatal("x did not cancel the bench's context")
-	}
+	b.waitCancelled(t, 1, "x did not cancel the bench's context")
 	crep := *rep
 	crep.StopReason = bench.StopCancelled
 	h2.finish(t, final, &crep)
@@ -218,14 +224,7 @@ func TestBenchScreen(t *testing.T) {
 	h3 := b.nextHandle(t)
 	h3.send(t, final)
 	press(tm, "esc")
-	b.mu.Lock()
-	ctx3 := b.ctxs[2]
-	b.mu.Unlock()
-	select {
-	case <-ctx3.Done():
-	case <-time.After(30 * time.Second):
-		t.Fatal("esc did not cancel the running bench")
-	}
+	b.waitCancelled(t, 2, "esc did not cancel the running bench")
 	crep3 := crep
 	crep3.Elapsed = 3100 * time.Millisecond
 	h3.finish(t, final, &crep3)

@@ -13,6 +13,7 @@ import (
 	"authlab/flows"
 	"authlab/flows/hmac"
 	"authlab/mockidp"
+	"authlab/mockidp/mockidptest"
 )
 
 // TestEndToEndDemo drives the console against the real mock IdP and a real
@@ -27,14 +28,7 @@ func TestEndToEndDemo(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(shift) }
 	setShift := func(d time.Duration) { mu.Lock(); shift = d; mu.Unlock() }
 
-	srv, err := mockidp.New(mockidp.Options{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := mockidptest.New(t, mockidp.WithClock(clock))
 	path := filepath.Join(t.TempDir(), "authlab.db")
 	n, err := SeedDemo(path, DemoSetup{Issuer: srv.Issuer()})
 	if err != nil {
@@ -93,14 +87,7 @@ func (nopEvents) Device(flows.DeviceAuthorization) {}
 // TestDemoProfilesRun runs the demo profiles that need no user against the
 // mock IdP through the real backend, as the console does.
 func TestDemoProfilesRun(t *testing.T) {
-	srv, err := mockidp.New(mockidp.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := mockidptest.New(t)
 	path := filepath.Join(t.TempDir(), "authlab.db")
 	if _, err := SeedDemo(path, DemoSetup{Issuer: srv.Issuer(), HMACKeyID: hmac.DemoKeyID, HMACSecret: hmac.DemoSecret}); err != nil {
 		t.Fatal(err)
@@ -188,14 +175,7 @@ func (d deviceEvents) Device(x flows.DeviceAuthorization) { d.codes <- x }
 func TestDemoDeviceApproved(t *testing.T) {
 	cfg := mockidp.DefaultConfig()
 	cfg.Lifetimes.DevicePollInterval = mockidp.Duration(time.Second)
-	srv, err := mockidp.New(mockidp.Options{Config: &cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := mockidptest.New(t, mockidp.WithConfig(cfg))
 	path := filepath.Join(t.TempDir(), "authlab.db")
 	if _, err := SeedDemo(path, DemoSetup{Issuer: srv.Issuer()}); err != nil {
 		t.Fatal(err)

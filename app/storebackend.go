@@ -428,14 +428,12 @@ func (b *StoreBackend) Form(name string) (Form, error) {
 	return profileToForm(p), err
 }
 
-func words(s string) []string { return strings.Fields(s) }
-
 // SaveForm validates and saves the form; a rename removes the old name.
 func (b *StoreBackend) SaveForm(f Form, original string) error {
 	v := f.Fields
 	p := store.Profile{Name: f.Name, Kind: store.Kind(f.Kind), Issuer: v["issuer"], TokenURL: v["token_url"],
 		AuthURL: v["auth_url"], DeviceURL: v["device_url"], ClientID: v["client_id"], AuthMethod: v["auth_method"],
-		Scopes: words(v["scopes"]), Audience: words(v["audience"]), Resource: words(v["resource"]),
+		Scopes: strings.Fields(v["scopes"]), Audience: strings.Fields(v["audience"]), Resource: strings.Fields(v["resource"]),
 		CertFile: v["cert_file"], KeyFile: v["key_file"], CAFile: v["ca_file"],
 		HMAC: store.HMAC{Scheme: v["hmac.scheme"], KeyID: v["hmac.key_id"]}, APIKeyHeader: v["api_key_header"], Notes: v["notes"]}
 	if s := strings.TrimSpace(v["redirect_port"]); s != "" {

@@ -239,7 +239,7 @@ func (s *Server) authenticateClient(r *http.Request, endpointURL func(*http.Requ
 func (s *Server) checkClientCert(c *clientInfo, cert *x509.Certificate) *oauthErr {
 	if c.auth[AuthTLS] {
 		if pool := s.clientCAs(); pool != nil {
-			_, err := cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, CurrentTime: (*s.clock.Load())()})
+			_, err := cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, CurrentTime: s.clockNow()})
 			if err == nil && subjectMatches(c.TLSSubject, cert) {
 				return nil
 			}

@@ -381,8 +381,8 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.Now()
 	st := s.st
-	if rt := func() *refreshToken { st.mu.Lock(); defer st.mu.Unlock(); return st.refresh[tok] }(); rt != nil {
-		st.mu.Lock()
+	st.mu.Lock()
+	if rt := st.refresh[tok]; rt != nil {
 		if rt.ClientID == c.ID {
 			// RFC 7009 2.1: revoking a refresh token revokes its grant.
 			if f := st.families[rt.Family]; f != nil {
@@ -395,6 +395,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(200)
 		return
 	}
+	st.mu.Unlock()
 	if ac, err := s.parseAccessToken(r, tok); err == nil && ac.ClientID == c.ID {
 		st.mu.Lock()
 		ok := st.room(now, func() int { return len(st.revoked) })

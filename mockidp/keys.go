@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"authlab/flows"
 )
 
 // Algs the IdP signs with.
@@ -195,21 +197,5 @@ func saveKeys(dir string, ks *keySet) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("keys dir: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".mockidp-keys-*")
-	if err != nil {
-		return fmt.Errorf("keys dir: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(jsonBytes(kf)); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, KeysFile))
+	return flows.WritePrivateFile(filepath.Join(dir, KeysFile), jsonBytes(kf))
 }

@@ -323,9 +323,13 @@ func (s *Server) SetClock(now func() time.Time) {
 	s.clock.Store(&now)
 }
 
+// clockNow is the IdP's clock without the skew fault (certificate checks and
+// key rotation follow real time).
+func (s *Server) clockNow() time.Time { return (*s.clock.Load())() }
+
 // Now is the IdP's current time: its clock plus the skew fault.
 func (s *Server) Now() time.Time {
-	t := (*s.clock.Load())()
+	t := s.clockNow()
 	if f := s.faults.Load(); !f.zero {
 		t = t.Add(f.f.Skew.D())
 	}
@@ -389,7 +393,7 @@ func (s *Server) JWKS() []byte { return append([]byte(nil), s.keySet().jwks...) 
 func (s *Server) RotateKey(grace time.Duration) error {
 	s.keysMu.Lock()
 	defer s.keysMu.Unlock()
-	now := (*s.clock.Load())()
+	now := s.clockNow()
 	old := s.keys.Load()
 	next := &keySet{current: map[string]*signingKey{}}
 	for _, k := range old.retired {
@@ -425,7 +429,7 @@ func (s *Server) keySet() *keySet {
 	if ks.nextRetire.IsZero() {
 		return ks
 	}
-	now := (*s.clock.Load())()
+	now := s.clockNow()
 	if now.Before(ks.nextRetire) {
 		return ks
 	}

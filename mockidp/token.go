@@ -217,74 +217,74 @@ func (s *Server) grantAuthCode(w http.ResponseWriter, r *http.Request, c *authed
 		return
 	}
 	now := s.Now()
-	st := s.st
-	st.mu.Lock()
-	ac := st.codes[code]
-	if ac == nil {
-		st.mu.Unlock()
-		errInvalidGrant("unknown or expired authorization code").write(w)
-		return
-	}
-	if ac.Used {
-		// RFC 6749 4.1.2: a replayed code revokes what it issued.
-		s.revokeJTIsLocked(now, ac.JTIs)
-		if f := st.families[ac.Family]; f != nil {
-			f.Revoked = true
-			s.revokeJTIsLocked(now, f.JTIs)
-		}
-		st.mu.Unlock()
-		errInvalidGrant("authorization code already used; the tokens it issued are revoked").write(w)
-		return
-	}
-	if ac.ClientID != c.ID {
-		st.mu.Unlock()
-		errInvalidGrant("authorization code was issued to another client").write(w)
-		return
-	}
-	if !now.Before(ac.Expires) {
-		st.mu.Unlock()
-		errInvalidGrant("authorization code expired").write(w)
-		return
-	}
-	if ac.RedirectURI != r.PostForm.Get("redirect_uri") {
-		st.mu.Unlock()
-		errInvalidGrant("redirect_uri does not match the one in the authorization request").write(w)
-		return
-	}
-	verifier := r.PostForm.Get("code_verifier")
-	if e := checkPKCE(ac, verifier); e != nil {
-		st.mu.Unlock()
+	ac, e := s.redeemCode(now, code, c.ID, r.PostForm.Get("redirect_uri"), r.PostForm.Get("code_verifier"))
+	if e != nil {
 		e.write(w)
 		return
 	}
-	ac.Used = true
-	st.mu.Unlock()
 
 	iss := s.issuerFor(r)
 	u := s.users[ac.User]
 	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: ac.Scope, aud: s.audience(r, c.clientInfo, iss), authTime: ac.AuthTime, cnf: boundThumb(c), nonce: ac.Nonce, user: u}
-	tok, jti, exp, err := s.issueAccess(fs, &g)
+	tok, jti, id, exp, err := s.issueUserTokens(fs, &g)
 	if err != nil {
 		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
 		return
-	}
-	var id string
-	if hasScope(ac.Scope, "openid") {
-		if id, err = s.issueID(fs, &g, tok); err != nil {
-			writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
-			return
-		}
 	}
 	refresh, fam, e := s.newRefresh(now, c.clientInfo, u.Username, ac.Scope, ac.AuthTime, "", jti)
 	if e != nil {
 		e.write(w)
 		return
 	}
-	st.mu.Lock()
+	s.st.mu.Lock()
 	ac.JTIs = append(ac.JTIs, jti)
 	ac.Family = fam
-	st.mu.Unlock()
+	s.st.mu.Unlock()
 	tokenResponse(w, tok, exp, now, ac.Scope, refresh, id, "")
+}
+
+// redeemCode checks the code against the token request and marks it used;
+// a replayed code revokes everything it issued.
+func (s *Server) redeemCode(now time.Time, code, clientID, redirectURI, verifier string) (*authCode, *oauthErr) {
+	st := s.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	ac := st.codes[code]
+	switch {
+	case ac == nil:
+		return nil, errInvalidGrant("unknown or expired authorization code")
+	case ac.Used:
+		// RFC 6749 4.1.2: a replayed code revokes what it issued.
+		s.revokeJTIsLocked(now, ac.JTIs)
+		if f := st.families[ac.Family]; f != nil {
+			f.Revoked = true
+			s.revokeJTIsLocked(now, f.JTIs)
+		}
+		return nil, errInvalidGrant("authorization code already used; the tokens it issued are revoked")
+	case ac.ClientID != clientID:
+		return nil, errInvalidGrant("authorization code was issued to another client")
+	case !now.Before(ac.Expires):
+		return nil, errInvalidGrant("authorization code expired")
+	case ac.RedirectURI != redirectURI:
+		return nil, errInvalidGrant("redirect_uri does not match the one in the authorization request")
+	}
+	if e := checkPKCE(ac, verifier); e != nil {
+		return nil, e
+	}
+	ac.Used = true
+	return ac, nil
+}
+
+// issueUserTokens signs the access token and, when the grant's scope holds
+// openid, an ID token bound to it.
+func (s *Server) issueUserTokens(fs *faultState, g *grantCtx) (tok, jti, id string, exp time.Time, err error) {
+	if tok, jti, exp, err = s.issueAccess(fs, g); err != nil {
+		return "", "", "", exp, err
+	}
+	if hasScope(g.scope, "openid") {
+		id, err = s.issueID(fs, g, tok)
+	}
+	return tok, jti, id, exp, err
 }
 
 func hasScope(scope, want string) bool {
@@ -354,45 +354,11 @@ func (s *Server) grantRefresh(w http.ResponseWriter, r *http.Request, c *authedC
 		return
 	}
 	now := s.Now()
-	st := s.st
-	st.mu.Lock()
-	rt := st.refresh[rtok]
-	if rt == nil {
-		st.mu.Unlock()
-		errInvalidGrant("unknown or expired refresh token").write(w)
+	rt, e := s.useRefresh(now, rtok, c.ID)
+	if e != nil {
+		e.write(w)
 		return
 	}
-	if rt.ClientID != c.ID {
-		st.mu.Unlock()
-		errInvalidGrant("refresh token was issued to another client").write(w)
-		return
-	}
-	f := st.families[rt.Family]
-	if rt.Used || f == nil || f.Revoked {
-		if f != nil && !f.Revoked {
-			// Reuse of a rotated-out token: revoke the whole family (RFC 9700 4.14.2).
-			f.Revoked = true
-			s.revokeJTIsLocked(now, f.JTIs)
-			for k, v := range st.refresh {
-				if v.Family == rt.Family {
-					delete(st.refresh, k)
-				}
-			}
-			st.mu.Unlock()
-			errInvalidGrant("refresh token already used; the token family is revoked").write(w)
-			return
-		}
-		st.mu.Unlock()
-		errInvalidGrant("refresh token revoked").write(w)
-		return
-	}
-	if !now.Before(rt.Expires) {
-		st.mu.Unlock()
-		errInvalidGrant("refresh token expired").write(w)
-		return
-	}
-	rt.Used = true
-	st.mu.Unlock()
 
 	scope := rt.Scope
 	if req := r.PostForm.Get("scope"); req != "" {
@@ -411,17 +377,10 @@ func (s *Server) grantRefresh(w http.ResponseWriter, r *http.Request, c *authedC
 		return
 	}
 	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: scope, aud: s.audience(r, c.clientInfo, iss), authTime: rt.AuthTime, cnf: boundThumb(c), user: u}
-	tok, jti, exp, err := s.issueAccess(fs, &g)
+	tok, jti, id, exp, err := s.issueUserTokens(fs, &g)
 	if err != nil {
 		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
 		return
-	}
-	var id string
-	if hasScope(scope, "openid") {
-		if id, err = s.issueID(fs, &g, tok); err != nil {
-			writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
-			return
-		}
 	}
 	next, _, e := s.newRefresh(now, c.clientInfo, rt.User, rt.Scope, rt.AuthTime, rt.Family, jti)
 	if e != nil {
@@ -429,6 +388,41 @@ func (s *Server) grantRefresh(w http.ResponseWriter, r *http.Request, c *authedC
 		return
 	}
 	tokenResponse(w, tok, exp, now, scope, next, id, "")
+}
+
+// useRefresh checks a presented refresh token and marks it used (rotation);
+// reuse of a rotated-out token revokes its whole family.
+func (s *Server) useRefresh(now time.Time, rtok, clientID string) (*refreshToken, *oauthErr) {
+	st := s.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	rt := st.refresh[rtok]
+	if rt == nil {
+		return nil, errInvalidGrant("unknown or expired refresh token")
+	}
+	if rt.ClientID != clientID {
+		return nil, errInvalidGrant("refresh token was issued to another client")
+	}
+	f := st.families[rt.Family]
+	if f == nil || f.Revoked {
+		return nil, errInvalidGrant("refresh token revoked")
+	}
+	if rt.Used {
+		// Reuse of a rotated-out token: revoke the whole family (RFC 9700 4.14.2).
+		f.Revoked = true
+		s.revokeJTIsLocked(now, f.JTIs)
+		for k, v := range st.refresh {
+			if v.Family == rt.Family {
+				delete(st.refresh, k)
+			}
+		}
+		return nil, errInvalidGrant("refresh token already used; the token family is revoked")
+	}
+	if !now.Before(rt.Expires) {
+		return nil, errInvalidGrant("refresh token expired")
+	}
+	rt.Used = true
+	return rt, nil
 }
 
 func (s *Server) grantDevice(w http.ResponseWriter, r *http.Request, c *authedClient, fs *faultState) {
@@ -484,17 +478,10 @@ func (s *Server) grantDevice(w http.ResponseWriter, r *http.Request, c *authedCl
 	iss := s.issuerFor(r)
 	u := s.users[user]
 	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: scope, aud: s.audience(r, c.clientInfo, iss), authTime: authTime, cnf: boundThumb(c), user: u}
-	tok, jti, exp, err := s.issueAccess(fs, &g)
+	tok, jti, id, exp, err := s.issueUserTokens(fs, &g)
 	if err != nil {
 		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
 		return
-	}
-	var id string
-	if hasScope(scope, "openid") {
-		if id, err = s.issueID(fs, &g, tok); err != nil {
-			writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
-			return
-		}
 	}
 	refresh, _, e := s.newRefresh(now, c.clientInfo, user, scope, authTime, "", jti)
 	if e != nil {

@@ -141,7 +141,7 @@ func (s *Server) unknownKey(alg string) (*signingKey, error) {
 	if k := s.unpublished[alg]; k != nil {
 		return k, nil
 	}
-	k, err := generateKey(alg, (*s.clock.Load())())
+	k, err := generateKey(alg, s.clockNow())
 	if err != nil {
 		return nil, err
 	}

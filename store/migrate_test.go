@@ -56,7 +56,7 @@ func TestMigrateV0Fixture(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			if v, _ := s.SchemaOf(); v != SchemaVersion {
+			if v, _ := s.schema(); v != SchemaVersion {
 				t.Fatalf("schema after migration %d", v)
 			}
 			corp, err := s.GetProfile("corp")

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"authlab/flows"
 )
 
 // Kind is what a profile runs.
@@ -298,6 +300,9 @@ func (p *Profile) fieldErrors(label string) []FieldError {
 		}
 		if k == "" || strings.ContainsAny(k, " \t\r\n=&") {
 			bad("extra_params", "%q is not a parameter name", k)
+		} else if flows.IsSecretParam(k) {
+			// Extra parameters are shown and exported as they are.
+			bad("extra_params."+k, "a secret does not belong in an extra parameter (they are shown and exported); use --client-secret or --private-key")
 		}
 	}
 	for i, t := range p.Tags {

@@ -97,9 +97,6 @@ func (s Secret) IsRef() bool { return s.ref != "" }
 // Ref is the env:/file: reference, or "" for a stored value.
 func (s Secret) Ref() string { return s.ref }
 
-// Keep reports whether this is a placeholder for an already stored value.
-func (s Secret) Keep() bool { return s.keep }
-
 func (s Secret) check() error {
 	if r, ok := controlChar(s.ref, false); ok { // references are shown; values never are
 		return fmt.Errorf("contains the control character U+%04X (terminal escapes are not allowed)", r)

@@ -188,9 +188,6 @@ func openError(path string, err error) error {
 	return fmt.Errorf("store %s: %w", path, err)
 }
 
-// Path is the file this store was opened from.
-func (s *Store) Path() string { return s.path }
-
 // Close releases the file and its lock.
 func (s *Store) Close() error {
 	if s.absent {
@@ -301,9 +298,6 @@ func readSchema(tx *bolt.Tx, path string) (int, error) {
 	}
 	return v, nil
 }
-
-// SchemaOf reports the schema version of the open store.
-func (s *Store) SchemaOf() (int, error) { return s.schema() }
 
 // LoadProfile reads one profile in a read-only open of the store at path:
 // what every command that runs or shows a profile needs.

@@ -297,7 +297,7 @@ func TestTokenCacheRoundTrip(t *testing.T) {
 
 func TestMetaSchemaAndPermissions(t *testing.T) {
 	s, path := openTemp(t)
-	if v, err := s.SchemaOf(); err != nil || v != SchemaVersion {
+	if v, err := s.schema(); err != nil || v != SchemaVersion {
 		t.Fatalf("schema %d %v", v, err)
 	}
 	s.Close()

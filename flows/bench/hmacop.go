@@ -38,11 +38,19 @@ func (s *Setup) HMACOp(target string, cfg HMACConfig) (Op, error) {
 			cfg.Method = http.MethodPost
 		}
 	}
+	// RFC 9421 label and components are parsed once, not per request.
+	var signer *hmac.Signer9421
+	if cfg.Scheme == hmac.SchemeRFC9421 {
+		var err error
+		if signer, err = hmac.NewSigner9421(cfg.Key, hmac.RFC9421Options{Label: cfg.Label, Components: cfg.Components, Params: hmac.Params{KeyID: cfg.KeyID}}); err != nil {
+			return nil, flows.Errorf(flows.ErrConfig, "hmac: %v", err)
+		}
+	}
 	sign := func(m *hmac.Message) error {
 		var err error
 		switch cfg.Scheme {
 		case hmac.SchemeRFC9421:
-			_, err = hmac.Sign9421(m, cfg.Key, hmac.RFC9421Options{Label: cfg.Label, Components: cfg.Components, Params: hmac.Params{KeyID: cfg.KeyID}})
+			_, err = signer.Sign(m)
 		case hmac.SchemeSigV4:
 			_, err = hmac.SignSigV4(m, cfg.Key, hmac.SigV4Options{AccessKey: cfg.AccessKey, Region: cfg.Region, Service: cfg.Service})
 		case hmac.SchemeStripe:

@@ -115,8 +115,13 @@ type KeySource struct {
 	ReadFile func(string) ([]byte, error)
 }
 
-// DefaultKeySource reads the process environment and the file system.
-func DefaultKeySource() KeySource { return KeySource{Getenv: os.Getenv, ReadFile: os.ReadFile} }
+// DefaultKeySource reads the process environment and the file system; files
+// go through the capped reader so file:/dev/zero or a FIFO fails at once.
+func DefaultKeySource() KeySource {
+	return KeySource{Getenv: os.Getenv, ReadFile: func(p string) ([]byte, error) {
+		return flows.ReadFileCapped(p, flows.MaxSecretFileSize)
+	}}
+}
 
 // ParseKey reads a key given as a value, env:NAME, file:PATH, hex:HEX or
 // base64:B64 (standard or URL alphabet, padding optional). A file's trailing

@@ -238,7 +238,10 @@ func derivedValues(m *Message, name string, params []Param) ([]string, error) {
 	return nil, fmt.Errorf("unknown derived component %q (known: @method @target-uri @authority @scheme @request-target @path @query @query-param)", name)
 }
 
-// formEncode percent-encodes everything but ALPHA DIGIT * - . _ (RFC 9421 §2.2.8).
+// formEncode percent-encodes everything but ALPHA DIGIT * - . _ (RFC 9421 §2.2.8,
+// the WHATWG form-urlencoded set). It differs from awsEncode (sigv4.go) on
+// purpose: '*' stays and '~' is escaped here, the reverse of RFC 3986, so the
+// two cannot share one table.
 func formEncode(s string) string {
 	const hexd = "0123456789ABCDEF"
 	var b strings.Builder

@@ -2,6 +2,7 @@ package hmac
 
 import (
 	"encoding/base64"
+	"slices"
 	"strings"
 )
 
@@ -45,7 +46,7 @@ func parseSigInputFast(s, want string, in *sigInput) bool {
 	found := false
 	for n := 0; ; n++ {
 		key, err := p.key()
-		if err != nil || p.peek() != '=' || n == len(labels) || containsStr(labels[:n], key) {
+		if err != nil || p.peek() != '=' || n == len(labels) || slices.Contains(labels[:n], key) {
 			return false
 		}
 		labels[n] = key
@@ -200,7 +201,7 @@ func parseSignatureFast(s, label string, dst *[maxFastSig]byte) ([]byte, bool) {
 	var sig []byte
 	for n := 0; ; n++ {
 		key, err := p.key()
-		if err != nil || p.peek() != '=' || n == len(keys) || containsStr(keys[:n], key) {
+		if err != nil || p.peek() != '=' || n == len(keys) || slices.Contains(keys[:n], key) {
 			return nil, false
 		}
 		keys[n] = key
@@ -253,13 +254,4 @@ func decodeSFBytes(dst []byte, enc string) ([]byte, bool) {
 		return nil, false
 	}
 	return dst[:m], true
-}
-
-func containsStr(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -231,6 +232,8 @@ func unescapeQuery(s string) (string, error) {
 }
 
 // awsEncode is RFC 3986 encoding: everything but A-Z a-z 0-9 - _ . ~.
+// Not formEncode (rfc9421.go): SigV4 keeps '~' and escapes '*', RFC 9421's
+// form encoding does the reverse.
 func awsEncode(s string) string {
 	const hexd = "0123456789ABCDEF"
 	var b strings.Builder
@@ -307,7 +310,7 @@ func (v *Verifier) VerifySigV4(m *Message) *Result {
 	if t.Format("20060102") != a.date {
 		return r.fail("credential date", ProblemValueChanged, "x-amz-date", fmt.Sprintf("the credential scope date %s does not match X-Amz-Date %s", a.date, amzDate))
 	}
-	if !contains(a.signed, "host") {
+	if !slices.Contains(a.signed, "host") {
 		r.warn("host signed", "SignedHeaders does not include host; AWS requires it")
 	}
 	payloadHash := m.Header.Get("X-Amz-Content-Sha256")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -218,7 +219,7 @@ func (v *Verifier) verify9421Fast(a *resultAlloc, m *Message) (fresh freshness94
 		// As on the general path, a Required that does not parse is ignored.
 		if req, err := ParseComponents(v.Required); err == nil {
 			for _, it := range req {
-				if id, _ := SerializeItem(it); !contains(covered, id) {
+				if id, _ := SerializeItem(it); !slices.Contains(covered, id) {
 					return fresh, false
 				}
 			}
@@ -270,7 +271,7 @@ func (v *Verifier) verify9421Fast(a *resultAlloc, m *Message) (fresh freshness94
 	r.pass("covered components present", in.inner) // inner is the ids joined by ' '
 	if cd != "" {
 		r.pass("body matches Content-Digest", "")
-	} else if len(m.Body) > 0 && !contains(r.Covered, `"content-digest"`) {
+	} else if len(m.Body) > 0 && !slices.Contains(r.Covered, `"content-digest"`) {
 		r.warn("body covered", bodyNotCovered)
 	}
 	r.pass("signature matches", AlgHMACSHA256+" over the covered components")
@@ -392,7 +393,7 @@ func (v *Verifier) verify9421General(r *Result, m *Message) (fresh freshness9421
 		if err == nil {
 			for _, it := range req {
 				id, _ := SerializeItem(it)
-				if !contains(r.Covered, id) {
+				if !slices.Contains(r.Covered, id) {
 					return fresh, r.stop("required components covered", ProblemNotCovered, id, fmt.Sprintf("the signature does not cover %s, which this server requires (covered: %s)", id, strings.Join(r.Covered, " ")))
 				}
 			}
@@ -416,14 +417,14 @@ func (v *Verifier) verify9421General(r *Result, m *Message) (fresh freshness9421
 
 	if cd := m.Header.Get("Content-Digest"); cd != "" {
 		if err := CheckContentDigest(cd, m.Body); err != nil {
-			if contains(r.Covered, `"content-digest"`) {
+			if slices.Contains(r.Covered, `"content-digest"`) {
 				return fresh, r.stop("body matches Content-Digest", ProblemBodyDigest, `"content-digest"`, err.Error())
 			}
 			r.warn("body matches Content-Digest", err.Error()+" (content-digest is not covered, so the signature does not protect the body)")
 		} else {
 			r.pass("body matches Content-Digest", "")
 		}
-	} else if len(m.Body) > 0 && !contains(r.Covered, `"content-digest"`) {
+	} else if len(m.Body) > 0 && !slices.Contains(r.Covered, `"content-digest"`) {
 		r.warn("body covered", bodyNotCovered)
 	}
 
@@ -517,15 +518,6 @@ func keyDetail(keyid string) string {
 	return "keyid " + keyid
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // diagnose9421 explains a signature mismatch: it compares the covered list
 // with what the user expected and the signer's logged base, and tries the
 // usual culprits (key decoding, default port, scheme behind a proxy).
@@ -574,12 +566,12 @@ func (v *Verifier) diagnose9421(r *Result, m *Message, in *Member, key Key, sig 
 // actual covered lists: a missing or extra component, or a different order.
 func compareCovered(expected, got []string) (kind, component, msg string) {
 	for _, e := range expected {
-		if !contains(got, e) {
+		if !slices.Contains(got, e) {
 			return ProblemCoveredDiffers, e, fmt.Sprintf("you expected %s to be covered but the signature covers %s", e, strings.Join(got, " "))
 		}
 	}
 	for _, g := range got {
-		if !contains(expected, g) {
+		if !slices.Contains(expected, g) {
 			return ProblemCoveredDiffers, g, fmt.Sprintf("the signature also covers %s, which you did not expect (covered: %s)", g, strings.Join(got, " "))
 		}
 	}
@@ -599,10 +591,10 @@ type urlVariant struct {
 
 func urlVariants(u *url.URL, covered []string) []urlVariant {
 	var out []urlVariant
-	usesAuthority := contains(covered, `"@authority"`) || contains(covered, `"@target-uri"`)
-	usesScheme := contains(covered, `"@scheme"`) || contains(covered, `"@target-uri"`)
+	usesAuthority := slices.Contains(covered, `"@authority"`) || slices.Contains(covered, `"@target-uri"`)
+	usesScheme := slices.Contains(covered, `"@scheme"`) || slices.Contains(covered, `"@target-uri"`)
 	comp := `"@authority"`
-	if contains(covered, `"@target-uri"`) {
+	if slices.Contains(covered, `"@target-uri"`) {
 		comp = `"@target-uri"`
 	}
 	if usesScheme {
@@ -677,10 +669,10 @@ func DiffBases(ours, theirs string) *LineDiff {
 		case oid == tid:
 			d.Kind, d.Component = ProblemValueChanged, oid
 			d.Message = fmt.Sprintf("%s changed: we see %q, the signer saw %q", oid, strings.TrimPrefix(o, oid+": "), strings.TrimPrefix(t, tid+": "))
-		case contains(tids, oid) && contains(oids, tid):
+		case slices.Contains(tids, oid) && slices.Contains(oids, tid):
 			d.Kind, d.Component = ProblemComponentOrder, tid
 			d.Message = fmt.Sprintf("line %d: we have %s where the signer has %s — same components in a different order", i+1, oid, tid)
-		case t != "" && !contains(oids, tid):
+		case t != "" && !slices.Contains(oids, tid):
 			d.Kind, d.Component = ProblemMissingHeader, tid
 			d.Message = fmt.Sprintf("the signer's base has %s, ours does not (line %d)", tid, i+1)
 		default:

@@ -262,19 +262,32 @@ func serial() *big.Int {
 
 // loadPair reads a certificate and its private key and checks they match.
 func loadPair(certPath, keyPath string) (*x509.Certificate, crypto.Signer, error) {
-	cert, err := LoadCert(certPath)
-	if err != nil {
-		return nil, nil, err
+	cert, key, _, _, err := readPair(certPath, keyPath)
+	return cert, key, err
+}
+
+// readPair is loadPair that also returns the PEM it read, so LoadKeyPair
+// builds its tls.Certificate from the same bytes without reading again.
+func readPair(certPath, keyPath string) (cert *x509.Certificate, key crypto.Signer, certPEM, keyPEM []byte, err error) {
+	if certPEM, err = flows.ReadFileCapped(certPath, flows.MaxKeyFileSize); err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("read certificate: %w", err)
 	}
-	key, err := LoadKey(keyPath)
+	certs, err := parseCerts(certPath, certPEM)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, nil, err
 	}
+	if keyPEM, err = flows.ReadFileCapped(keyPath, flows.MaxKeyFileSize); err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("read private key: %w", err)
+	}
+	if key, err = parseKey(keyPath, keyPEM); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	cert = certs[0]
 	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !pub.Equal(cert.PublicKey) {
-		return nil, nil, fmt.Errorf("%s does not match the key in %s", certPath, keyPath)
+		return nil, nil, nil, nil, fmt.Errorf("%s does not match the key in %s", certPath, keyPath)
 	}
-	return cert, key, nil
+	return cert, key, certPEM, keyPEM, nil
 }
 
 // LoadCert reads the first certificate of a PEM file.
@@ -292,6 +305,11 @@ func LoadCerts(path string) ([]*x509.Certificate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read certificate: %w", err)
 	}
+	return parseCerts(path, data)
+}
+
+// parseCerts decodes every CERTIFICATE block of data, read from path.
+func parseCerts(path string, data []byte) ([]*x509.Certificate, error) {
 	var out []*x509.Certificate
 	for rest := data; ; {
 		var b *pem.Block
@@ -323,6 +341,11 @@ func LoadKey(path string) (crypto.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read private key: %w", err)
 	}
+	return parseKey(path, data)
+}
+
+// parseKey decodes a PEM private key read from path.
+func parseKey(path string, data []byte) (crypto.Signer, error) {
 	k, err := flows.ParsePrivateKeyPEM(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)

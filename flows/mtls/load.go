@@ -4,8 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-
-	"authlab/flows"
 )
 
 // LoadCAPool reads a PEM bundle of CA certificates into a pool.
@@ -27,18 +25,11 @@ func LoadKeyPair(certPath, keyPath string) (tls.Certificate, error) {
 	if certPath == "" || keyPath == "" {
 		return tls.Certificate{}, fmt.Errorf("a certificate needs both --cert and --key")
 	}
-	if _, _, err := loadPair(certPath, keyPath); err != nil {
+	// The capped reader, not tls.LoadX509KeyPair, which would read a
+	// swapped-in device or FIFO without limit.
+	_, _, certPEM, keyPEM, err := readPair(certPath, keyPath)
+	if err != nil {
 		return tls.Certificate{}, err
-	}
-	// Read through the capped reader again (not tls.LoadX509KeyPair, which
-	// would read a swapped-in device or FIFO without limit).
-	certPEM, err := flows.ReadFileCapped(certPath, flows.MaxKeyFileSize)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("read certificate: %w", err)
-	}
-	keyPEM, err := flows.ReadFileCapped(keyPath, flows.MaxKeyFileSize)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("read private key: %w", err)
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {

@@ -15,7 +15,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -43,7 +42,7 @@ func loadAssertionKey(path string, inline flows.Secret, kid string) (*assertionK
 	var err error
 	if inline.IsSet() {
 		data, path = []byte(inline.Reveal()), "(stored key)"
-	} else if data, err = os.ReadFile(path); err != nil {
+	} else if data, err = flows.ReadFileCapped(path, flows.MaxKeyFileSize); err != nil {
 		return nil, flows.Errorf(flows.ErrConfig, "--private-key: %v", err)
 	}
 	var k assertionKey

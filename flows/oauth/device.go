@@ -34,15 +34,7 @@ func (e *Engine) Device(ctx context.Context, obs flows.Observer) *flows.Result {
 	da := &flows.DeviceAuthorization{}
 	err = r.step("device authorization", func() (string, error) {
 		form := url.Values{}
-		if len(e.req.Scopes) > 0 {
-			form.Set("scope", strings.Join(e.req.Scopes, " "))
-		}
-		for _, a := range e.req.Audience {
-			form.Add("audience", a)
-		}
-		for _, res := range e.req.Resource {
-			form.Add("resource", res)
-		}
+		addScopeParams(form, &e.req)
 		for k, vs := range e.req.ExtraParams {
 			form[k] = append([]string(nil), vs...)
 		}

@@ -62,6 +62,14 @@ func mustOK(t *testing.T, what string, res *flows.Result) {
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
+// writeFile writes a test fixture, failing the test at once if it cannot.
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // testKeys writes an EC P-256 key as PKCS#8 PEM, an RSA key as a private JWK
 // and an Ed25519 key as PEM, and returns their paths and the public JWKS.
 func testKeys(t *testing.T) (ecPEM, rsaJWK, edPEM string, jwks json.RawMessage) {
@@ -75,7 +83,7 @@ func testKeys(t *testing.T) (ecPEM, rsaJWK, edPEM string, jwks json.RawMessage) 
 			t.Fatal(err)
 		}
 		p := filepath.Join(dir, name)
-		os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+		writeFile(t, p, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 		return p
 	}
 	ecPEM = writePEM("ec.pem", ec)
@@ -84,7 +92,7 @@ func testKeys(t *testing.T) (ecPEM, rsaJWK, edPEM string, jwks json.RawMessage) 
 	priv := map[string]string{"kty": "RSA", "kid": "k-rsa", "n": b64(rk.N.Bytes()), "e": b64(big.NewInt(int64(rk.E)).Bytes()),
 		"d": b64(rk.D.Bytes()), "p": b64(rk.Primes[0].Bytes()), "q": b64(rk.Primes[1].Bytes())}
 	b, _ := json.Marshal(priv)
-	os.WriteFile(rsaJWK, b, 0o600)
+	writeFile(t, rsaJWK, b)
 	ecRaw, _ := ec.PublicKey.Bytes()
 	set := map[string]any{"keys": []map[string]string{
 		{"kty": "EC", "crv": "P-256", "kid": "k-ec", "x": b64(ecRaw[1:33]), "y": b64(ecRaw[33:])},
@@ -190,8 +198,8 @@ func selfSigned(t *testing.T) (certFile, keyFile, thumb string) {
 	dir := t.TempDir()
 	certFile, keyFile = filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
 	kd, _ := x509.MarshalPKCS8PrivateKey(k)
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}), 0o600)
+	writeFile(t, certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	writeFile(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}))
 	return certFile, keyFile, flows.Thumbprint(der)
 }
 

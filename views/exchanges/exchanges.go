@@ -82,17 +82,12 @@ func (m *Model) SetSize(w, h int) {
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.MouseMsg:
-		d := 0
-		switch msg.Button {
-		case tea.MouseButtonWheelUp:
-			d = -3
-		case tea.MouseButtonWheelDown:
-			d = 3
-		}
+		d := ui.Wheel(msg)
 		if m.detail {
 			m.scroll = max(0, m.scroll+d)
 		} else if d != 0 {
-			m.cursor = ui.Clamp(m.cursor+d/3, 0, max(0, len(m.items)-1))
+			// the list moves one row per notch
+			m.cursor = ui.Clamp(m.cursor+d/ui.WheelStep, 0, max(0, len(m.items)-1))
 		}
 	case tea.KeyMsg:
 		if m.detail {

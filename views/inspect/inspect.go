@@ -94,12 +94,7 @@ func (m *Model) SetSize(w, h int) {
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.MouseMsg:
-		switch msg.Button {
-		case tea.MouseButtonWheelUp:
-			m.scroll = max(0, m.scroll-3)
-		case tea.MouseButtonWheelDown:
-			m.scroll += 3
-		}
+		m.scroll = max(0, m.scroll+ui.Wheel(msg))
 	case tea.KeyMsg:
 		switch {
 		case key.Matches(msg, m.keys.NextTab):
@@ -254,10 +249,11 @@ func headerLine(h map[string]any) string {
 // (rendered once per width), so a 200-claim token costs little per second
 // and nothing per frame.
 type tabCache struct {
-	checks  []string
-	times   []string
-	timesAt int64
-	rest    []string
+	checks     []string
+	timeClaims map[string]any // the token's NumericDate claims, split out once
+	times      []string
+	timesAt    int64
+	rest       []string
 }
 
 // staticLines are the time claims, the other claims, the checks and the
@@ -273,19 +269,21 @@ func (m *Model) staticLines(w int) []string {
 		m.static[m.tab] = c
 	}
 	tk := m.data.Tokens[m.tab]
-	times, rest := splitTimes(tk.Tok)
 	now := m.ctx.Now()
 	if c.rest == nil {
+		// split the claims once, not on every frame
+		times, rest := splitTimes(tk.Tok)
+		c.timeClaims = times
 		c.checks = CheckSection(m.ctx.Theme, tk.Tok, m.opts(w))
 		c.rest = ClaimsAndHeader(m.ctx.Theme, tk.Tok, rest, m.opts(w))
 	}
 	if c.timesAt != now.Unix() {
 		c.timesAt = now.Unix()
 		c.times = nil
-		if len(times) > 0 {
+		if len(c.timeClaims) > 0 {
 			o := m.opts(w)
 			o.Explain = true
-			c.times = append([]string{"", m.ctx.Theme.Title.Render("TIMES")}, lines(render.Claims(times, o))...)
+			c.times = append([]string{"", m.ctx.Theme.Title.Render("TIMES")}, lines(render.Claims(c.timeClaims, o))...)
 		}
 	}
 	out := make([]string, 0, len(c.checks)+len(c.times)+len(c.rest))

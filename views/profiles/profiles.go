@@ -219,11 +219,8 @@ func (m *Model) act(a Action) tea.Cmd {
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.MouseMsg:
-		switch msg.Button {
-		case tea.MouseButtonWheelUp:
-			m.move(-3)
-		case tea.MouseButtonWheelDown:
-			m.move(3)
+		if d := ui.Wheel(msg); d != 0 {
+			m.move(d)
 		}
 		return nil
 	case tea.KeyMsg:
@@ -417,14 +414,12 @@ func countLine(cur, shown, total int) string {
 	if shown == 0 {
 		return "0 profiles"
 	}
-	s := itoa(cur+1) + "/" + itoa(shown)
+	s := strconv.Itoa(cur+1) + "/" + strconv.Itoa(shown)
 	if shown != total {
-		s += " (of " + itoa(total) + ")"
+		s += " (of " + strconv.Itoa(total) + ")"
 	}
 	return s
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // ShortHelp is part of ui.Component.
 func (m *Model) ShortHelp() []key.Binding {

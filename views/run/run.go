@@ -371,12 +371,7 @@ func (m *Model) forward(msg tea.Msg) tea.Cmd {
 		return m.exch.Update(msg)
 	default:
 		if mm, ok := msg.(tea.MouseMsg); ok {
-			switch mm.Button {
-			case tea.MouseButtonWheelUp:
-				m.scroll = max(0, m.scroll-3)
-			case tea.MouseButtonWheelDown:
-				m.scroll += 3
-			}
+			m.scroll = max(0, m.scroll+ui.Wheel(mm))
 		}
 		if km, ok := msg.(tea.KeyMsg); ok {
 			switch {
@@ -469,7 +464,7 @@ func (m *Model) View() string {
 	case TabExchanges:
 		body = m.exch.View()
 	case TabChecks:
-		lines := inspect.CheckLines(t, m.allChecks(), w)
+		lines := inspect.CheckLines(t, m.result.Checks, w)
 		if len(lines) == 0 {
 			lines = []string{t.Subtle.Render("no checks")}
 		}
@@ -482,13 +477,6 @@ func (m *Model) View() string {
 		out = append(out, t.Subtle.Render(ui.Truncate(m.note, w)))
 	}
 	return strings.Join(out, "\n")
-}
-
-func (m *Model) allChecks() []flows.Check {
-	r := m.result
-	var cs []flows.Check
-	cs = append(cs, r.Checks...)
-	return cs
 }
 
 func checkBadge(cs []flows.Check) string {

@@ -3,10 +3,12 @@
 package ui
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
@@ -96,6 +98,21 @@ type Component interface {
 	FullHelp() [][]key.Binding
 }
 
+// WheelStep is how many lines one mouse-wheel notch scrolls.
+const WheelStep = 3
+
+// Wheel is the scroll a mouse message asks for: -WheelStep for wheel up,
+// +WheelStep for wheel down, 0 for anything else.
+func Wheel(msg tea.MouseMsg) int {
+	switch msg.Button {
+	case tea.MouseButtonWheelUp:
+		return -WheelStep
+	case tea.MouseButtonWheelDown:
+		return WheelStep
+	}
+	return 0
+}
+
 // Truncate cuts s to w cells, with an ellipsis when it had to cut.
 func Truncate(s string, w int) string {
 	if w <= 0 {
@@ -125,35 +142,13 @@ func Age(now, t time.Time) string {
 	}
 	switch {
 	case d < time.Minute:
-		return itoa(int(d/time.Second)) + "s"
+		return strconv.Itoa(int(d/time.Second)) + "s"
 	case d < time.Hour:
-		return itoa(int(d/time.Minute)) + "m"
+		return strconv.Itoa(int(d/time.Minute)) + "m"
 	case d < 48*time.Hour:
-		return itoa(int(d/time.Hour)) + "h"
+		return strconv.Itoa(int(d/time.Hour)) + "h"
 	}
-	return itoa(int(d/(24*time.Hour))) + "d"
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
+	return strconv.Itoa(int(d/(24*time.Hour))) + "d"
 }
 
 // Duration renders a step duration compactly ("12ms", "1.4s").
@@ -164,7 +159,7 @@ func Duration(d time.Duration) string {
 	case d < time.Millisecond:
 		return "<1ms"
 	case d < time.Second:
-		return itoa(int(d/time.Millisecond)) + "ms"
+		return strconv.Itoa(int(d/time.Millisecond)) + "ms"
 	case d < time.Minute:
 		return strings.TrimSuffix(strings.TrimSuffix(trimFloat(d.Seconds()), "0"), ".") + "s"
 	}
@@ -172,9 +167,9 @@ func Duration(d time.Duration) string {
 }
 
 func trimFloat(f float64) string {
-	// one decimal, no fmt import needed for this hot-ish path
+	// one decimal, without fmt on this hot-ish path
 	n := int(f*10 + 0.5)
-	return itoa(n/10) + "." + itoa(n%10)
+	return strconv.Itoa(n/10) + "." + strconv.Itoa(n%10)
 }
 
 // Clamp keeps v within [lo, hi].
