@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     := bin/authlab
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+LDFLAGS := -s -w -X authlab/app/cli.version=$(VERSION)
 # Debian packages the tests and measurements use: a real browser for the
 # login-page and auth-code tests, hey for load baselines, golang-jwt's CLI as
 # the inspect baseline, hyperfine for whole-process timings.

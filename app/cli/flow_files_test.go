@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"path/filepath"
@@ -11,7 +11,7 @@ import (
 )
 
 // Every file flag of flow hmac and flow mtls refuses a device or FIFO at
-// once with a one-line usage error (tokRunWithin fails a hang).
+// once with a one-line usage error (runAuthlab fails a hang).
 func TestFlowHMACFileFlagsRefuseDevices(t *testing.T) {
 	fifo := filepath.Join(t.TempDir(), "fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
@@ -24,7 +24,7 @@ func TestFlowHMACFileFlagsRefuseDevices(t *testing.T) {
 			{"--verify", "--key", "k", "--request", bad},
 			{"--verify", "--key", "k", "--url", "https://x/", "--signer-base", bad},
 		} {
-			code, _, errOut := tokRunWithin(t, append([]string{"flow", "hmac"}, args...)...)
+			code, _, errOut := runAuthlab(t, "", "", append([]string{"flow", "hmac"}, args...)...)
 			if code != 2 || !strings.Contains(errOut, bad+" is not a regular file") || strings.Count(errOut, "\n") != 1 {
 				t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
 			}
@@ -35,13 +35,13 @@ func TestFlowHMACFileFlagsRefuseDevices(t *testing.T) {
 func TestFlowHMACSessionTokenFromEnv(t *testing.T) {
 	args := []string{"flow", "hmac", "--dry-run", "--scheme", "aws-sigv4", "--key", "k", "--access-key", "AKID", "--region", "us-east-1",
 		"--service", "s3", "--url", "https://x/", "--time", "2026-11-27T00:00:00Z", "--session-token", "env:AUTHLAB_TEST_UNSET_SESSION"}
-	code, _, errOut := tokRunWithin(t, args...)
+	code, _, errOut := runAuthlab(t, "", "", args...)
 	if code != 2 || !strings.Contains(errOut, "--session-token: env:AUTHLAB_TEST_UNSET_SESSION: the environment variable is not set") {
 		t.Fatalf("unset: exit %d, stderr %q", code, errOut)
 	}
 	t.Setenv("AUTHLAB_TEST_SESSION", "sess-token-value")
 	args[len(args)-1] = "env:AUTHLAB_TEST_SESSION"
-	code, out, errOut := tokRunWithin(t, args...)
+	code, out, errOut := runAuthlab(t, "", "", args...)
 	if code != 0 || !strings.Contains(out, "X-Amz-Security-Token") {
 		t.Fatalf("set: exit %d, stderr %q\n%s", code, errOut, out)
 	}
@@ -63,7 +63,7 @@ func TestFlowMTLSFileFlagsRefuseDevices(t *testing.T) {
 			{"--cert", set.ClientCert, "--key", bad},
 			{"--ca", bad},
 		} {
-			code, _, errOut := tokRunWithin(t, append([]string{"flow", "mtls", "--url", "https://127.0.0.1:9/"}, args...)...)
+			code, _, errOut := runAuthlab(t, "", "", append([]string{"flow", "mtls", "--url", "https://127.0.0.1:9/"}, args...)...)
 			if code != 2 || !strings.Contains(errOut, bad+" is not a regular file") || strings.Count(errOut, "\n") != 1 {
 				t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
 			}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -27,10 +27,7 @@ func newCLI(t *testing.T) *cli {
 // run executes the command tree in-process against the test's store.
 func (c *cli) run(stdin string, args ...string) (code int, stdout, stderr string) {
 	c.t.Helper()
-	var out, errb bytes.Buffer
-	g := &globals{stdout: &out, stderr: &errb, stdin: strings.NewReader(stdin)}
-	code = execute(append([]string{"--store", c.store}, args...), g)
-	return code, out.String(), errb.String()
+	return runAuthlab(c.t, c.store, stdin, args...)
 }
 
 func (c *cli) ok(args ...string) string {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -38,7 +38,7 @@ func oauthFlowHelp(flow string) string {
 }
 
 // newFlowCmd groups one subcommand per flow. The HMAC and mTLS subcommands
-// live in cmd_flow_hmac.go and cmd_flow_mtls.go.
+// live in hmac.go and mtls.go.
 func newFlowCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "flow NAME [flags]",

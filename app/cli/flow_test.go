@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -16,15 +16,6 @@ import (
 	"authlab/mockidp/mockidptest"
 	"authlab/store"
 )
-
-// flowCLI runs the command tree in-process against storePath.
-func flowCLI(t *testing.T, storePath, stdin string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	g := &globals{stdout: &out, stderr: &errb, stdin: strings.NewReader(stdin)}
-	code = execute(append([]string{"--store", storePath}, args...), g)
-	return code, out.String(), errb.String()
-}
 
 const demoCCSecret = "demo-cc-secret"
 
@@ -71,7 +62,7 @@ func decodeFlowJSON(t *testing.T, out string) flowJSON {
 func TestFlowClientCredentialsJSON(t *testing.T) {
 	idp := mockidptest.New(t)
 	t.Setenv("AUTHLAB_TEST_SECRET", demoCCSecret)
-	code, out, errs := flowCLI(t, filepath.Join(t.TempDir(), "s.db"), "", "flow", "client-credentials", "--issuer", idp.Issuer(),
+	code, out, errs := runAuthlab(t, filepath.Join(t.TempDir(), "s.db"), "", "flow", "client-credentials", "--issuer", idp.Issuer(),
 		"--client-id", "demo-cc", "--client-secret", "env:AUTHLAB_TEST_SECRET", "--scope", "api:read", "--call", idp.Issuer()+"/api/hello", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, errs, out)
@@ -109,7 +100,7 @@ func TestFlowClientCredentialsJSON(t *testing.T) {
 
 func TestFlowHumanOutput(t *testing.T) {
 	idp := mockidptest.New(t)
-	code, out, errs := flowCLI(t, filepath.Join(t.TempDir(), "s.db"), "", "flow", "client-credentials", "--issuer", idp.Issuer(),
+	code, out, errs := runAuthlab(t, filepath.Join(t.TempDir(), "s.db"), "", "flow", "client-credentials", "--issuer", idp.Issuer(),
 		"--client-id", "demo-cc", "--client-secret", demoCCSecret, "--scope", "api:read")
 	if code != 0 || errs != "" {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -131,7 +122,7 @@ func TestFlowHumanOutput(t *testing.T) {
 func TestFlowFailureExitStatus(t *testing.T) {
 	idp := mockidptest.New(t)
 	st := filepath.Join(t.TempDir(), "s.db")
-	code, out, errs := flowCLI(t, st, "", "flow", "client-credentials", "--issuer", idp.Issuer(), "--client-id", "demo-cc", "--client-secret", "nope", "--json")
+	code, out, errs := runAuthlab(t, st, "", "flow", "client-credentials", "--issuer", idp.Issuer(), "--client-id", "demo-cc", "--client-secret", "nope", "--json")
 	first, _, _ := strings.Cut(errs, "\n")
 	if code != 1 || !strings.HasPrefix(first, "authlab: token request: ") || !strings.Contains(first, "invalid_client") {
 		t.Fatalf("exit %d, stderr %q", code, errs)
@@ -153,7 +144,7 @@ func TestFlowFailureExitStatus(t *testing.T) {
 		{[]string{"flow", "client-credentials", "--issuer", idp.Issuer(), "--client-id", "a", "--client-secret", "env:AUTHLAB_SURELY_UNSET"}, "AUTHLAB_SURELY_UNSET is not set"},
 		{[]string{"flow", "auth-code", "--issuer", idp.Issuer(), "--client-id", "demo-native", "--param", "state=x", "--no-browser"}, "--param state"},
 	} {
-		code, _, errs := flowCLI(t, st, "", c.args...)
+		code, _, errs := runAuthlab(t, st, "", c.args...)
 		if code != 2 || !strings.Contains(errs, c.want) || strings.Count(errs, "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q (want %q)", c.args, code, errs, c.want)
 		}
@@ -164,24 +155,24 @@ func TestFlowTokenFromStdinAndRevoke(t *testing.T) {
 	idp := mockidptest.New(t)
 	st := filepath.Join(t.TempDir(), "s.db")
 	common := []string{"--issuer", idp.Issuer(), "--client-id", "demo-cc", "--client-secret", demoCCSecret}
-	code, out, errs := flowCLI(t, st, "", "flow", "client-credentials", "--issuer", idp.Issuer(), "--client-id", "demo-cc", "--client-secret", demoCCSecret, "--json")
+	code, out, errs := runAuthlab(t, st, "", "flow", "client-credentials", "--issuer", idp.Issuer(), "--client-id", "demo-cc", "--client-secret", demoCCSecret, "--json")
 	if code != 0 {
 		t.Fatalf("cc: %s", errs)
 	}
 	at := decodeFlowJSON(t, out).Token["access_token"].(string)
-	code, out, errs = flowCLI(t, st, at+"\n", append([]string{"flow", "introspect", "--token", "-", "--json"}, common...)...)
+	code, out, errs = runAuthlab(t, st, at+"\n", append([]string{"flow", "introspect", "--token", "-", "--json"}, common...)...)
 	if code != 0 {
 		t.Fatalf("introspect: exit %d %s", code, errs)
 	}
 	if j := decodeFlowJSON(t, out); j.Active == nil || !*j.Active {
 		t.Fatalf("introspect: %s", out)
 	}
-	code, out, errs = flowCLI(t, st, at, append([]string{"flow", "revoke", "--token", "-"}, common...)...)
+	code, out, errs = runAuthlab(t, st, at, append([]string{"flow", "revoke", "--token", "-"}, common...)...)
 	if code != 0 || !strings.Contains(out, "revocation confirmed") {
 		t.Fatalf("revoke: exit %d %s\n%s", code, errs, out)
 	}
 	// Introspecting a revoked token fails the flow: exit 1, reason first.
-	code, _, errs = flowCLI(t, st, at, append([]string{"flow", "introspect", "--token", "-"}, common...)...)
+	code, _, errs = runAuthlab(t, st, at, append([]string{"flow", "introspect", "--token", "-"}, common...)...)
 	if code != 1 || !strings.HasPrefix(errs, "authlab: check active failed: ") {
 		t.Fatalf("introspect revoked: exit %d %q", code, errs)
 	}
@@ -191,21 +182,21 @@ func TestRunProfileRecordsHistoryAndCachesToken(t *testing.T) {
 	idp := mockidptest.New(t)
 	st := filepath.Join(t.TempDir(), "s.db")
 	t.Setenv("AUTHLAB_TEST_SECRET", demoCCSecret)
-	if code, _, errs := flowCLI(t, st, "", "profile", "add", "cc", "--kind", "client-credentials", "--issuer", idp.Issuer(),
+	if code, _, errs := runAuthlab(t, st, "", "profile", "add", "cc", "--kind", "client-credentials", "--issuer", idp.Issuer(),
 		"--client-id", "demo-cc", "--client-secret", "env:AUTHLAB_TEST_SECRET", "--scope", "api:read"); code != 0 {
 		t.Fatalf("profile add: %s", errs)
 	}
-	code, out, errs := flowCLI(t, st, "", "run", "cc", "--json")
+	code, out, errs := runAuthlab(t, st, "", "run", "cc", "--json")
 	if code != 0 {
 		t.Fatalf("run: exit %d %s", code, errs)
 	}
 	at := decodeFlowJSON(t, out).Token["access_token"].(string)
 	// --flow introspect takes the cached access token.
-	code, out, errs = flowCLI(t, st, "", "run", "cc", "--flow", "introspect", "--json")
+	code, out, errs = runAuthlab(t, st, "", "run", "cc", "--flow", "introspect", "--json")
 	if code != 0 || !decodeFlowJSON(t, out).OK {
 		t.Fatalf("run --flow introspect: exit %d %s %s", code, errs, out)
 	}
-	if code, _, errs := flowCLI(t, st, "", "run", "nope"); code != 2 || !strings.Contains(errs, "nope") {
+	if code, _, errs := runAuthlab(t, st, "", "run", "nope"); code != 2 || !strings.Contains(errs, "nope") {
 		t.Fatalf("unknown profile: %d %q", code, errs)
 	}
 	var runs []store.Run
@@ -246,7 +237,7 @@ func TestMessyCatalogue(t *testing.T) {
 			args = append(args, "--timeout", c.Timeout.String())
 		}
 		start := time.Now()
-		code, out, errs := flowCLI(t, st, "", args...)
+		code, out, errs := runAuthlab(t, st, "", args...)
 		first, _, _ := strings.Cut(errs, "\n")
 		if c.WantOK {
 			if code != 0 {
@@ -274,7 +265,7 @@ func TestMessyCatalogue(t *testing.T) {
 		if c.CAFile != "" {
 			args = append(args, "--ca", c.CAFile)
 		}
-		code, _, errs := flowCLI(t, st, "", args...)
+		code, _, errs := runAuthlab(t, st, "", args...)
 		first, _, _ := strings.Cut(errs, "\n")
 		if code != 1 || !strings.Contains(first, want[c.Name]) {
 			t.Errorf("%s: exit %d %q", c.Name, code, errs)
@@ -327,7 +318,7 @@ rm -rf "$profile"
 		t.Fatal(err)
 	}
 	t.Setenv("BROWSER", wrapper)
-	code, out, errs := flowCLI(t, filepath.Join(dir, "s.db"), "", "flow", "auth-code", "--issuer", idp.Issuer(), "--client-id", "demo-native",
+	code, out, errs := runAuthlab(t, filepath.Join(dir, "s.db"), "", "flow", "auth-code", "--issuer", idp.Issuer(), "--client-id", "demo-native",
 		"--scope", "openid profile api:read", "--wait", "60s", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, errs, out)
@@ -364,7 +355,7 @@ func TestFlowAuthCodeRefreshUserinfoExchangeCLI(t *testing.T) {
 	st := filepath.Join(t.TempDir(), "s.db")
 	t.Setenv("BROWSER", curl+" -s -o /dev/null -L --max-time 20")
 	web := []string{"--issuer", idp.Issuer(), "--client-id", "demo-web", "--client-secret", "demo-web-secret"}
-	code, out, errs := flowCLI(t, st, "", append([]string{"flow", "auth-code", "--scope", "openid offline_access api:read", "--param", "ui_locales=de", "--wait", "30s", "--json"}, web...)...)
+	code, out, errs := runAuthlab(t, st, "", append([]string{"flow", "auth-code", "--scope", "openid offline_access api:read", "--param", "ui_locales=de", "--wait", "30s", "--json"}, web...)...)
 	if code != 0 {
 		t.Fatalf("auth-code: exit %d %s\n%s", code, errs, out)
 	}
@@ -373,16 +364,16 @@ func TestFlowAuthCodeRefreshUserinfoExchangeCLI(t *testing.T) {
 	if rt == "" || j.Token["id_token"] == nil {
 		t.Fatalf("token %v", j.Token)
 	}
-	code, out, errs = flowCLI(t, st, rt, append([]string{"flow", "refresh", "--token", "-", "--json"}, web...)...)
+	code, out, errs = runAuthlab(t, st, rt, append([]string{"flow", "refresh", "--token", "-", "--json"}, web...)...)
 	if code != 0 || !strings.Contains(out, `"refresh_rotated": true`) {
 		t.Fatalf("refresh: exit %d %s\n%s", code, errs, out)
 	}
 	at := decodeFlowJSON(t, out).Token["access_token"].(string)
-	code, out, errs = flowCLI(t, st, at, "flow", "userinfo", "--issuer", idp.Issuer(), "--token", "-")
+	code, out, errs = runAuthlab(t, st, at, "flow", "userinfo", "--issuer", idp.Issuer(), "--token", "-")
 	if code != 0 || !strings.Contains(out, `"sub": "alice"`) {
 		t.Fatalf("userinfo: exit %d %s\n%s", code, errs, out)
 	}
-	code, out, errs = flowCLI(t, st, at, "flow", "token-exchange", "--issuer", idp.Issuer(), "--client-id", "demo-cc", "--client-secret", demoCCSecret,
+	code, out, errs = runAuthlab(t, st, at, "flow", "token-exchange", "--issuer", idp.Issuer(), "--client-id", "demo-cc", "--client-secret", demoCCSecret,
 		"--token", "-", "--audience", "downstream", "--json")
 	if code != 0 || !decodeFlowJSON(t, out).OK {
 		t.Fatalf("token-exchange: exit %d %s\n%s", code, errs, out)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"crypto/tls"
@@ -34,7 +34,7 @@ func mtlsTestServer(t *testing.T, set *mtls.CertSet, auth tls.ClientAuthType) st
 
 func TestCertsInitCommand(t *testing.T) {
 	store := filepath.Join(t.TempDir(), "data", "authlab.db")
-	code, out, errs := hmacRun(t, "--store", store, "certs", "init", "--json")
+	code, out, errs := runAuthlab(t, "", "", "--store", store, "certs", "init", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d %s", code, errs)
 	}
@@ -50,7 +50,7 @@ func TestCertsInitCommand(t *testing.T) {
 			t.Errorf("%s: %v %v", f, err, st)
 		}
 	}
-	code, out, _ = hmacRun(t, "--store", store, "certs", "init")
+	code, out, _ = runAuthlab(t, "", "", "--store", store, "certs", "init")
 	if code != 0 || !strings.HasPrefix(out, "reused existing certificates in") || !strings.Contains(out, set.ClientCert) {
 		t.Fatalf("second run: %s", out)
 	}
@@ -63,7 +63,7 @@ func TestFlowMTLSCommand(t *testing.T) {
 	}
 	url := mtlsTestServer(t, set, tls.RequireAndVerifyClientCert)
 
-	code, out, errs := hmacRun(t, "flow", "mtls", "--url", url, "--cert", set.SPIFFECert, "--key", set.SPIFFEKey, "--ca", set.CACert)
+	code, out, errs := runAuthlab(t, "", "", "flow", "mtls", "--url", url, "--cert", set.SPIFFECert, "--key", set.SPIFFEKey, "--ca", set.CACert)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
@@ -73,7 +73,7 @@ func TestFlowMTLSCommand(t *testing.T) {
 		}
 	}
 
-	code, out, errs = hmacRun(t, "flow", "mtls", "--url", url, "--cert", set.ExpiredCert, "--key", set.ExpiredKey, "--ca", set.CACert, "--json")
+	code, out, errs = runAuthlab(t, "", "", "flow", "mtls", "--url", url, "--cert", set.ExpiredCert, "--key", set.ExpiredKey, "--ca", set.CACert, "--json")
 	var o mtlsOutput
 	if err := json.Unmarshal([]byte(out), &o); err != nil {
 		t.Fatal(err, out)
@@ -85,7 +85,7 @@ func TestFlowMTLSCommand(t *testing.T) {
 		t.Errorf("json report %+v", o.Handshake)
 	}
 
-	code, _, errs = hmacRun(t, "flow", "mtls", "--url", url, "--ca", set.CACert)
+	code, _, errs = runAuthlab(t, "", "", "flow", "mtls", "--url", url, "--ca", set.CACert)
 	if code != 1 || !strings.Contains(errs, "requires a client certificate and we sent none") {
 		t.Fatalf("no cert: exit %d %s", code, errs)
 	}
@@ -95,7 +95,7 @@ func TestFlowMTLSCommand(t *testing.T) {
 		{"--url", url, "--cert", set.ClientKey, "--key", set.ClientCert},
 		{"--url", url, "--token-url", url},
 	} {
-		if code, _, errs := hmacRun(t, append([]string{"flow", "mtls"}, args...)...); code != 2 || errs == "" {
+		if code, _, errs := runAuthlab(t, "", "", append([]string{"flow", "mtls"}, args...)...); code != 2 || errs == "" {
 			t.Errorf("%v: exit %d %q", args, code, errs)
 		}
 	}

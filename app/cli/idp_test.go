@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -23,7 +23,7 @@ import (
 )
 
 func TestIdpPrintConfig(t *testing.T) {
-	code, out, errs := runCLI(t, "idp", "--print-config")
+	code, out, errs := runAuthlab(t, "", "", "idp", "--print-config")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -46,7 +46,7 @@ func TestIdpPrintConfig(t *testing.T) {
 	// A custom config's own secrets are masked.
 	path := filepath.Join(t.TempDir(), "idp.json")
 	os.WriteFile(path, []byte(`{"alg":"ES256","clients":[{"client_id":"svc","client_secret":"top-secret-value","auth_methods":["client_secret_basic"],"grant_types":["client_credentials"]}]}`), 0o600)
-	code, out, errs = runCLI(t, "idp", "--config", path, "--print-config")
+	code, out, errs = runAuthlab(t, "", "", "idp", "--config", path, "--print-config")
 	if code != 0 || strings.Contains(out, "top-secret-value") || !strings.Contains(out, `"ES256"`) {
 		t.Errorf("custom config: exit %d %s %s", code, out, errs)
 	}
@@ -61,7 +61,7 @@ func TestIdpUsageErrors(t *testing.T) {
 		{"idp", "--config", bad},
 		{"idp", "--addr", "no-port"},
 	} {
-		code, _, errs := runCLI(t, args...)
+		code, _, errs := runAuthlab(t, "", "", args...)
 		if code != exitUsage || strings.Count(strings.TrimSpace(errs), "\n") != 0 || errs == "" {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and one line", args, code, errs)
 		}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -20,21 +20,13 @@ import (
 	"authlab/store"
 )
 
-func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	g := &globals{stdout: &out, stderr: &errb, stdin: strings.NewReader("")}
-	code = execute(append([]string{"--store", filepath.Join(t.TempDir(), "authlab.db")}, args...), g)
-	return code, out.String(), errb.String()
-}
-
 func demoArgs(idp *mockidp.Server, extra ...string) []string {
 	return append([]string{"bench", "--issuer", idp.Issuer(), "--client-id", "demo-cc", "--client-secret", "demo-cc-secret"}, extra...)
 }
 
 func TestBenchSLOGate(t *testing.T) {
 	idp := mockidptest.New(t)
-	code, out, errs := runCLI(t, demoArgs(idp, "-n", "200", "-c", "4", "--slo", "success>=99%,p99<10s,rps>1", "--json")...)
+	code, out, errs := runAuthlab(t, "", "", demoArgs(idp, "-n", "200", "-c", "4", "--slo", "success>=99%,p99<10s,rps>1", "--json")...)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errs)
 	}
@@ -59,7 +51,7 @@ func TestBenchSLOGate(t *testing.T) {
 	if err := idp.SetFaults(mockidp.Faults{Errors: map[string]mockidp.ErrorFault{mockidp.EPToken: {Fraction: 0.5}}}); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs = runCLI(t, demoArgs(idp, "-n", "200", "-c", "4", "--slo", "p99<10s,success>=99.9%")...)
+	code, out, errs = runAuthlab(t, "", "", demoArgs(idp, "-n", "200", "-c", "4", "--slo", "p99<10s,success>=99.9%")...)
 	if code != 1 || !strings.Contains(errs, "SLO missed: success>=99.9% (was ") || strings.Contains(errs, "p99<10s") {
 		t.Fatalf("exit %d, stderr %q; want 1 naming success>=99.9%% only", code, errs)
 	}
@@ -86,7 +78,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{[]string{"bench", "probe"}, "needs a probe name"},
 		{demoArgs(idp, "-n", "abc"), "invalid argument"},
 	} {
-		code, _, errs := runCLI(t, c.args...)
+		code, _, errs := runAuthlab(t, "", "", c.args...)
 		if code != 2 || !strings.Contains(errs, c.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and one line containing %q", c.args[1:], code, errs, c.want)
 		}
@@ -121,7 +113,7 @@ func TestBenchProbesCLI(t *testing.T) {
 	idp := mockidptest.New(t)
 	args := demoArgs(idp, "--every", "20ms", "--give-up", "5s", "--json")
 	args = append([]string{"bench", "probe", "revocation"}, args[1:]...)
-	code, out, errs := runCLI(t, args...)
+	code, out, errs := runAuthlab(t, "", "", args...)
 	if code != 0 {
 		t.Fatalf("revocation probe: exit %d, %s", code, errs)
 	}
@@ -134,13 +126,13 @@ func TestBenchProbesCLI(t *testing.T) {
 	}
 
 	args = append([]string{"bench", "probe", "jwks"}, demoArgs(idp, "-n", "3", "--every", "10ms")[1:]...)
-	code, out, errs = runCLI(t, args...)
+	code, out, errs = runAuthlab(t, "", "", args...)
 	if code != 0 || !strings.Contains(out, "requests     3") || !strings.Contains(out, "key ids") {
 		t.Fatalf("jwks probe: exit %d\n%s%s", code, out, errs)
 	}
 
 	args = append([]string{"bench", "probe", "issuance"}, demoArgs(idp, "-n", "5")[1:]...)
-	code, out, errs = runCLI(t, args...)
+	code, out, errs = runAuthlab(t, "", "", args...)
 	if code != 0 || !strings.Contains(out, "client-credentials") || !strings.Contains(out, "auth-code            skipped") {
 		t.Fatalf("issuance probe: exit %d\n%s%s", code, out, errs)
 	}
@@ -165,7 +157,7 @@ func TestProgressLine(t *testing.T) {
 
 func TestBenchCallAndHMACFlows(t *testing.T) {
 	idp := mockidptest.New(t)
-	code, out, errs := runCLI(t, demoArgs(idp, "--flow", "call", "--call", idp.URL()+"/api/hello", "-n", "50", "-c", "2", "--json")...)
+	code, out, errs := runAuthlab(t, "", "", demoArgs(idp, "--flow", "call", "--call", idp.URL()+"/api/hello", "-n", "50", "-c", "2", "--json")...)
 	if code != 0 || !strings.Contains(out, `"requests": 50`) || !strings.Contains(out, `"flow": "call"`) {
 		t.Fatalf("call flow: exit %d\n%s%s", code, out, errs)
 	}
@@ -173,7 +165,7 @@ func TestBenchCallAndHMACFlows(t *testing.T) {
 	v := hmac.NewDemoVerifier(nil)
 	srv := httptest.NewServer(v.Middleware(hmac.SchemeRFC9421, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
 	t.Cleanup(srv.Close)
-	code, out, errs = runCLI(t, "bench", "--flow", "hmac", "--call", srv.URL+"/x", "--scheme", "rfc9421",
+	code, out, errs = runAuthlab(t, "", "", "bench", "--flow", "hmac", "--call", srv.URL+"/x", "--scheme", "rfc9421",
 		"--hmac-key", hmac.DemoSecret, "--key-id", hmac.DemoKeyID, "-n", "20", "--json")
 	if code != 0 || !strings.Contains(out, `"ok_count": 20`) {
 		t.Fatalf("hmac flow: exit %d\n%s%s", code, out, errs)
@@ -188,7 +180,7 @@ func TestBenchBoundNote(t *testing.T) {
 	if err := idp.SetFaults(mockidp.Faults{Latency: map[string]mockidp.Duration{mockidp.EPToken: mockidp.Duration(20 * time.Millisecond)}}); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errs := runCLI(t, demoArgs(idp, "-n", "100000", "-z", "200ms")...)
+	code, _, errs := runAuthlab(t, "", "", demoArgs(idp, "-n", "100000", "-z", "200ms")...)
 	if code != 0 || !strings.Contains(errs, "stopped at the 200ms time bound after") {
 		t.Fatalf("exit %d, stderr %q", code, errs)
 	}
@@ -216,7 +208,7 @@ func TestBenchMTLSFlow(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	base := []string{"bench", "--flow", "mtls", "--call", srv.URL, "--ca", certs.CACert, "-n", "20", "-c", "2", "--json"}
-	code, out, errs := runCLI(t, append(base, "--cert", certs.ClientCert, "--key", certs.ClientKey)...)
+	code, out, errs := runAuthlab(t, "", "", append(base, "--cert", certs.ClientCert, "--key", certs.ClientKey)...)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errs)
 	}
@@ -230,7 +222,7 @@ func TestBenchMTLSFlow(t *testing.T) {
 		t.Fatalf("ok %d, server saw the certificate %d times; want 20 and 20", got.OKCount, seen.Load())
 	}
 
-	code, _, errs = runCLI(t, base...)
+	code, _, errs = runAuthlab(t, "", "", base...)
 	if code != 2 || !strings.Contains(errs, "needs a client certificate") {
 		t.Fatalf("without --cert: exit %d, stderr %q", code, errs)
 	}

@@ -1,7 +1,6 @@
-package main
+package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -15,19 +14,10 @@ import (
 	"authlab/mockidp/mockidptest"
 )
 
-// hmacRun runs the command tree in-process.
-func hmacRun(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	g := &globals{stdout: &out, stderr: &errb, stdin: strings.NewReader("")}
-	code := execute(args, g)
-	return code, out.String(), errb.String()
-}
-
 const rfcKeyFlag = "base64:uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ=="
 
 func TestFlowHMACDryRunRFC9421B25(t *testing.T) {
-	code, out, errs := hmacRun(t, "flow", "hmac", "--key", rfcKeyFlag, "--key-id", "test-shared-secret",
+	code, out, errs := runAuthlab(t, "", "", "flow", "hmac", "--key", rfcKeyFlag, "--key-id", "test-shared-secret",
 		"--label", "sig-b25", "--components", `"date" "@authority" "content-type"`, "--created", "1618884473",
 		"--method", "POST", "--url", "https://example.com/foo?param=Value&Pet=dog",
 		"-H", "Date: Tue, 20 Apr 2021 02:07:55 GMT", "-H", "Content-Type: application/json",
@@ -62,7 +52,7 @@ func TestFlowHMACDryRunSigV4AndGitHub(t *testing.T) {
 		{[]string{"--scheme", "github", "--key", "It's a Secret to Everybody", "--data", "Hello, World!", "--url", "https://hooks.example/"},
 			"X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"},
 	} {
-		code, out, errs := hmacRun(t, append([]string{"flow", "hmac", "--dry-run"}, c.args...)...)
+		code, out, errs := runAuthlab(t, "", "", append([]string{"flow", "hmac", "--dry-run"}, c.args...)...)
 		if code != 0 || !strings.Contains(out, c.want) {
 			t.Errorf("%v: exit %d, want %q in\n%s%s", c.args, code, c.want, out, errs)
 		}
@@ -75,13 +65,13 @@ func TestFlowHMACDryRunSigV4AndGitHub(t *testing.T) {
 func TestFlowHMACVerifyRoundTripAndMismatch(t *testing.T) {
 	dir := t.TempDir()
 	// Sign with --dry-run, cut the rendered request out, verify it back.
-	code, out, errs := hmacRun(t, "flow", "hmac", "--key", "env:AUTHLAB_TEST_HMAC", "--key-id", "k", "--time", "2026-11-27T04:00:00Z",
+	code, out, errs := runAuthlab(t, "", "", "flow", "hmac", "--key", "env:AUTHLAB_TEST_HMAC", "--key-id", "k", "--time", "2026-11-27T04:00:00Z",
 		"--method", "PUT", "--url", "https://api.example.com/v1/items/7", "--data", `{"qty":3}`, "-H", "Content-Type: application/json", "--dry-run")
 	if code != 2 || !strings.Contains(errs, "env:AUTHLAB_TEST_HMAC") {
 		t.Fatalf("unset env key: exit %d %s", code, errs)
 	}
 	t.Setenv("AUTHLAB_TEST_HMAC", "round-trip-secret")
-	code, out, errs = hmacRun(t, "flow", "hmac", "--key", "env:AUTHLAB_TEST_HMAC", "--key-id", "k", "--time", "2026-11-27T04:00:00Z",
+	code, out, errs = runAuthlab(t, "", "", "flow", "hmac", "--key", "env:AUTHLAB_TEST_HMAC", "--key-id", "k", "--time", "2026-11-27T04:00:00Z",
 		"--method", "PUT", "--url", "https://api.example.com/v1/items/7", "--data", `{"qty":3}`, "-H", "Content-Type: application/json", "--dry-run")
 	if code != 0 {
 		t.Fatal(errs)
@@ -100,14 +90,14 @@ func TestFlowHMACVerifyRoundTripAndMismatch(t *testing.T) {
 	req := filepath.Join(dir, "req.http")
 	os.WriteFile(req, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
 
-	code, out, errs = hmacRun(t, "flow", "hmac", "--verify", "--key", "env:AUTHLAB_TEST_HMAC", "--request", req, "--time", "2026-11-27T04:01:00Z")
+	code, out, errs = runAuthlab(t, "", "", "flow", "hmac", "--verify", "--key", "env:AUTHLAB_TEST_HMAC", "--request", req, "--time", "2026-11-27T04:01:00Z")
 	if code != 0 || !strings.Contains(out, "VERIFIED") {
 		t.Fatalf("verify: exit %d\n%s%s", code, out, errs)
 	}
 	// The body changed after signing: the digest is the first thing to fix.
 	tampered := strings.Replace(strings.Join(lines, "\n"), `{"qty":3}`, `{"qty":9}`, 1)
 	os.WriteFile(req, []byte(tampered), 0o600)
-	code, out, errs = hmacRun(t, "flow", "hmac", "--verify", "--key", "env:AUTHLAB_TEST_HMAC", "--request", req, "--time", "2026-11-27T04:01:00Z", "--json")
+	code, out, errs = runAuthlab(t, "", "", "flow", "hmac", "--verify", "--key", "env:AUTHLAB_TEST_HMAC", "--request", req, "--time", "2026-11-27T04:01:00Z", "--json")
 	var o hmacOutput
 	json.Unmarshal([]byte(out), &o)
 	if code != 1 || o.Verify == nil || o.Verify.Problem.Kind != hmac.ProblemBodyDigest {
@@ -115,7 +105,7 @@ func TestFlowHMACVerifyRoundTripAndMismatch(t *testing.T) {
 	}
 	// Ten minutes later the untouched request is stale.
 	os.WriteFile(req, []byte(strings.Join(lines, "\n")), 0o600)
-	code, _, errs = hmacRun(t, "flow", "hmac", "--verify", "--key", "env:AUTHLAB_TEST_HMAC", "--request", req, "--time", "2026-11-27T04:10:00Z")
+	code, _, errs = runAuthlab(t, "", "", "flow", "hmac", "--verify", "--key", "env:AUTHLAB_TEST_HMAC", "--request", req, "--time", "2026-11-27T04:10:00Z")
 	if code != 1 || !strings.Contains(errs, "tolerance") {
 		t.Fatalf("stale: exit %d %s", code, errs)
 	}
@@ -129,7 +119,7 @@ func TestFlowHMACSendToDemoResource(t *testing.T) {
 	defer srv.Close()
 	args := []string{"flow", "hmac", "--key", hmac.DemoSecret, "--key-id", hmac.DemoKeyID, "--nonce", "fixed-nonce-1",
 		"--url", srv.URL + "/api/hmac", "--data", `{"hi":1}`, "--json"}
-	code, out, errs := hmacRun(t, args...)
+	code, out, errs := runAuthlab(t, "", "", args...)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
@@ -139,12 +129,12 @@ func TestFlowHMACSendToDemoResource(t *testing.T) {
 		t.Fatalf("output %s", out)
 	}
 	// The same nonce again: the server refuses the replay, and says why.
-	code, out, errs = hmacRun(t, args...)
+	code, out, errs = runAuthlab(t, "", "", args...)
 	if code != 1 || !strings.Contains(errs, "already used") {
 		t.Fatalf("replay: exit %d %s", code, errs)
 	}
 	// Wrong key: the server's base equals ours, so the key is the suspect.
-	code, out, errs = hmacRun(t, "flow", "hmac", "--key", "not-the-demo-key", "--key-id", hmac.DemoKeyID, "--url", srv.URL+"/api/hmac")
+	code, out, errs = runAuthlab(t, "", "", "flow", "hmac", "--key", "not-the-demo-key", "--key-id", hmac.DemoKeyID, "--url", srv.URL+"/api/hmac")
 	if code != 1 || !strings.Contains(out, "✗ server accepted the signature") || !strings.Contains(errs, "signature mismatch") {
 		t.Fatalf("wrong key: exit %d\n%s%s", code, out, errs)
 	}
@@ -161,7 +151,7 @@ func TestFlowHMACUsageErrors(t *testing.T) {
 		{"--key", "hex:xyz", "--url", "https://x/"},
 		{"--scheme", "aws-sigv4", "--key", "k", "--url", "https://x/"},
 	} {
-		code, _, errs := hmacRun(t, append([]string{"flow", "hmac", "--dry-run"}, args...)...)
+		code, _, errs := runAuthlab(t, "", "", append([]string{"flow", "hmac", "--dry-run"}, args...)...)
 		if code != 2 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || errs == "" {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
 		}
@@ -173,23 +163,23 @@ func TestFlowHMACUsageErrors(t *testing.T) {
 func TestFlowHMACFromProfile(t *testing.T) {
 	idp := mockidptest.New(t)
 	st := filepath.Join(t.TempDir(), "s.db")
-	code, _, errs := flowCLI(t, st, "", "profile", "add", "sig", "--kind", "hmac", "--scheme", "rfc9421",
+	code, _, errs := runAuthlab(t, st, "", "profile", "add", "sig", "--kind", "hmac", "--scheme", "rfc9421",
 		"--hmac-key", hmac.DemoSecret, "--key-id", hmac.DemoKeyID, "--token-url", idp.URL()+"/api/hmac")
 	if code != 0 {
 		t.Fatalf("profile add: exit %d: %s", code, errs)
 	}
-	code, out, errs := flowCLI(t, st, "", "flow", "hmac", "--profile", "sig", "--nonce", "random", "--method", "POST", "--data", `{"hi":1}`, "--json")
+	code, out, errs := runAuthlab(t, st, "", "flow", "hmac", "--profile", "sig", "--nonce", "random", "--method", "POST", "--data", `{"hi":1}`, "--json")
 	if code != 0 || !strings.Contains(out, `"status": 200`) {
 		t.Fatalf("signed from the profile: exit %d\n%s\n%s", code, out, errs)
 	}
 	if strings.Contains(out+errs, hmac.DemoSecret) {
 		t.Fatal("the stored key reached the output")
 	}
-	code, _, errs = flowCLI(t, st, "", "flow", "hmac", "--profile", "sig", "--key", "not-the-demo-key", "--nonce", "random", "--method", "POST", "--data", `{"hi":1}`)
+	code, _, errs = runAuthlab(t, st, "", "flow", "hmac", "--profile", "sig", "--key", "not-the-demo-key", "--nonce", "random", "--method", "POST", "--data", `{"hi":1}`)
 	if code != 1 {
 		t.Fatalf("--key over the profile's key: exit %d, want 1 (rejected): %s", code, errs)
 	}
-	code, _, errs = flowCLI(t, st, "", "flow", "hmac", "--profile", "nope")
+	code, _, errs = runAuthlab(t, st, "", "flow", "hmac", "--profile", "nope")
 	if code != 2 || !strings.Contains(errs, "nope") {
 		t.Fatalf("missing profile: exit %d: %s", code, errs)
 	}

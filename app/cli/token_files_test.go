@@ -1,8 +1,7 @@
-package main
+package cli
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,25 +9,6 @@ import (
 	"testing"
 	"time"
 )
-
-// tokRunWithin runs the command tree with a deadline: a regression that
-// reads a device or FIFO forever fails the test instead of hanging it.
-func tokRunWithin(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	g := &globals{stdout: &out, stderr: &errb, stdin: strings.NewReader("")}
-	done := make(chan int, 1)
-	go func() { done <- execute(args, g) }()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	select {
-	case code := <-done:
-		return code, out.String(), errb.String()
-	case <-ctx.Done():
-		t.Fatalf("%v did not finish within 10s", args)
-		return 0, "", ""
-	}
-}
 
 func TestTokenInspectRefusesDevicesAndFIFOs(t *testing.T) {
 	tok := tokFixture(t)
@@ -44,7 +24,7 @@ func TestTokenInspectRefusesDevicesAndFIFOs(t *testing.T) {
 			{"--key", "file:" + bad, tok},
 			{bad},
 		} {
-			code, _, errOut := tokRunWithin(t, append([]string{"token", "inspect"}, args...)...)
+			code, _, errOut := runAuthlab(t, "", "", append([]string{"token", "inspect"}, args...)...)
 			if code != 2 || !strings.Contains(errOut, bad+" is not a regular file") || strings.Count(errOut, "\n") != 1 {
 				t.Errorf("%v: code %d, stderr %q; want 2 and %q", args, code, errOut, bad+" is not a regular file")
 			}
@@ -54,7 +34,7 @@ func TestTokenInspectRefusesDevicesAndFIFOs(t *testing.T) {
 	if err := os.WriteFile(big, bytes.Repeat([]byte(" "), 1<<20+1), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errOut := tokRunWithin(t, "token", "inspect", "--jwks", big, tok)
+	code, _, errOut := runAuthlab(t, "", "", "token", "inspect", "--jwks", big, tok)
 	if code != 2 || !strings.Contains(errOut, "is larger than 1048576 bytes") {
 		t.Errorf("oversize --jwks: code %d, stderr %q", code, errOut)
 	}
@@ -63,7 +43,7 @@ func TestTokenInspectRefusesDevicesAndFIFOs(t *testing.T) {
 func TestTokenInspectMistypedKeyPath(t *testing.T) {
 	tok := tokFixture(t)
 	for _, key := range []string{"./pubkey.pme", "pubkey.pem", filepath.Join(tokTestdata, "nope"), "/no/such/key"} {
-		code, _, errOut := tokRunWithin(t, "token", "inspect", "--key", key, tok)
+		code, _, errOut := runAuthlab(t, "", "", "token", "inspect", "--key", key, tok)
 		want := "--key " + key + ": no such file; for a literal HMAC secret"
 		if code != 2 || !strings.Contains(errOut, want) {
 			t.Errorf("--key %s: code %d, stderr %q; want 2 and %q", key, code, errOut, want)
@@ -71,22 +51,22 @@ func TestTokenInspectMistypedKeyPath(t *testing.T) {
 	}
 	// A literal secret with a slash (base64 has them) is still a secret:
 	// the token is RS256, so the check fails (1), not the flag (2).
-	code, _, errOut := tokRunWithin(t, "token", "inspect", "--key", "q8/+Zx0=", tok)
+	code, _, errOut := runAuthlab(t, "", "", "token", "inspect", "--key", "q8/+Zx0=", tok)
 	if code != 1 || !strings.Contains(errOut, "check ") {
 		t.Errorf("literal secret with a slash: code %d, stderr %q", code, errOut)
 	}
 }
 
 func TestTokenInspectMalformedAndHTML(t *testing.T) {
-	code, out, errOut := tokRunWithin(t, "token", "inspect", "....")
+	code, out, errOut := runAuthlab(t, "", "", "token", "inspect", "....")
 	if code != 1 || !strings.Contains(errOut, "empty protected header") || strings.Contains(out, "Opaque") {
 		t.Errorf("....: code %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	code, out, errOut = tokRunWithin(t, "token", "inspect", "<html>")
+	code, out, errOut = runAuthlab(t, "", "", "token", "inspect", "<html>")
 	if code != 0 || !strings.Contains(out, "Opaque token") || !strings.Contains(out, "this looks like HTML, not a token") {
 		t.Errorf("<html>: code %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	code, out, _ = tokRunWithin(t, "token", "inspect", "--json", "<html>")
+	code, out, _ = runAuthlab(t, "", "", "token", "inspect", "--json", "<html>")
 	if code != 0 || !strings.Contains(out, `"hint": "this looks like HTML`) {
 		t.Errorf("<html> --json: code %d, stdout %s", code, out)
 	}
@@ -103,7 +83,7 @@ func TestTokenInspectEscapesTerminalControls(t *testing.T) {
 		"exp":          time.Now().Add(time.Hour).Unix(),
 	})
 	// --iss mismatch: the failing check's detail quotes the evil issuer on stderr.
-	code, out, errOut := tokRunWithin(t, "token", "inspect", "--jwks", filepath.Join(tokTestdata, "jwks.json"), "--iss", "https://idp.example", tok)
+	code, out, errOut := runAuthlab(t, "", "", "token", "inspect", "--jwks", filepath.Join(tokTestdata, "jwks.json"), "--iss", "https://idp.example", tok)
 	if code != 1 {
 		t.Fatalf("code %d, stderr %q", code, errOut)
 	}
@@ -129,7 +109,7 @@ func TestTokenInspectEscapesTerminalControls(t *testing.T) {
 func TestTokenInspectSlashSecretNotEchoed(t *testing.T) {
 	tok := tokFixture(t)
 	const secret = "/q8Zx0+abc/def=="
-	code, out, errOut := tokRunWithin(t, "token", "inspect", "--key", secret, tok)
+	code, out, errOut := runAuthlab(t, "", "", "token", "inspect", "--key", secret, tok)
 	if code != 1 || strings.Contains(out+errOut, secret) {
 		t.Fatalf("code %d (want 1: the RS256 token fails with an HMAC key); the secret echoed: %v", code, strings.Contains(out+errOut, secret))
 	}

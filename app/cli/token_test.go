@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -20,15 +20,7 @@ import (
 	"time"
 )
 
-const tokTestdata = "testdata/token"
-
-func tokRun(t *testing.T, stdin string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	g := &globals{stdout: &out, stderr: &errb, stdin: strings.NewReader(stdin)}
-	code := execute(args, g)
-	return code, out.String(), errb.String()
-}
+const tokTestdata = "../../testdata/token"
 
 func tokB64(t *testing.T, v any) string {
 	b, err := json.Marshal(v)
@@ -71,7 +63,7 @@ func tokFixture(t *testing.T) string {
 }
 
 func TestTokenInspectHuman(t *testing.T) {
-	code, out, errOut := tokRun(t, "", "token", "inspect", "--jwks", filepath.Join(tokTestdata, "jwks.json"), "--explain", tokFixture(t))
+	code, out, errOut := runAuthlab(t, "", "", "token", "inspect", "--jwks", filepath.Join(tokTestdata, "jwks.json"), "--explain", tokFixture(t))
 	if code != 0 || errOut != "" {
 		t.Fatalf("code %d, stderr %q", code, errOut)
 	}
@@ -86,7 +78,7 @@ func TestTokenInspectHuman(t *testing.T) {
 }
 
 func TestTokenInspectStdinAndJSON(t *testing.T) {
-	code, out, _ := tokRun(t, tokFixture(t)+"\n", "token", "inspect", "--jwks", filepath.Join(tokTestdata, "jwks.json"), "--json", "--aud", "https://api.example.test", "--iss", "https://idp.example.test")
+	code, out, _ := runAuthlab(t, "", tokFixture(t)+"\n", "token", "inspect", "--jwks", filepath.Join(tokTestdata, "jwks.json"), "--json", "--aud", "https://api.example.test", "--iss", "https://idp.example.test")
 	if code != 0 {
 		t.Fatalf("code %d: %s", code, out)
 	}
@@ -119,25 +111,25 @@ func TestTokenInspectStdinAndJSON(t *testing.T) {
 func TestTokenInspectFailures(t *testing.T) {
 	jwks := filepath.Join(tokTestdata, "jwks.json")
 	expired := tokSignRS256(t, nil, map[string]any{"sub": "x", "iat": time.Now().Add(-2 * time.Hour).Unix(), "exp": time.Now().Add(-90 * time.Second).Unix()})
-	code, _, errOut := tokRun(t, "", "token", "inspect", "--jwks", jwks, "--leeway", "30s", expired)
+	code, _, errOut := runAuthlab(t, "", "", "token", "inspect", "--jwks", jwks, "--leeway", "30s", expired)
 	if code != 1 || !strings.HasPrefix(errOut, "authlab: check exp failed: expired 1m3") || !strings.Contains(errOut, "leeway 30 s") || strings.Count(errOut, "\n") != 1 {
 		t.Fatalf("expired: code %d, stderr %q", code, errOut)
 	}
-	code, out, errOut := tokRun(t, "", "token", "inspect", "--jwks", jwks, "--json", "eyJhbGciOiJSUzI1NiJ9.e30+.c2ln")
+	code, out, errOut := runAuthlab(t, "", "", "token", "inspect", "--jwks", jwks, "--json", "eyJhbGciOiJSUzI1NiJ9.e30+.c2ln")
 	if code != 1 || !strings.Contains(errOut, "claims segment: bad base64url byte '+'") || !strings.Contains(out, `"kind": "check"`) {
 		t.Fatalf("malformed: %d %q %s", code, errOut, out)
 	}
-	code, _, errOut = tokRun(t, "", "token", "inspect", "--key", filepath.Join(tokTestdata, "rsa2.pub"), tokFixture(t))
+	code, _, errOut = runAuthlab(t, "", "", "token", "inspect", "--key", filepath.Join(tokTestdata, "rsa2.pub"), tokFixture(t))
 	if code != 1 || !strings.Contains(errOut, "check signature failed") {
 		t.Fatalf("wrong key: %d %q", code, errOut)
 	}
 	// A file argument is read, not taken as an opaque token.
-	code, out, _ = tokRun(t, "", "token", "inspect", "--jwks", jwks, "--json", filepath.Join(tokTestdata, "rs256.jwt"))
+	code, out, _ = runAuthlab(t, "", "", "token", "inspect", "--jwks", jwks, "--json", filepath.Join(tokTestdata, "rs256.jwt"))
 	if code != 0 || !strings.Contains(out, `"verified": true`) {
 		t.Fatalf("file argument: %d %s", code, out)
 	}
 	// Opaque tokens are not failures.
-	code, out, _ = tokRun(t, "", "token", "inspect", "2YotnFZFEjr1zCsicMWpAA")
+	code, out, _ = runAuthlab(t, "", "", "token", "inspect", "2YotnFZFEjr1zCsicMWpAA")
 	if code != 0 || !strings.Contains(out, "Opaque token") || !strings.Contains(out, "introspection") {
 		t.Fatalf("opaque: %d %s", code, out)
 	}
@@ -160,7 +152,7 @@ func TestTokenInspectUsage(t *testing.T) {
 		{[]string{"--leeway", "-5s", tok}, "--leeway"},
 		{[]string{"-"}, "no token on stdin"},
 	} {
-		code, _, errOut := tokRun(t, "", append([]string{"token", "inspect"}, c.args...)...)
+		code, _, errOut := runAuthlab(t, "", "", append([]string{"token", "inspect"}, c.args...)...)
 		if c.want == "" { // a private key PEM as --jwks is fine: its public half is used
 			if code != 0 {
 				t.Errorf("%v: code %d %q", c.args, code, errOut)
@@ -185,7 +177,7 @@ func TestTokenInspectSecretAndIssuer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range []string{secretFile, "file:" + secretFile, "env:AUTHLAB_TEST_HS", "base64:" + base64.StdEncoding.EncodeToString([]byte(secret)), secret} {
-		code, out, errOut := tokRun(t, "", "token", "inspect", "--key", key, hs)
+		code, out, errOut := runAuthlab(t, "", "", "token", "inspect", "--key", key, hs)
 		if code != 0 || !strings.Contains(out, "verified with shared secret (33 bytes)") {
 			t.Fatalf("--key %s: %d %q %s", key[:5], code, errOut, out)
 		}
@@ -212,7 +204,7 @@ func TestTokenInspectSecretAndIssuer(t *testing.T) {
 	}))
 	defer srv.Close()
 	tok := tokSignRS256(t, nil, map[string]any{"iss": srv.URL, "sub": "x", "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()})
-	code, out, errOut := tokRun(t, "", "token", "inspect", "--issuer", srv.URL, "--json", tok)
+	code, out, errOut := runAuthlab(t, "", "", "token", "inspect", "--issuer", srv.URL, "--json", tok)
 	if code != 0 {
 		t.Fatalf("issuer: %d %q %s", code, errOut, out)
 	}
@@ -238,7 +230,7 @@ func TestTokenInspectSecretAndIssuer(t *testing.T) {
 	if len(got.Exchanges) != 2 || got.Exchanges[1].URL != srv.URL+"/jwks" || got.Exchanges[1].Status != 200 {
 		t.Fatalf("exchanges %+v", got.Exchanges)
 	}
-	code, out, _ = tokRun(t, "", "token", "inspect", "--issuer", srv.URL, tok)
+	code, out, _ = runAuthlab(t, "", "", "token", "inspect", "--issuer", srv.URL, tok)
 	if code != 0 || !strings.Contains(out, "clock skew: the IdP's clock") || !strings.Contains(out, "behind ") {
 		t.Fatalf("human skew line: %s", out)
 	}
