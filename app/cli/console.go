@@ -16,7 +16,7 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 	"github.com/spf13/cobra"
 
-	"authlab/app"
+	"authlab/app/console"
 	"authlab/flows/hmac"
 	"authlab/flows/mtls"
 	"authlab/mockidp"
@@ -36,7 +36,7 @@ func runConsole(g *globals, withDemo bool) error {
 		// A configuration error (exit 2); the store's message names the path.
 		return usageErr("%v", err)
 	}
-	opts := app.Options{Title: "authlab"}
+	opts := console.Options{Title: "authlab"}
 	if withDemo {
 		srv, tlsSrv, err := startDemo(path)
 		if err != nil {
@@ -51,12 +51,12 @@ func runConsole(g *globals, withDemo bool) error {
 	}
 	r := lipgloss.NewRenderer(g.stdout)
 	opts.Theme = ui.NewTheme(r, g.colorEnabled())
-	opts.Backend = &app.StoreBackend{Path: path, OpenURL: openBrowser}
+	opts.Backend = &console.StoreBackend{Path: path, OpenURL: openBrowser}
 	// OSC 52: the terminal copies; built on use so start-up sends no query
 	opts.Clipboard = func(s string) error { termenv.NewOutput(g.stdout).Copy(s); return nil }
 	opts.OpenURL = openBrowser
 	opts.QR = terminalQR
-	m := app.New(opts)
+	m := console.New(opts)
 	defer m.Close()
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithInput(g.stdin), tea.WithOutput(g.stdout))
 	if _, err := p.Run(); err != nil {
@@ -81,14 +81,14 @@ func startDemo(path string) (*mockidp.Server, *mockidp.Server, error) {
 	if err := srv.Start("127.0.0.1:0"); err != nil {
 		return nil, nil, fmt.Errorf("mock IdP: %w", err)
 	}
-	setup := app.DemoSetup{Issuer: srv.Issuer(), HMACKeyID: hmac.DemoKeyID, HMACSecret: hmac.DemoSecret}
+	setup := console.DemoSetup{Issuer: srv.Issuer(), HMACKeyID: hmac.DemoKeyID, HMACSecret: hmac.DemoSecret}
 	// without certificates the demo still runs, only without its mTLS profile
 	tlsSrv, certs, err := startDemoTLS(dir)
 	if err == nil {
 		setup.MTLSIssuer = tlsSrv.Issuer()
 		setup.CACert, setup.ClientCert, setup.ClientKey = certs.CACert, certs.ClientCert, certs.ClientKey
 	}
-	if _, err := app.SeedDemo(path, setup); err != nil {
+	if _, err := console.SeedDemo(path, setup); err != nil {
 		srv.Close()
 		if tlsSrv != nil {
 			tlsSrv.Close()

@@ -1,4 +1,4 @@
-package app
+package console
 
 import (
 	"context"
@@ -255,7 +255,7 @@ func golden(t *testing.T, name, got string) {
 		fmt.Sscanf(name[i+1:], "%dx%d", &w, &h)
 	}
 	checkFrame(t, name, got, w, h)
-	path := filepath.Join("..", "testdata", "tui", name+".golden")
+	path := filepath.Join("..", "..", "testdata", "tui", name+".golden")
 	// trailing spaces carry no meaning and editors strip them
 	lines := strings.Split(got, "\n")
 	for i := range lines {

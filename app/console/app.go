@@ -1,7 +1,7 @@
-// Package app is the console's root bubbletea model: the shared context
+// Package console is the console's root bubbletea model: the shared context
 // (size, theme, clock, keymaps), navigation between screens, and every piece
 // of I/O as a tea.Cmd (store, flows, mock IdP admin). Screens live in views/.
-package app
+package console
 
 import (
 	"context"
