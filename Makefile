@@ -39,6 +39,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 
 # bench: the Go benchmarks behind the issues' targets, each beside its
 # baseline in the same run (medians: pipe through benchstat, or read -count 5).
