@@ -47,15 +47,16 @@ BENCH_COUNT ?= 5
 bench:
 	$(GO) test -run '^$$' -bench 'Paired|InspectWarmJWKS|GolangJWTParse' -benchmem -count $(BENCH_COUNT) ./flows/token
 	$(GO) test -run '^$$' -bench 'RFC9421SignVerify|BareHMAC' -benchmem -count $(BENCH_COUNT) ./flows/hmac
-	$(GO) test -run '^$$' -bench 'View|StartToFirstFrame' -benchmem -count $(BENCH_COUNT) ./app
+	$(GO) test -run '^$$' -bench 'View|StartToFirstFrame' -benchmem -count $(BENCH_COUNT) ./app/console
 	$(GO) test -run '^$$' -bench 'ListProfiles10k|Import20k' -benchmem -count $(BENCH_COUNT) ./store
 	$(GO) test -run '^$$' -bench 'Sign(RS|ES)256' -cpu 1 -count $(BENCH_COUNT) ./mockidp
 	$(GO) test -run '^$$' -bench 'Percentile|Record|Snapshot' -benchmem -count $(BENCH_COUNT) ./flows/bench
 
 # measure: whole-process timings and load runs against the named baselines
-# (jwt, curl, hey), in one run; see testdata/measure.sh.
+# (jwt, curl, hey, oauth2c when installed), in one run; see testdata/measure.sh
+# (SECTIONS="bench" to run some of them).
 measure: deps build
-	bash testdata/measure.sh
+	bash testdata/measure.sh $(SECTIONS)
 
 # fuzz: each fuzz target briefly (FUZZTIME to change).
 FUZZTIME ?= 10s

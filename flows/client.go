@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Limits every outbound call obeys (DESIGN.md conventions).
+// Limits every outbound call obeys: a slow or huge answer never hangs a flow.
 const (
 	DefaultTimeout          = 15 * time.Second
 	MaxResponseBody   int64 = 1 << 20

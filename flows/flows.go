@@ -7,6 +7,7 @@ package flows
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -102,6 +103,31 @@ func (o ObserverFuncs) Exchange(e Exchange) {
 // Discard is an Observer that ignores everything.
 var Discard Observer = ObserverFuncs{}
 
+// DeviceObserver is an Observer that also wants the device grant's user
+// code and verification URI as soon as the grant has them, typed rather than
+// read out of a step's prose. The device grant calls it by type assertion on
+// its observer, before it starts polling.
+type DeviceObserver interface {
+	Device(DeviceAuthorization)
+}
+
+// Step names a front end treats specially: each asks the user to act, so
+// its Detail (a URL, a code) must stand out and stay copyable.
+const (
+	StepOpenURL       = "open this URL in a browser" // Detail: the URL (no browser opened)
+	StepBrowserOpened = "browser opened"             // Detail: the URL the browser shows
+	StepUserCode      = "enter the user code"        // Detail: where to go and the code
+)
+
+// AsksUser reports whether the step asks the user to act (see StepOpenURL).
+func (e StepEvent) AsksUser() bool {
+	switch e.Name {
+	case StepOpenURL, StepBrowserOpened, StepUserCode:
+		return true
+	}
+	return false
+}
+
 // ErrorKind classifies why a flow failed, for exit codes and JSON.
 type ErrorKind string
 
@@ -116,7 +142,9 @@ const (
 )
 
 // Error is a flow failure with a kind and, when the server sent them, the
-// OAuth error fields. Its message is one line that names the problem.
+// OAuth error fields. Its message is one line that names the problem. The
+// error that caused it (a context or network error) stays reachable through
+// Unwrap, so errors.Is(err, context.Canceled) works on a flow's error.
 type Error struct {
 	Kind             ErrorKind `json:"kind"`
 	Message          string    `json:"message"`
@@ -124,11 +152,119 @@ type Error struct {
 	OAuthDescription string    `json:"oauth_error_description,omitempty"`
 	OAuthURI         string    `json:"oauth_error_uri,omitempty"`
 	Status           int       `json:"status,omitempty"`
+
+	cause error
+	// format and args rebuild Message with front-end names for the Fields
+	// among args (see Explain); format is empty when there are none.
+	format string
+	args   []any
 }
 
 func (e *Error) Error() string { return e.Message }
 
-// Errorf builds an *Error of the given kind.
+// Unwrap returns the error that caused this one, or nil.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Errorf builds an *Error of the given kind. Field arguments are named as
+// the engine names them; Explain renames them for a front end.
 func Errorf(kind ErrorKind, format string, args ...any) *Error {
-	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+	e := &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+	for _, a := range args {
+		if hasFields(a) {
+			e.format, e.args = format, args
+			break
+		}
+	}
+	return e
+}
+
+// Wrap is Errorf that keeps cause reachable through Unwrap.
+func Wrap(kind ErrorKind, cause error, format string, args ...any) *Error {
+	e := Errorf(kind, format, args...)
+	e.cause = cause
+	return e
+}
+
+// Field names a setting of a flow's input (a Request field, an HMAC or
+// mTLS option) in an engine message. The engine never names a front end's
+// flag or editor field: each front end says how its user sets a Field
+// (Error.Explain). A Field prints as its name, e.g. token_url.
+type Field string
+
+func (f Field) String() string { return string(f) }
+
+// Fields is a list of fields, printed "a, b, c".
+type Fields []Field
+
+func (fs Fields) String() string { return fs.names(Field.String) }
+
+func (fs Fields) names(name func(Field) string) string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = name(f)
+	}
+	return strings.Join(out, ", ")
+}
+
+// Names of the settings engine messages refer to. The OAuth ones are the
+// keys profiles and the console's editor use.
+const (
+	FieldIssuer        Field = "issuer"
+	FieldTokenURL      Field = "token_url"
+	FieldAuthURL       Field = "auth_url"
+	FieldDeviceURL     Field = "device_url"
+	FieldIntrospectURL Field = "introspect_url"
+	FieldRevokeURL     Field = "revoke_url"
+	FieldUserinfoURL   Field = "userinfo_url"
+	FieldJWKSURL       Field = "jwks_url"
+	FieldCallURL       Field = "call_url"
+	FieldClientID      Field = "client_id"
+	FieldClientSecret  Field = "client_secret"
+	FieldAuthMethod    Field = "auth_method"
+	FieldPrivateKey    Field = "private_key"
+	FieldCertFile      Field = "cert_file"
+	FieldKeyFile       Field = "key_file"
+	FieldCAFile        Field = "ca_file"
+	FieldToken         Field = "token"
+	FieldRedirectPort  Field = "redirect_port"
+	FieldExtraParams   Field = "extra_params"
+	FieldTimeout       Field = "timeout"
+	FieldWait          Field = "wait"
+	FieldURL           Field = "url" // the target of an HMAC-signed or mTLS request
+)
+
+func hasFields(a any) bool {
+	switch v := a.(type) {
+	case Field, Fields:
+		return true
+	case *Error:
+		return v != nil && v.format != ""
+	}
+	return false
+}
+
+// Explain is the message with each Field named by name (a front end's flag
+// or editor label); nested *Error arguments are explained too. Without
+// fields in it, it is Message.
+func (e *Error) Explain(name func(Field) string) string {
+	if e == nil {
+		return ""
+	}
+	if e.format == "" || name == nil {
+		return e.Message
+	}
+	args := make([]any, len(e.args))
+	for i, a := range e.args {
+		switch v := a.(type) {
+		case Field:
+			args[i] = name(v)
+		case Fields:
+			args[i] = v.names(name)
+		case *Error:
+			args[i] = v.Explain(name)
+		default:
+			args[i] = a
+		}
+	}
+	return fmt.Sprintf(e.format, args...)
 }

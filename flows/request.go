@@ -17,6 +17,13 @@ const (
 	FlowIntrospect        = "introspect"
 	FlowRevoke            = "revoke"
 	FlowUserinfo          = "userinfo"
+	// FlowCall uses an access token (given or cached) on a protected
+	// resource, without getting a new one first.
+	FlowCall = "call"
+	// FlowHMAC is an HMAC-signed request (flows/hmac).
+	FlowHMAC = "hmac"
+	// FlowMTLS is a request over TLS with the client certificate (flows/mtls).
+	FlowMTLS = "mtls"
 )
 
 // OAuthFlows lists the flows flows/oauth runs, in menu order.

@@ -192,12 +192,16 @@ type Result struct {
 	Userinfo                 map[string]any       `json:"userinfo,omitempty"`
 	Device                   *DeviceAuthorization `json:"device,omitempty"`
 	Call                     *CallResult          `json:"call,omitempty"`
+	// Detail is an engine's own record of the run, for renderers: an
+	// *hmac.Sent for an HMAC-signed request (flows cannot name the types of
+	// the packages that import it).
+	Detail any `json:"-"`
 
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"-"`
 }
 
-// ExchangeSummary is the JSON form of an exchange (DESIGN.md).
+// ExchangeSummary is the JSON form of an exchange (README: JSON output).
 type ExchangeSummary struct {
 	Step       string  `json:"step,omitempty"`
 	Method     string  `json:"method"`
@@ -250,7 +254,7 @@ func (r *Result) Fail(err error) {
 		r.Err = fe
 		return
 	}
-	r.Err = &Error{Kind: ErrProtocol, Message: err.Error()}
+	r.Err = &Error{Kind: ErrProtocol, Message: err.Error(), cause: err}
 }
 
 // AddCheck appends checks.

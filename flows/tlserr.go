@@ -13,8 +13,15 @@ import (
 )
 
 // ExplainTransportError turns a failed round trip into one line a developer
-// can act on: whose certificate, which CA, refused, timed out.
+// can act on: whose certificate, which CA, refused, timed out. err stays
+// reachable (Unwrap): errors.Is(e, context.Canceled) still works.
 func ExplainTransportError(step string, u *url.URL, err error, timeout time.Duration) *Error {
+	e := explainTransport(step, u, err, timeout)
+	e.cause = err
+	return e
+}
+
+func explainTransport(step string, u *url.URL, err error, timeout time.Duration) *Error {
 	host := hostOf(u)
 	var (
 		unknownCA x509.UnknownAuthorityError
@@ -100,7 +107,7 @@ func explainAlert(step, host string, code uint8) *Error {
 	case 48: // unknown_ca
 		return Errorf(ErrTLS, "%s: %s does not trust the CA that issued our client certificate (alert unknown_ca)", step, host)
 	case 116: // certificate_required
-		return Errorf(ErrTLS, "%s: %s requires a client certificate and we sent none; pass --cert and --key (alert certificate_required)", step, host)
+		return Errorf(ErrTLS, "%s: %s requires a client certificate and we sent none; pass %s and %s (alert certificate_required)", step, host, FieldCertFile, FieldKeyFile)
 	case 40:
 		return Errorf(ErrTLS, "%s: TLS handshake with %s failed: no common protocol version or cipher (alert handshake_failure)", step, host)
 	case 70:

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -37,19 +39,100 @@ func (s *Server) adminRoutes() {
 	a("POST /_authlab/device/approve", s.adminApproveDevice)
 }
 
-// adminAuth lets loopback callers in; others need the admin token.
+// adminAuth lets in callers holding the admin token, and loopback callers
+// whose request a web page cannot have forged: the Host must be a loopback
+// name or the IdP's own (DNS rebinding), and a call that changes state must
+// come from no other Origin and carry JSON or nothing (cross-site requests
+// without a CORS preflight can only send text/plain and form bodies).
 func (s *Server) adminAuth(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if strings.EqualFold(scheme, "Bearer") && secretEqual(tok, s.adminToken) {
+			h(w, r)
+			return
+		}
 		if !isLoopback(r) {
-			scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-			if !strings.EqualFold(scheme, "Bearer") || !secretEqual(tok, s.adminToken) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="authlab-admin"`)
-				writeOAuthError(w, http.StatusUnauthorized, "invalid_token", "the admin API needs the admin token printed at start (Authorization: Bearer TOKEN) from non-loopback callers")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="authlab-admin"`)
+			writeOAuthError(w, http.StatusUnauthorized, "invalid_token", "the admin API needs the admin token printed at start (Authorization: Bearer TOKEN) from non-loopback callers")
+			return
+		}
+		if !s.adminHostAllowed(r.Host) {
+			writeOAuthError(w, http.StatusForbidden, "access_denied", "admin API: Host "+quoteOrNone(r.Host)+" is neither a loopback name nor this IdP's host (DNS rebinding?)")
+			return
+		}
+		if o, ok := r.Header["Origin"]; ok && !s.adminOriginAllowed(r, o) {
+			writeOAuthError(w, http.StatusForbidden, "access_denied", "admin API: requests from web pages of other origins are refused")
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if e := adminBodyType(r); e != "" {
+				writeOAuthError(w, http.StatusUnsupportedMediaType, "invalid_request", e)
 				return
 			}
 		}
 		h(w, r)
 	}
+}
+
+// adminHostAllowed accepts loopback names and addresses (any port) and the
+// host:port of the issuer and of the listener.
+func (s *Server) adminHostAllowed(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if isLoopbackHost(strings.ToLower(h)) {
+		return true
+	}
+	for _, base := range []string{s.Issuer(), s.URL()} {
+		if u, err := url.Parse(base); err == nil && u.Host != "" && strings.EqualFold(u.Host, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// adminOriginAllowed accepts only the request's own origin or the issuer's.
+func (s *Server) adminOriginAllowed(r *http.Request, origins []string) bool {
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	for _, o := range origins {
+		if !strings.EqualFold(o, scheme+r.Host) && (s.Issuer() == "" || !strings.EqualFold(o, originOf(s.Issuer()))) {
+			return false
+		}
+	}
+	return true
+}
+
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// adminBodyType explains why a state-changing call's body is refused, or
+// returns "". A body needs Content-Type application/json; with no body,
+// any Content-Type a form could send is refused too. PUT, PATCH and DELETE
+// cannot be sent cross-site without a preflight, so an untyped JSON body
+// is fine there.
+func adminBodyType(r *http.Request) string {
+	ct := r.Header.Get("Content-Type")
+	if ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return "admin API: Content-Type " + quoteOrNone(ct) + " refused; send application/json (curl --json)"
+		}
+		return ""
+	}
+	if r.Method == http.MethodPost && r.ContentLength != 0 {
+		return "admin API: a POST body needs Content-Type application/json (curl --json)"
+	}
+	return ""
 }
 
 func (s *Server) adminIndex(w http.ResponseWriter, r *http.Request) {
@@ -141,7 +224,7 @@ func (s *Server) adminConfig(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminState(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, 200, jsonBytes(map[string]any{"tables": s.st.sizes(), "issuer": s.issuerFor(r), "now": s.Now().UTC(), "faults": s.Faults()}))
+	writeJSON(w, 200, jsonBytes(map[string]any{"tables": s.st.sizes(), "table_bytes": s.st.tableBytes(), "issuer": s.issuerFor(r), "now": s.Now().UTC(), "faults": s.Faults()}))
 }
 
 func (s *Server) adminApproveDevice(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -12,26 +13,66 @@ import (
 // authzParams are the authorization request parameters the IdP keeps.
 var authzParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt", "login_hint", "max_age"}
 
-// redirectAllowed applies exact matching, except that the port of a loopback
-// redirect may vary (RFC 8252 7.3).
+// Authorization request caps: every parameter the IdP keeps is copied into
+// a pending login or a code, so their size is bounded before anything is
+// stored.
+const (
+	maxAuthzRequest = 8 << 10 // the request URI, or a POST body
+	maxAuthzParam   = 2 << 10 // any one parameter
+)
+
+// redirectAllowed matches a redirect URI exactly against the registered
+// ones, after parsing it (see parseRedirect); only the port of a loopback
+// http redirect may differ (RFC 8252 7.3).
 func redirectAllowed(registered []string, got string) bool {
-	gu, err := url.Parse(got)
-	if err != nil || gu.Fragment != "" || gu.User != nil {
+	gu, ok := parseRedirect(got)
+	if !ok {
 		return false
 	}
 	for _, reg := range registered {
 		if reg == got {
 			return true
 		}
-		ru, err := url.Parse(reg)
-		if err != nil || ru.Scheme != "http" || gu.Scheme != "http" || !isLoopbackHost(ru.Hostname()) {
+		ru, ok := parseRedirect(reg)
+		if !ok || ru.Scheme != "http" || gu.Scheme != "http" || !isLoopbackHost(ru.Hostname()) {
 			continue
 		}
-		if ru.Hostname() == gu.Hostname() && ru.Path == gu.Path && ru.RawQuery == gu.RawQuery && (ru.Port() == "" || ru.Port() == gu.Port()) {
+		if (ru.Port() == "" || ru.Port() == gu.Port()) && withoutPort(ru) == withoutPort(gu) {
 			return true
 		}
 	}
 	return false
+}
+
+// parseRedirect accepts an absolute URI without a fragment (not even an
+// empty one, RFC 6749 3.1.2) or userinfo, with a port in 1..65535 written
+// plainly, and only in the form it parses back to, so an escaped spelling
+// (/%63allback) or an upper-case scheme never passes for the registered one.
+func parseRedirect(raw string) (*url.URL, bool) {
+	if strings.ContainsAny(raw, "#\\") {
+		return nil, false
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Opaque != "" || u.User != nil || u.Host == "" || u.String() != raw {
+		return nil, false
+	}
+	if p := u.Port(); p != "" || strings.HasSuffix(u.Host, ":") {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != p {
+			return nil, false
+		}
+	}
+	return u, true
+}
+
+// withoutPort is u as a string with the port dropped from its authority.
+func withoutPort(u *url.URL) string {
+	c := *u
+	c.Host = u.Hostname()
+	if strings.Contains(c.Host, ":") {
+		c.Host = "[" + c.Host + "]"
+	}
+	return c.String()
 }
 
 func isLoopbackHost(h string) bool {
@@ -75,7 +116,26 @@ func authzPage(w http.ResponseWriter, status int, code, desc string) {
 }
 
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+	uri := r.RequestURI
+	if uri == "" {
+		uri = r.URL.RequestURI()
+	}
+	if len(uri) > maxAuthzRequest {
+		authzPage(w, http.StatusRequestURITooLong, "invalid_request", "authorization request URL longer than 8 KiB")
+		return
+	}
+	if r.Method == http.MethodPost {
+		if r.ContentLength > maxAuthzRequest {
+			authzPage(w, http.StatusBadRequest, "invalid_request", "authorization request body larger than 8 KiB")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxAuthzRequest)
+	}
 	if err := r.ParseForm(); err != nil {
+		if tooLarge(err) {
+			authzPage(w, http.StatusBadRequest, "invalid_request", "authorization request body larger than 8 KiB")
+			return
+		}
 		authzPage(w, http.StatusBadRequest, "invalid_request", "cannot parse the request: "+err.Error())
 		return
 	}
@@ -86,6 +146,10 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if v := r.Form.Get(k); v != "" {
+			if len(v) > maxAuthzParam {
+				authzPage(w, http.StatusBadRequest, "invalid_request", "parameter "+k+" is longer than 2 KiB")
+				return
+			}
 			p[k] = v
 		}
 	}
@@ -137,15 +201,10 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.authzError(w, r, redirect, state, "invalid_request", "PKCE is required for public clients: send code_challenge (S256)")
 		return
 	}
-	prompt := strings.Fields(p["prompt"])
-	wantLogin := s.opts.Login
-	for _, pr := range prompt {
-		if pr == "login" || pr == "consent" || pr == "select_account" {
-			wantLogin = true
-		}
-	}
-	if wantLogin {
-		for _, pr := range prompt {
+	// Without --login the mock user is always signed in and always
+	// consents, whatever prompt asks: headless runs never meet a page.
+	if s.opts.Login {
+		for _, pr := range strings.Fields(p["prompt"]) {
 			if pr == "none" {
 				s.authzError(w, r, redirect, state, "login_required", "prompt=none but this IdP asks for a login")
 				return
@@ -169,15 +228,15 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, c *clientInfo
 	now := s.Now()
 	code := randomToken(32)
 	st := s.st
+	ac := &authCode{ClientID: c.ID, RedirectURI: p["redirect_uri"], Scope: strings.Join(strings.Fields(p["scope"]), " "), Nonce: p["nonce"],
+		Challenge: p["code_challenge"], Method: p["code_challenge_method"], User: user, AuthTime: now, Expires: now.Add(s.cfg.Lifetimes.Code.D())}
 	st.mu.Lock()
-	if !st.room(now, func() int { return len(st.codes) }) {
-		st.mu.Unlock()
+	ok := st.putCode(now, code, ac)
+	st.mu.Unlock()
+	if !ok {
 		s.authzError(w, r, p["redirect_uri"], p["state"], "temporarily_unavailable", "authorization code table full")
 		return
 	}
-	st.codes[code] = &authCode{ClientID: c.ID, RedirectURI: p["redirect_uri"], Scope: strings.Join(strings.Fields(p["scope"]), " "), Nonce: p["nonce"],
-		Challenge: p["code_challenge"], Method: p["code_challenge_method"], User: user, AuthTime: now, Expires: now.Add(s.cfg.Lifetimes.Code.D())}
-	st.mu.Unlock()
 	q := url.Values{"code": {code}, "iss": {s.issuerFor(r)}}
 	if p["state"] != "" {
 		q.Set("state", p["state"])
@@ -195,13 +254,12 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, p map[string]
 	id, csrf := randomToken(16), randomToken(24)
 	st := s.st
 	st.mu.Lock()
-	if !st.room(now, func() int { return len(st.logins) }) {
-		st.mu.Unlock()
-		s.authzError(w, r, p["redirect_uri"], p["state"], "temporarily_unavailable", "too many pending logins")
+	ok := st.putPending(now, &st.logins, id, &pendingLogin{Params: p, CSRF: csrf, Expires: now.Add(10 * time.Minute)})
+	st.mu.Unlock()
+	if !ok {
+		s.authzError(w, r, p["redirect_uri"], p["state"], "temporarily_unavailable", "authorization request too large to keep")
 		return
 	}
-	st.logins[id] = &pendingLogin{Params: p, CSRF: csrf, Expires: now.Add(10 * time.Minute)}
-	st.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -218,10 +276,7 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 	id, csrf := r.PostForm.Get("login_id"), r.PostForm.Get("csrf_token")
 	st := s.st
 	st.mu.Lock()
-	pl := st.logins[id]
-	if pl != nil {
-		delete(st.logins, id) // single use, whatever the outcome
-	}
+	pl := st.logins.take(id) // single use, whatever the outcome
 	st.mu.Unlock()
 	ck, _ := r.Cookie(csrfCookie)
 	if pl == nil || !s.Now().Before(pl.Expires) {

@@ -2,6 +2,8 @@ package mockidp
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/base64"
@@ -13,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"authlab/flows"
 )
 
@@ -20,13 +24,15 @@ const assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 type clientInfo struct {
 	Client
-	keys   []jwk
+	keys   []jose.JSONWebKey
 	pubs   []crypto.PublicKey
 	auth   map[string]bool
 	grants map[string]bool
 	scopes map[string]bool // nil: any configured scope
 	// defaultScope is what client_credentials grants when asked for nothing.
 	defaultScope string
+	// subject is TLSSubject parsed (RFC 4514).
+	subject dn
 }
 
 func buildClients(cfg Config) (map[string]*clientInfo, error) {
@@ -46,20 +52,28 @@ func buildClients(cfg Config) (map[string]*clientInfo, error) {
 			}
 		}
 		if len(c.JWKS) > 0 {
-			keys, err := parseJWKS(c.JWKS)
+			set, err := flows.ParseJWKSet(c.JWKS)
 			if err != nil {
 				return nil, fmt.Errorf("config: client %q: %w", c.ID, err)
 			}
-			for _, k := range keys {
-				pub, err := k.key()
-				if err != nil {
-					return nil, fmt.Errorf("config: client %q: key %q: %w", c.ID, k.Kid, err)
+			if len(set.Skipped) > 0 {
+				return nil, fmt.Errorf("config: client %q: JWKS keys of unsupported type: %s", c.ID, strings.Join(set.Skipped, ", "))
+			}
+			for _, k := range set.Keys {
+				pub := k.Public().Key
+				if ec, ok := pub.(*ecdsa.PublicKey); algOf(pub) == "" || ok && ec.Curve != elliptic.P256() {
+					return nil, fmt.Errorf("config: client %q: key %q: the IdP verifies RS256, ES256 (P-256) and EdDSA keys only", c.ID, k.KeyID)
 				}
 				ci.keys = append(ci.keys, k)
 				ci.pubs = append(ci.pubs, pub)
 			}
 		}
 		ci.defaultScope = computeDefaultScope(cfg, ci)
+		sub, err := parseDN(c.TLSSubject)
+		if err != nil {
+			return nil, fmt.Errorf("config: client %q: tls_client_auth_subject_dn: %w", c.ID, err)
+		}
+		ci.subject = sub
 		out[c.ID] = ci
 	}
 	return out, nil
@@ -240,7 +254,7 @@ func (s *Server) checkClientCert(c *clientInfo, cert *x509.Certificate) *oauthEr
 	if c.auth[AuthTLS] {
 		if pool := s.clientCAs(); pool != nil {
 			_, err := cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, CurrentTime: s.clockNow()})
-			if err == nil && subjectMatches(c.TLSSubject, cert) {
+			if err == nil && subjectMatches(c.subject, cert) {
 				return nil
 			}
 			if err != nil && !c.auth[AuthSelfSignedTLS] {
@@ -323,7 +337,7 @@ func (s *Server) checkAssertion(tok, formID, endpointURL string, r *http.Request
 		}
 		ok := false
 		for i, k := range c.keys {
-			if j.Header.Kid != "" && k.Kid != "" && k.Kid != j.Header.Kid {
+			if j.Header.Kid != "" && k.KeyID != "" && k.KeyID != j.Header.Kid {
 				continue
 			}
 			if verifyJWS(j.Header.Alg, c.pubs[i], j.Input, j.Sig) == nil {
@@ -368,7 +382,7 @@ func (s *Server) checkAssertion(tok, formID, endpointURL string, r *http.Request
 	m := s.st
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	key := c.ID + "\x00" + cl.Jti
+	key := assertionKey(c.ID, cl.Jti)
 	if _, seen := m.jtis[key]; seen {
 		return nil, "", errInvalidClient("client_assertion: jti already used (assertions are single use)")
 	}
@@ -377,23 +391,4 @@ func (s *Server) checkAssertion(tok, formID, endpointURL string, r *http.Request
 	}
 	m.jtis[key] = exp
 	return c, method, nil
-}
-
-// subjectMatches reports whether the certificate subject contains every
-// attribute of the configured DN ("CN=demo-mtls" matches
-// "CN=demo-mtls,O=authlab"); an empty DN matches any subject.
-func subjectMatches(dn string, cert *x509.Certificate) bool {
-	if dn == "" || dn == cert.Subject.String() {
-		return true
-	}
-	have := map[string]bool{}
-	for _, p := range strings.Split(cert.Subject.String(), ",") {
-		have[strings.TrimSpace(p)] = true
-	}
-	for _, p := range strings.Split(dn, ",") {
-		if !have[strings.TrimSpace(p)] {
-			return false
-		}
-	}
-	return true
 }

@@ -227,6 +227,9 @@ func (c *Config) Validate() error {
 		if cl.Alg != "" && cl.Alg != "RS256" && cl.Alg != "ES256" && cl.Alg != "EdDSA" {
 			return fmt.Errorf("config: client %q: alg %q: want RS256, ES256 or EdDSA", cl.ID, cl.Alg)
 		}
+		if _, err := parseDN(cl.TLSSubject); err != nil {
+			return fmt.Errorf("config: client %q: tls_client_auth_subject_dn: %w", cl.ID, err)
+		}
 		for _, g := range cl.GrantTypes {
 			switch g {
 			case GrantAuthCode, GrantClientCreds, GrantRefresh, GrantDeviceCode, GrantTokenExchange:

@@ -121,16 +121,10 @@ func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 	form := func(uc, msg string) {
 		id, csrf := randomToken(16), randomToken(24)
 		st := s.st
+		now := s.Now()
 		st.mu.Lock()
-		ok := st.room(s.Now(), func() int { return len(st.logins) })
-		if ok {
-			st.logins[id] = &pendingLogin{CSRF: csrf, Expires: s.Now().Add(10 * time.Minute)}
-		}
+		st.putPending(now, &st.devForms, id, &pendingLogin{CSRF: csrf, Expires: now.Add(10 * time.Minute)})
 		st.mu.Unlock()
-		if !ok {
-			page(503, pageData{Title: "Device sign-in", Error: "too many pending logins"})
-			return
-		}
 		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 		page(200, pageData{Title: "Device sign-in", Device: true, ID: id, CSRF: csrf, UserCode: uc, Error: msg})
 	}
@@ -145,8 +139,7 @@ func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 	id, csrf := r.PostForm.Get("login_id"), r.PostForm.Get("csrf_token")
 	st := s.st
 	st.mu.Lock()
-	pl := st.logins[id]
-	delete(st.logins, id)
+	pl := st.devForms.take(id)
 	st.mu.Unlock()
 	ck, _ := r.Cookie(csrfCookie)
 	if pl == nil || csrf == "" || ck == nil || !secretEqual(csrf, pl.CSRF) || !secretEqual(ck.Value, pl.CSRF) {
@@ -385,10 +378,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	if rt := st.refresh[tok]; rt != nil {
 		if rt.ClientID == c.ID {
 			// RFC 7009 2.1: revoking a refresh token revokes its grant.
-			if f := st.families[rt.Family]; f != nil {
-				f.Revoked = true
-				s.revokeJTIsLocked(now, f.JTIs)
-			}
+			s.revokeFamilyLocked(now, rt.Family)
 			delete(st.refresh, tok)
 		}
 		st.mu.Unlock()

@@ -23,6 +23,10 @@ const (
 	EPOther      = "other"
 )
 
+// defaultExpiredBy is how long ago the expired fault puts exp: well past
+// the 60 s to 5 min leeway clients commonly allow.
+const defaultExpiredBy = 10 * time.Minute
+
 // JWKS outage modes.
 const (
 	JWKSUp      = ""
@@ -64,12 +68,15 @@ type Faults struct {
 	Lifetime Duration `json:"lifetime,omitempty"`
 	// Expired issues tokens whose exp is already in the past.
 	Expired bool `json:"expired,omitempty"`
+	// ExpiredBy is how long before now Expired puts exp (0: 10 minutes,
+	// past any common leeway).
+	ExpiredBy Duration `json:"expired_by,omitempty"`
 }
 
 // IsZero reports whether no fault is set.
 func (f Faults) IsZero() bool {
 	return f.Skew == 0 && len(f.Latency) == 0 && len(f.Errors) == 0 && f.JWKS == "" &&
-		!f.UnknownKey && !f.AlgNone && f.Lifetime == 0 && !f.Expired && f.HangLimit == 0
+		!f.UnknownKey && !f.AlgNone && f.Lifetime == 0 && !f.Expired && f.ExpiredBy == 0 && f.HangLimit == 0
 }
 
 func (f Faults) clone() Faults {
@@ -179,6 +186,9 @@ func (f Faults) validate() error {
 	}
 	if f.Lifetime < 0 {
 		return fmt.Errorf("faults: lifetime must not be negative")
+	}
+	if f.ExpiredBy < 0 {
+		return fmt.Errorf("faults: expired_by must not be negative (it is how long ago exp was)")
 	}
 	return nil
 }

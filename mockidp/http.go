@@ -3,10 +3,10 @@ package mockidp
 import (
 	hmacsig "authlab/flows/hmac"
 	"bytes"
+	"errors"
 	"io"
 	"log"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +16,12 @@ import (
 
 // maxBody caps request bodies the IdP reads.
 const maxBody = 64 << 10
+
+// tooLarge reports whether err is the request body limit being hit.
+func tooLarge(err error) bool {
+	var m *http.MaxBytesError
+	return errors.As(err, &m)
+}
 
 func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }
 
@@ -125,10 +131,12 @@ func (s *Server) wrap(ep string, h http.Handler) http.Handler {
 			return
 		}
 		start := time.Now()
-		var reqBody []byte
-		if r.Body != nil && ep != EPAdmin {
-			reqBody, _ = io.ReadAll(r.Body)
-			r.Body = io.NopCloser(bytes.NewReader(reqBody))
+		var reqRec *teeBody
+		if r.Body != nil && r.Body != http.NoBody && ep != EPAdmin {
+			// Record what the handler reads, as it reads it: the handler sees
+			// the body (and its size limit) exactly as without a subscriber.
+			reqRec = &teeBody{ReadCloser: r.Body}
+			r.Body = reqRec
 		}
 		rw := &recWriter{ResponseWriter: w}
 		fault := ""
@@ -143,33 +151,65 @@ func (s *Server) wrap(ep string, h http.Handler) http.Handler {
 		if rw.status == 0 {
 			rw.status = 200
 		}
-		u := *r.URL
-		u.Host = r.Host
-		u.Scheme = "http"
-		if r.TLS != nil {
-			u.Scheme = "https"
+		var reqBody []byte
+		if reqRec != nil {
+			reqBody = reqRec.buf.Bytes()
 		}
-		s.events.publish(Event{
-			Time:     start,
-			Endpoint: ep,
-			ClientID: rw.clientID,
-			Grant:    rw.grant,
-			Error:    rw.oerr,
-			Fault:    fault,
-			Remote:   r.RemoteAddr,
-			Exchange: flows.Exchange{
-				Method:          r.Method,
-				URL:             flows.MaskURL(&u),
-				RequestHeaders:  flows.MaskHeaders(r.Header),
-				RequestBody:     maskTokens(flows.MaskBody(reqBody, r.Header.Get("Content-Type"))),
-				Status:          rw.status,
-				ResponseHeaders: flows.MaskHeaders(w.Header()),
-				ResponseBody:    maskTokens(flows.MaskBody(rw.body.Bytes(), w.Header().Get("Content-Type"))),
-				Started:         start,
-				Duration:        time.Since(start),
-				TLS:             tlsFacts(r),
-			},
-		})
+		s.publishExchange(start, ep, r, w.Header(), rw, reqBody, fault)
+	})
+}
+
+// teeBody keeps a copy of the first maxBody bytes a handler reads.
+type teeBody struct {
+	io.ReadCloser
+	buf bytes.Buffer
+}
+
+func (t *teeBody) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	if room := maxBody - t.buf.Len(); room > 0 && n > 0 {
+		t.buf.Write(p[:min(n, room)])
+	}
+	return n, err
+}
+
+// publishExchange sends one event, with every secret the exchange carries
+// masked wherever it appears in the record.
+func (s *Server) publishExchange(start time.Time, ep string, r *http.Request, respHeader http.Header, rw *recWriter, reqBody []byte, fault string) {
+	reqCT, respCT := r.Header.Get("Content-Type"), respHeader.Get("Content-Type")
+	red := newRedactor()
+	red.add(s.adminToken, flows.Masked)
+	red.addValues(r.URL.Query())
+	red.addHeaders(r.Header)
+	red.addBody(reqBody, reqCT)
+	red.addHeaders(respHeader)
+	red.addBody(rw.body.Bytes(), respCT)
+	u := *r.URL
+	u.Host = r.Host
+	u.Scheme = "http"
+	if r.TLS != nil {
+		u.Scheme = "https"
+	}
+	s.events.publish(Event{
+		Time:     start,
+		Endpoint: ep,
+		ClientID: rw.clientID,
+		Grant:    rw.grant,
+		Error:    rw.oerr,
+		Fault:    fault,
+		Remote:   r.RemoteAddr,
+		Exchange: flows.Exchange{
+			Method:          r.Method,
+			URL:             red.url(&u),
+			RequestHeaders:  red.headers(r.Header),
+			RequestBody:     red.body(reqBody, reqCT),
+			Status:          rw.status,
+			ResponseHeaders: red.headers(respHeader),
+			ResponseBody:    red.body(rw.body.Bytes(), respCT),
+			Started:         start,
+			Duration:        time.Since(start),
+			TLS:             tlsFacts(r),
+		},
 	})
 }
 
@@ -178,53 +218,6 @@ func tlsFacts(r *http.Request) *flows.TLSFacts {
 		return nil
 	}
 	return flows.TLSFactsOf(r.TLS, len(r.TLS.PeerCertificates) > 0)
-}
-
-// tokenFields are response/request fields whose values are bearer secrets:
-// events show a short fingerprint instead.
-var tokenFields = []string{"access_token", "refresh_token", "id_token", "code", "device_code", "token", "subject_token", "actor_token", "assertion"}
-
-// maskTokens replaces token values in a JSON or form body with their
-// fingerprint prefix, so the live log never carries a usable bearer token.
-func maskTokens(body string) string {
-	if body == "" {
-		return body
-	}
-	if strings.HasPrefix(body, "{") {
-		for _, f := range tokenFields {
-			key := `"` + f + `":"`
-			for off := 0; ; {
-				i := strings.Index(body[off:], key)
-				if i < 0 {
-					break
-				}
-				i += off + len(key)
-				j := strings.IndexByte(body[i:], '"')
-				if j < 0 {
-					break
-				}
-				repl := "sha256:" + flows.Fingerprint(body[i : i+j])[:12]
-				body = body[:i] + repl + body[i+j:]
-				off = i + len(repl)
-			}
-		}
-		return body
-	}
-	vals, err := url.ParseQuery(body)
-	if err != nil {
-		return body
-	}
-	changed := false
-	for _, f := range tokenFields {
-		if v := vals.Get(f); v != "" {
-			vals.Set(f, "sha256:"+flows.Fingerprint(v)[:12])
-			changed = true
-		}
-	}
-	if !changed {
-		return body
-	}
-	return vals.Encode()
 }
 
 // applyFaults delays, fails or passes the request; it returns the fault applied.

@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -18,80 +17,6 @@ import (
 )
 
 var b64 = base64.RawURLEncoding
-
-// jwk is the subset of RFC 7517 the IdP reads and writes.
-type jwk struct {
-	Kty string `json:"kty"`
-	Kid string `json:"kid,omitempty"`
-	Use string `json:"use,omitempty"`
-	Alg string `json:"alg,omitempty"`
-	Crv string `json:"crv,omitempty"`
-	N   string `json:"n,omitempty"`
-	E   string `json:"e,omitempty"`
-	X   string `json:"x,omitempty"`
-	Y   string `json:"y,omitempty"`
-}
-
-func publicJWK(pub crypto.PublicKey, kid, alg string) (jwk, error) {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		return jwk{Kty: "RSA", Kid: kid, Use: "sig", Alg: alg, N: b64.EncodeToString(k.N.Bytes()), E: b64.EncodeToString(big.NewInt(int64(k.E)).Bytes())}, nil
-	case *ecdsa.PublicKey:
-		if k.Curve != elliptic.P256() {
-			return jwk{}, errors.New("only P-256 EC keys are supported")
-		}
-		raw, err := k.Bytes() // 0x04 || X || Y
-		if err != nil {
-			return jwk{}, err
-		}
-		return jwk{Kty: "EC", Kid: kid, Use: "sig", Alg: alg, Crv: "P-256", X: b64.EncodeToString(raw[1:33]), Y: b64.EncodeToString(raw[33:])}, nil
-	case ed25519.PublicKey:
-		return jwk{Kty: "OKP", Kid: kid, Use: "sig", Alg: alg, Crv: "Ed25519", X: b64.EncodeToString(k)}, nil
-	}
-	return jwk{}, fmt.Errorf("unsupported key type %T", pub)
-}
-
-// key returns the public key a JWK describes.
-func (j jwk) key() (crypto.PublicKey, error) {
-	switch j.Kty {
-	case "RSA":
-		n, err1 := b64.DecodeString(j.N)
-		e, err2 := b64.DecodeString(j.E)
-		if err1 != nil || err2 != nil || len(n) == 0 || len(e) == 0 || len(e) > 4 {
-			return nil, errors.New("RSA JWK: bad n or e")
-		}
-		return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}, nil
-	case "EC":
-		if j.Crv != "P-256" {
-			return nil, fmt.Errorf("EC JWK: curve %q not supported (want P-256)", j.Crv)
-		}
-		x, err1 := b64.DecodeString(j.X)
-		y, err2 := b64.DecodeString(j.Y)
-		if err1 != nil || err2 != nil || len(x) != 32 || len(y) != 32 {
-			return nil, errors.New("EC JWK: bad x or y")
-		}
-		raw := append(append([]byte{4}, x...), y...)
-		return ecdsa.ParseUncompressedPublicKey(elliptic.P256(), raw)
-	case "OKP":
-		x, err := b64.DecodeString(j.X)
-		if j.Crv != "Ed25519" || err != nil || len(x) != ed25519.PublicKeySize {
-			return nil, errors.New("OKP JWK: want an Ed25519 x")
-		}
-		return ed25519.PublicKey(x), nil
-	}
-	return nil, fmt.Errorf("JWK kty %q not supported", j.Kty)
-}
-
-// parseJWKS reads a JWK Set, skipping keys it cannot use.
-func parseJWKS(b []byte) ([]jwk, error) {
-	var set struct {
-		Keys []jwk `json:"keys"`
-	}
-	if err := json.Unmarshal(b, &set); err != nil {
-		return nil, fmt.Errorf("JWKS: %w", err)
-	}
-	return set.Keys, nil
-}
 
 func algOf(pub crypto.PublicKey) string {
 	switch pub.(type) {

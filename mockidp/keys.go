@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"authlab/flows"
 )
 
@@ -33,16 +35,19 @@ type signingKey struct {
 	RetireAt time.Time
 	// headers: precomputed base64url JOSE headers for access and ID tokens.
 	atHeader, idHeader string
-	jwk                jwk
+	jwk                jose.JSONWebKey // public half, as the JWKS publishes it
 }
 
 func newSigningKey(alg string, priv crypto.Signer, kid string, created time.Time) (*signingKey, error) {
 	k := &signingKey{Kid: kid, Alg: alg, Priv: priv, Created: created}
-	j, err := publicJWK(priv.Public(), kid, alg)
-	if err != nil {
-		return nil, err
+	if ec, ok := priv.Public().(*ecdsa.PublicKey); ok && ec.Curve != elliptic.P256() {
+		return nil, errors.New("only P-256 EC keys are supported")
 	}
-	k.jwk = j
+	k.jwk = jose.JSONWebKey{Key: priv.Public(), KeyID: kid, Algorithm: alg, Use: "sig"}
+	// Marshal once here, so building the JWKS document cannot fail later.
+	if _, err := k.jwk.MarshalJSON(); err != nil {
+		return nil, fmt.Errorf("key %s: %w", kid, err)
+	}
 	k.atHeader = b64.EncodeToString([]byte(`{"alg":"` + alg + `","kid":"` + kid + `","typ":"at+jwt"}`))
 	k.idHeader = b64.EncodeToString([]byte(`{"alg":"` + alg + `","kid":"` + kid + `","typ":"JWT"}`))
 	return k, nil
@@ -80,7 +85,7 @@ type keySet struct {
 
 func (ks *keySet) index(now time.Time) *keySet {
 	out := &keySet{current: ks.current, byKid: map[string]*signingKey{}}
-	var keys []jwk
+	var keys []jose.JSONWebKey
 	for _, alg := range signingAlgs {
 		if k := ks.current[alg]; k != nil {
 			out.byKid[k.Kid] = k
@@ -97,9 +102,7 @@ func (ks *keySet) index(now time.Time) *keySet {
 			}
 		}
 	}
-	out.jwks = jsonBytes(struct {
-		Keys []jwk `json:"keys"`
-	}{keys})
+	out.jwks = jsonBytes(jose.JSONWebKeySet{Keys: keys})
 	return out
 }
 

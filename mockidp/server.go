@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -44,6 +43,10 @@ type Options struct {
 	// MaxEntries caps each in-memory table (codes, refresh tokens, revoked
 	// ids, device codes, assertion ids); default 100000.
 	MaxEntries int
+	// MaxTableBytes caps the bytes each table holding what callers sent may
+	// take (codes, pending logins, device sign-in forms); default 32 MiB.
+	// Full sign-in form tables drop their oldest forms.
+	MaxTableBytes int
 	// ClientCAs verifies tls_client_auth certificates; StartTLS sets it from
 	// its TLS material when nil.
 	ClientCAs *x509.CertPool
@@ -121,6 +124,9 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxEntries <= 0 {
 		opts.MaxEntries = 100000
 	}
+	if opts.MaxTableBytes <= 0 {
+		opts.MaxTableBytes = 32 << 20
+	}
 	s := &Server{opts: opts, cfg: cfg, closed: make(chan struct{}), epNames: map[string]bool{}}
 	clk := opts.Clock
 	if clk == nil {
@@ -145,7 +151,7 @@ func New(opts Options) (*Server, error) {
 	if s.adminToken == "" {
 		s.adminToken = randomToken(24)
 	}
-	s.st = newMemStore(opts.MaxEntries)
+	s.st = newMemStore(opts.MaxEntries, opts.MaxTableBytes)
 	s.routes()
 	return s, nil
 }
@@ -463,12 +469,6 @@ func randomToken(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return b64.EncodeToString(b)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // roll is the fraction-fault die; math/rand is fine: it is not a secret.

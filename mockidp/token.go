@@ -25,6 +25,9 @@ func parseForm(r *http.Request) *oauthErr {
 		return errInvalidRequest("Content-Type must be application/x-www-form-urlencoded, got " + quoteOrNone(ct))
 	}
 	if err := readPostForm(r); err != nil {
+		if tooLarge(err) {
+			return &oauthErr{http.StatusRequestEntityTooLarge, "invalid_request", "request body larger than 64 KiB", false}
+		}
 		return errInvalidRequest("cannot parse the form body: " + err.Error())
 	}
 	for k, v := range r.PostForm {
@@ -217,7 +220,7 @@ func (s *Server) grantAuthCode(w http.ResponseWriter, r *http.Request, c *authed
 		return
 	}
 	now := s.Now()
-	ac, e := s.redeemCode(now, code, c.ID, r.PostForm.Get("redirect_uri"), r.PostForm.Get("code_verifier"))
+	ac, res, e := s.redeemCode(now, code, c.clientInfo, r.PostForm.Get("redirect_uri"), r.PostForm.Get("code_verifier"))
 	if e != nil {
 		e.write(w)
 		return
@@ -225,54 +228,119 @@ func (s *Server) grantAuthCode(w http.ResponseWriter, r *http.Request, c *authed
 
 	iss := s.issuerFor(r)
 	u := s.users[ac.User]
-	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: ac.Scope, aud: s.audience(r, c.clientInfo, iss), authTime: ac.AuthTime, cnf: boundThumb(c), nonce: ac.Nonce, user: u}
-	tok, jti, id, exp, err := s.issueUserTokens(fs, &g)
+	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: ac.Scope, aud: s.audience(r, c.clientInfo, iss), authTime: ac.AuthTime, cnf: boundThumb(c), nonce: ac.Nonce, user: u, jti: res.jti}
+	tok, _, id, exp, err := s.issueUserTokens(fs, &g)
 	if err != nil {
 		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
 		return
 	}
-	refresh, fam, e := s.newRefresh(now, c.clientInfo, u.Username, ac.Scope, ac.AuthTime, "", jti)
-	if e != nil {
-		e.write(w)
+	if s.familyRevoked(res.family) {
+		errInvalidGrant("authorization code was replayed while it was being redeemed; the tokens it issued are revoked").write(w)
 		return
 	}
-	s.st.mu.Lock()
-	ac.JTIs = append(ac.JTIs, jti)
-	ac.Family = fam
-	s.st.mu.Unlock()
-	tokenResponse(w, tok, exp, now, ac.Scope, refresh, id, "")
+	tokenResponse(w, tok, exp, now, ac.Scope, res.refresh, id, "")
 }
 
-// redeemCode checks the code against the token request and marks it used;
-// a replayed code revokes everything it issued.
-func (s *Server) redeemCode(now time.Time, code, clientID, redirectURI, verifier string) (*authCode, *oauthErr) {
+// redeemCode checks the code against the token request, reserves what it
+// issues in a new family and marks it used, all under one lock: a replayed
+// code, at any instant after, revokes everything the code issued.
+func (s *Server) redeemCode(now time.Time, code string, c *clientInfo, redirectURI, verifier string) (*authCode, reservation, *oauthErr) {
 	st := s.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	ac := st.codes[code]
 	switch {
 	case ac == nil:
-		return nil, errInvalidGrant("unknown or expired authorization code")
+		return nil, reservation{}, errInvalidGrant("unknown or expired authorization code")
 	case ac.Used:
 		// RFC 6749 4.1.2: a replayed code revokes what it issued.
-		s.revokeJTIsLocked(now, ac.JTIs)
-		if f := st.families[ac.Family]; f != nil {
-			f.Revoked = true
-			s.revokeJTIsLocked(now, f.JTIs)
-		}
-		return nil, errInvalidGrant("authorization code already used; the tokens it issued are revoked")
-	case ac.ClientID != clientID:
-		return nil, errInvalidGrant("authorization code was issued to another client")
+		s.revokeFamilyLocked(now, ac.Family)
+		return nil, reservation{}, errInvalidGrant("authorization code already used; the tokens it issued are revoked")
+	case ac.ClientID != c.ID:
+		return nil, reservation{}, errInvalidGrant("authorization code was issued to another client")
 	case !now.Before(ac.Expires):
-		return nil, errInvalidGrant("authorization code expired")
+		return nil, reservation{}, errInvalidGrant("authorization code expired")
 	case ac.RedirectURI != redirectURI:
-		return nil, errInvalidGrant("redirect_uri does not match the one in the authorization request")
+		return nil, reservation{}, errInvalidGrant("redirect_uri does not match the one in the authorization request")
+	case s.users[ac.User] == nil:
+		return nil, reservation{}, errInvalidGrant("the code's user no longer exists")
 	}
 	if e := checkPKCE(ac, verifier); e != nil {
-		return nil, e
+		return nil, reservation{}, e
+	}
+	res, e := s.reserveLocked(now, c, ac.User, ac.Scope, ac.AuthTime, "")
+	if e != nil {
+		return nil, reservation{}, e
 	}
 	ac.Used = true
-	return ac, nil
+	ac.Family = res.family
+	return ac, res, nil
+}
+
+// reservation is what a redemption sets aside before any signing: the
+// access token's jti and the next refresh token, both already members of
+// the grant's family.
+type reservation struct {
+	family  string
+	jti     string
+	refresh string // "" when the client may not refresh
+}
+
+// reserveLocked adds an access token and, when the client may refresh, a
+// refresh token to family fam ("" starts a new family). It checks for room
+// before changing anything. Called with st.mu held.
+func (s *Server) reserveLocked(now time.Time, c *clientInfo, user, scope string, authTime time.Time, fam string) (reservation, *oauthErr) {
+	st := s.st
+	canRefresh := c.grants[GrantRefresh]
+	if (fam == "" && !st.room(now, func() int { return len(st.families) })) || (canRefresh && !st.room(now, func() int { return len(st.refresh) })) {
+		return reservation{}, &oauthErr{http.StatusServiceUnavailable, "temporarily_unavailable", "refresh token table full", false}
+	}
+	exp := now.Add(s.maxLifetime())
+	rtExp := now.Add(s.cfg.Lifetimes.RefreshToken.D())
+	if canRefresh && rtExp.After(exp) {
+		exp = rtExp
+	}
+	f := st.families[fam]
+	if f == nil {
+		fam = randomToken(12)
+		f = &family{}
+		st.families[fam] = f
+	}
+	if exp.After(f.Expires) {
+		f.Expires = exp
+	}
+	res := reservation{family: fam, jti: randomToken(16)}
+	f.JTIs = append(f.JTIs, res.jti)
+	if canRefresh {
+		res.refresh = "rt_" + randomToken(32)
+		st.refresh[res.refresh] = &refreshToken{Family: fam, ClientID: c.ID, User: user, Scope: scope, AuthTime: authTime, Expires: rtExp}
+		f.RTs = append(f.RTs, res.refresh)
+	}
+	return res, nil
+}
+
+// revokeFamilyLocked revokes a grant: its access tokens and its refresh
+// tokens, including any reserved but not yet sent. Called with st.mu held.
+func (s *Server) revokeFamilyLocked(now time.Time, fam string) {
+	f := s.st.families[fam]
+	if f == nil {
+		return
+	}
+	f.Revoked = true
+	s.revokeJTIsLocked(now, f.JTIs)
+	for _, rt := range f.RTs {
+		delete(s.st.refresh, rt)
+	}
+	f.RTs = nil
+}
+
+// familyRevoked reports whether a replay revoked the family while its
+// tokens were being signed; they are dead then, so none are sent.
+func (s *Server) familyRevoked(fam string) bool {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	f := s.st.families[fam]
+	return f == nil || f.Revoked
 }
 
 // issueUserTokens signs the access token and, when the grant's scope holds
@@ -320,33 +388,6 @@ func checkPKCE(ac *authCode, verifier string) *oauthErr {
 	return nil
 }
 
-// newRefresh issues a refresh token in family fam (new family when "") if
-// the client may refresh; the access token jti joins the family.
-func (s *Server) newRefresh(now time.Time, c *clientInfo, user, scope string, authTime time.Time, fam, jti string) (string, string, *oauthErr) {
-	if !c.grants[GrantRefresh] {
-		return "", "", nil
-	}
-	st := s.st
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if !st.room(now, func() int { return len(st.refresh) }) || !st.room(now, func() int { return len(st.families) }) {
-		return "", "", &oauthErr{http.StatusServiceUnavailable, "temporarily_unavailable", "refresh token table full", false}
-	}
-	exp := now.Add(s.cfg.Lifetimes.RefreshToken.D())
-	if fam == "" {
-		fam = randomToken(12)
-		st.families[fam] = &family{Expires: exp}
-	}
-	f := st.families[fam]
-	f.JTIs = append(f.JTIs, jti)
-	if exp.After(f.Expires) {
-		f.Expires = exp
-	}
-	rt := "rt_" + randomToken(32)
-	st.refresh[rt] = &refreshToken{Family: fam, ClientID: c.ID, User: user, Scope: scope, AuthTime: authTime, Expires: exp}
-	return rt, fam, nil
-}
-
 func (s *Server) grantRefresh(w http.ResponseWriter, r *http.Request, c *authedClient, fs *faultState) {
 	rtok := r.PostForm.Get("refresh_token")
 	if rtok == "" {
@@ -354,75 +395,72 @@ func (s *Server) grantRefresh(w http.ResponseWriter, r *http.Request, c *authedC
 		return
 	}
 	now := s.Now()
-	rt, e := s.useRefresh(now, rtok, c.ID)
+	rt, scope, res, e := s.useRefresh(now, rtok, c.clientInfo, r.PostForm.Get("scope"))
 	if e != nil {
 		e.write(w)
 		return
 	}
-
-	scope := rt.Scope
-	if req := r.PostForm.Get("scope"); req != "" {
-		for _, sc := range strings.Fields(req) {
-			if !hasScope(rt.Scope, sc) {
-				(&oauthErr{http.StatusBadRequest, "invalid_scope", "scope " + sc + " exceeds the original grant", false}).write(w)
-				return
-			}
-		}
-		scope = strings.Join(strings.Fields(req), " ")
-	}
 	iss := s.issuerFor(r)
 	u := s.users[rt.User]
-	if u == nil {
-		errInvalidGrant("the token's user no longer exists").write(w)
-		return
-	}
-	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: scope, aud: s.audience(r, c.clientInfo, iss), authTime: rt.AuthTime, cnf: boundThumb(c), user: u}
-	tok, jti, id, exp, err := s.issueUserTokens(fs, &g)
+	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: scope, aud: s.audience(r, c.clientInfo, iss), authTime: rt.AuthTime, cnf: boundThumb(c), user: u, jti: res.jti}
+	tok, _, id, exp, err := s.issueUserTokens(fs, &g)
 	if err != nil {
 		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
 		return
 	}
-	next, _, e := s.newRefresh(now, c.clientInfo, rt.User, rt.Scope, rt.AuthTime, rt.Family, jti)
-	if e != nil {
-		e.write(w)
+	if s.familyRevoked(res.family) {
+		errInvalidGrant("refresh token was reused while it was being redeemed; the token family is revoked").write(w)
 		return
 	}
-	tokenResponse(w, tok, exp, now, scope, next, id, "")
+	tokenResponse(w, tok, exp, now, scope, res.refresh, id, "")
 }
 
-// useRefresh checks a presented refresh token and marks it used (rotation);
-// reuse of a rotated-out token revokes its whole family.
-func (s *Server) useRefresh(now time.Time, rtok, clientID string) (*refreshToken, *oauthErr) {
+// useRefresh checks a presented refresh token (and a narrower scope, if
+// asked), reserves the next tokens in its family and marks it used
+// (rotation), under one lock. Reuse of a rotated-out token revokes the
+// whole family, tokens being issued at that instant included.
+func (s *Server) useRefresh(now time.Time, rtok string, c *clientInfo, reqScope string) (*refreshToken, string, reservation, *oauthErr) {
 	st := s.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	rt := st.refresh[rtok]
 	if rt == nil {
-		return nil, errInvalidGrant("unknown or expired refresh token")
+		return nil, "", reservation{}, errInvalidGrant("unknown or expired refresh token")
 	}
-	if rt.ClientID != clientID {
-		return nil, errInvalidGrant("refresh token was issued to another client")
+	if rt.ClientID != c.ID {
+		return nil, "", reservation{}, errInvalidGrant("refresh token was issued to another client")
 	}
 	f := st.families[rt.Family]
 	if f == nil || f.Revoked {
-		return nil, errInvalidGrant("refresh token revoked")
+		return nil, "", reservation{}, errInvalidGrant("refresh token revoked")
 	}
 	if rt.Used {
 		// Reuse of a rotated-out token: revoke the whole family (RFC 9700 4.14.2).
-		f.Revoked = true
-		s.revokeJTIsLocked(now, f.JTIs)
-		for k, v := range st.refresh {
-			if v.Family == rt.Family {
-				delete(st.refresh, k)
-			}
-		}
-		return nil, errInvalidGrant("refresh token already used; the token family is revoked")
+		s.revokeFamilyLocked(now, rt.Family)
+		return nil, "", reservation{}, errInvalidGrant("refresh token already used; the token family is revoked")
 	}
 	if !now.Before(rt.Expires) {
-		return nil, errInvalidGrant("refresh token expired")
+		return nil, "", reservation{}, errInvalidGrant("refresh token expired")
+	}
+	if s.users[rt.User] == nil {
+		return nil, "", reservation{}, errInvalidGrant("the token's user no longer exists")
+	}
+	scope := rt.Scope
+	if reqScope != "" {
+		// Checked before the token is spent: a bad request does not burn it.
+		for _, sc := range strings.Fields(reqScope) {
+			if !hasScope(rt.Scope, sc) {
+				return nil, "", reservation{}, &oauthErr{http.StatusBadRequest, "invalid_scope", "scope " + sc + " exceeds the original grant", false}
+			}
+		}
+		scope = strings.Join(strings.Fields(reqScope), " ")
+	}
+	res, e := s.reserveLocked(now, c, rt.User, rt.Scope, rt.AuthTime, rt.Family)
+	if e != nil {
+		return nil, "", reservation{}, e
 	}
 	rt.Used = true
-	return rt, nil
+	return rt, scope, res, nil
 }
 
 func (s *Server) grantDevice(w http.ResponseWriter, r *http.Request, c *authedClient, fs *faultState) {
@@ -446,8 +484,10 @@ func (s *Server) grantDevice(w http.ResponseWriter, r *http.Request, c *authedCl
 		return
 	}
 	if d.Redeemed {
+		// Like a replayed code: the grant it started is revoked.
+		s.revokeFamilyLocked(now, d.Family)
 		st.mu.Unlock()
-		errInvalidGrant("device_code already redeemed").write(w)
+		errInvalidGrant("device_code already redeemed; the tokens it issued are revoked").write(w)
 		return
 	}
 	if d.Denied {
@@ -469,26 +509,50 @@ func (s *Server) grantDevice(w http.ResponseWriter, r *http.Request, c *authedCl
 		(&oauthErr{http.StatusBadRequest, "authorization_pending", "the user has not approved yet", false}).write(w)
 		return
 	}
-	d.Redeemed = true
 	user := d.User
 	scope := d.Scope
 	authTime := d.ApprovedAt
+	u := s.users[user]
+	if u == nil {
+		st.mu.Unlock()
+		errInvalidGrant("the approving user no longer exists").write(w)
+		return
+	}
+	res, e := s.reserveLocked(now, c.clientInfo, user, scope, authTime, "")
+	if e != nil {
+		st.mu.Unlock()
+		e.write(w)
+		return
+	}
+	d.Redeemed = true
+	d.Family = res.family
 	st.mu.Unlock()
 
 	iss := s.issuerFor(r)
-	u := s.users[user]
-	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: scope, aud: s.audience(r, c.clientInfo, iss), authTime: authTime, cnf: boundThumb(c), user: u}
-	tok, jti, id, exp, err := s.issueUserTokens(fs, &g)
+	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: scope, aud: s.audience(r, c.clientInfo, iss), authTime: authTime, cnf: boundThumb(c), user: u, jti: res.jti}
+	tok, _, id, exp, err := s.issueUserTokens(fs, &g)
 	if err != nil {
 		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
 		return
 	}
-	refresh, _, e := s.newRefresh(now, c.clientInfo, user, scope, authTime, "", jti)
-	if e != nil {
-		e.write(w)
+	if s.familyRevoked(res.family) {
+		errInvalidGrant("device_code was replayed while it was being redeemed; the tokens it issued are revoked").write(w)
 		return
 	}
-	tokenResponse(w, tok, exp, now, scope, refresh, id, "")
+	tokenResponse(w, tok, exp, now, scope, res.refresh, id, "")
+}
+
+// holdsBinding refuses a certificate-bound token (RFC 8705 3) presented
+// without the TLS client certificate it is bound to.
+func holdsBinding(r *http.Request, param string, c *AccessClaims) *oauthErr {
+	th := c.CertThumb()
+	if th == "" {
+		return nil
+	}
+	if got := thumbOf(r); got == "" || !secretEqual(got, th) {
+		return errInvalidGrant(param + " is bound to a client certificate (cnf x5t#S256); present that certificate over TLS (the mtls endpoint aliases)")
+	}
+	return nil
 }
 
 // grantTokenExchange implements RFC 8693 for access tokens this IdP issued;
@@ -513,6 +577,10 @@ func (s *Server) grantTokenExchange(w http.ResponseWriter, r *http.Request, c *a
 		errInvalidGrant("subject_token: " + err.Error()).write(w)
 		return
 	}
+	if e := holdsBinding(r, "subject_token", sc); e != nil {
+		e.write(w)
+		return
+	}
 	act := map[string]any{"sub": c.ID}
 	if at := f.Get("actor_token"); at != "" {
 		if f.Get("actor_token_type") == "" {
@@ -522,6 +590,10 @@ func (s *Server) grantTokenExchange(w http.ResponseWriter, r *http.Request, c *a
 		ac, err := s.VerifyAccessToken(r, at)
 		if err != nil {
 			errInvalidGrant("actor_token: " + err.Error()).write(w)
+			return
+		}
+		if e := holdsBinding(r, "actor_token", ac); e != nil {
+			e.write(w)
 			return
 		}
 		act["sub"] = ac.Sub
@@ -554,7 +626,12 @@ func (s *Server) grantTokenExchange(w http.ResponseWriter, r *http.Request, c *a
 			aud = iss + "/api"
 		}
 	}
-	g := grantCtx{iss: iss, client: c.clientInfo, sub: sc.Sub, scope: scope, aud: aud, cnf: boundThumb(c), act: jsonBytes(act)}
+	// A bound subject token stays bound: its holder proved the key above.
+	cnf := sc.CertThumb()
+	if cnf == "" {
+		cnf = boundThumb(c)
+	}
+	g := grantCtx{iss: iss, client: c.clientInfo, sub: sc.Sub, scope: scope, aud: aud, cnf: cnf, act: jsonBytes(act)}
 	tok, _, exp, err := s.issueAccess(fs, &g)
 	if err != nil {
 		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())

@@ -63,6 +63,9 @@ type grantCtx struct {
 	act      []byte // JSON object
 	nonce    string
 	user     *User
+	// jti is the access token's id when a redemption reserved it in the
+	// grant's family; "" draws a fresh one.
+	jti string
 }
 
 func (s *Server) algFor(c *clientInfo) string {
@@ -80,8 +83,12 @@ func (s *Server) lifetime(fs *faultState, configured time.Duration) (iat, exp ti
 		d = fs.f.Lifetime.D()
 	}
 	if fs.f.Expired {
-		// Issued in the past and already expired a minute ago.
-		return now.Add(-d - time.Minute), now.Add(-time.Minute)
+		// Already expired by more than any common leeway (60 s to 5 min).
+		by := fs.f.ExpiredBy.D()
+		if by <= 0 {
+			by = defaultExpiredBy
+		}
+		return now.Add(-d - by), now.Add(-by)
 	}
 	return now, now.Add(d)
 }
@@ -187,10 +194,14 @@ func (s *Server) issueAccess(fs *faultState, g *grantCtx) (string, string, time.
 // pooled buffer: no maps and no reflection on the token endpoint's hot path.
 func (s *Server) appendAccess(dst []byte, fs *faultState, g *grantCtx) ([]byte, [22]byte, time.Time, error) {
 	iat, exp := s.lifetime(fs, s.cfg.Lifetimes.AccessToken.D())
-	var raw [16]byte
 	var jti [22]byte
-	rand.Read(raw[:])
-	b64.Encode(jti[:], raw[:])
+	if len(g.jti) == len(jti) {
+		copy(jti[:], g.jti)
+	} else {
+		var raw [16]byte
+		rand.Read(raw[:])
+		b64.Encode(jti[:], raw[:])
+	}
 	bp := s.getBuf()
 	defer s.putBuf(bp)
 	b := append((*bp)[:0], `{"iss":`...)

@@ -26,6 +26,21 @@ var v0Profiles = map[string]string{
 		`"created":1700000300,"updated":1700000400}`,
 }
 
+// v1Fixture is testdata/store/v1.db: a schema-1 store written by the
+// schema-1 code (see testdata/store/README.md), whose hmac and api-key
+// profiles keep their request URL in token_url.
+const v1Fixture = "../testdata/store/v1.db"
+
+// v1Profiles are the fixture's profile records, byte for byte.
+var v1Profiles = map[string]string{
+	"sig": `{"v":1,"name":"sig","kind":"hmac","token_url":"https://api.example.com/signed","hmac":{"scheme":"rfc9421","key_id":"k1"},` +
+		`"tags":["v1"],"created_at":"2026-01-02T03:04:05Z","updated_at":"2026-01-02T03:04:05Z"}`,
+	"key": `{"v":1,"name":"key","kind":"api-key","token_url":"https://api.example.com/v1/things","api_key_header":"X-API-Key",` +
+		`"created_at":"2026-01-02T03:04:05Z","updated_at":"2026-01-02T03:04:05Z"}`,
+	"cc": `{"v":1,"name":"cc","kind":"client-credentials","token_url":"https://idp.example.com/token","client_id":"c1",` +
+		`"created_at":"2026-01-02T03:04:05Z","updated_at":"2026-01-02T03:04:05Z"}`,
+}
+
 // v0Tokens: 0.x cached the bare access token string per profile.
 var v0Tokens = map[string]string{"corp": "v0-access-token-8d1e"}
 

@@ -89,36 +89,38 @@ func (s *Store) AddRun(r Run) error {
 	if r.Time.IsZero() {
 		r.Time = s.now()
 	}
+	return s.update(func(tx *bolt.Tx) error { return addRunTx(tx, r) })
+}
+
+func addRunTx(tx *bolt.Tx, r Run) error {
 	b, err := json.Marshal(runRecord{V: 1, Run: r})
 	if err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
-	return s.update(func(tx *bolt.Tx) error {
-		hb, err := tx.Bucket([]byte(bucketHistory)).CreateBucketIfNotExists(historyBucketName(r.Profile))
-		if err != nil {
-			return err
-		}
-		// Sequence numbers only grow and old runs go from the front, so the
-		// kept keys are exactly (seq-HistoryLimit, seq].
-		seq, err := hb.NextSequence()
-		if err != nil {
-			return err
-		}
-		if err := hb.Put(seqKey(seq), b); err != nil {
-			return err
-		}
-		if seq <= HistoryLimit {
-			return nil
-		}
-		oldest := seq - HistoryLimit
-		c := hb.Cursor()
-		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= oldest; k, _ = c.First() {
-			if err := c.Delete(); err != nil {
-				return err
-			}
-		}
+	hb, err := tx.Bucket([]byte(bucketHistory)).CreateBucketIfNotExists(historyBucketName(r.Profile))
+	if err != nil {
+		return err
+	}
+	// Sequence numbers only grow and old runs go from the front, so the
+	// kept keys are exactly (seq-HistoryLimit, seq].
+	seq, err := hb.NextSequence()
+	if err != nil {
+		return err
+	}
+	if err := hb.Put(seqKey(seq), b); err != nil {
+		return err
+	}
+	if seq <= HistoryLimit {
 		return nil
-	})
+	}
+	oldest := seq - HistoryLimit
+	c := hb.Cursor()
+	for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= oldest; k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func seqKey(n uint64) []byte {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -124,9 +125,11 @@ func (s *Store) Import(data []byte, replace bool) (int, error) {
 
 // ImportProfiles validates and saves profiles in one transaction.
 func (s *Store) ImportProfiles(ps []Profile, replace bool) error {
+	ps = slices.Clone(ps)
 	var fe []FieldError
-	for _, p := range ps {
-		fe = append(fe, p.fieldErrors(p.Name)...)
+	for i := range ps {
+		ps[i].carryTargetURL()
+		fe = append(fe, ps[i].fieldErrors(ps[i].Name)...)
 	}
 	if len(fe) > 0 {
 		return &ValidationError{Fields: fe}
@@ -174,6 +177,7 @@ func ParseImport(data []byte) ([]Profile, error) {
 		label := fmt.Sprintf("profiles[%d] (line %d)", i, e.line)
 		var p Profile
 		errs := decodeStrict(e.raw, reflect.ValueOf(&p).Elem(), "")
+		p.carryTargetURL() // files of the schema-1 shape keep hmac/api-key URLs in token_url
 		if p.Name != "" {
 			label = fmt.Sprintf("profile %q (line %d)", p.Name, e.line)
 		}

@@ -15,7 +15,7 @@ import (
 type migration func(tx *bolt.Tx) error
 
 func migrations() []migration {
-	return []migration{migrateV0toV1}
+	return []migration{migrateV0toV1, migrateV1toV2}
 }
 
 // migrate brings the store to SchemaVersion in a single transaction, so a
@@ -192,4 +192,38 @@ func unixOrZero(s int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(s, 0).UTC()
+}
+
+// migrateV1toV2 moves the request URL of hmac and api-key profiles from
+// token_url, where schema 1 kept it, to target_url. Other profiles and
+// buckets are untouched.
+func migrateV1toV2(tx *bolt.Tx) error {
+	pb := tx.Bucket([]byte(bucketProfiles))
+	type kv struct{ k, v []byte }
+	var moved []kv
+	// Collect first: bbolt forbids writing a bucket while iterating it.
+	err := pb.ForEach(func(k, v []byte) error {
+		var rec profileRecord
+		// An unreadable record stays as it is: reading that profile
+		// reports it, and the rest of the store stays usable.
+		if json.Unmarshal(v, &rec) != nil || !rec.Kind.usesTargetURL() || rec.TokenURL == "" {
+			return nil
+		}
+		rec.carryTargetURL()
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		moved = append(moved, kv{append([]byte(nil), k...), b})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range moved {
+		if err := pb.Put(e.k, e.v); err != nil {
+			return err
+		}
+	}
+	return nil
 }

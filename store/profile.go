@@ -48,6 +48,18 @@ func (k Kind) Valid() bool {
 	return false
 }
 
+// usesTargetURL: hmac and api-key profiles send their own request to
+// TargetURL instead of talking to a token endpoint.
+func (k Kind) usesTargetURL() bool { return k == KindHMAC || k == KindAPIKey }
+
+// carryTargetURL moves the request URL of an hmac or api-key profile from
+// token_url, where schema 1 and its export files kept it, to TargetURL.
+func (p *Profile) carryTargetURL() {
+	if p.Kind.usesTargetURL() && p.TargetURL == "" && p.TokenURL != "" {
+		p.TargetURL, p.TokenURL = p.TokenURL, ""
+	}
+}
+
 // AuthMethods are the client authentication methods a profile may name.
 func AuthMethods() []string {
 	return []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt",
@@ -75,6 +87,7 @@ type Profile struct {
 	Kind          Kind              `json:"kind"`
 	Issuer        string            `json:"issuer,omitempty"`
 	TokenURL      string            `json:"token_url,omitempty"`
+	TargetURL     string            `json:"target_url,omitempty"` // hmac and api-key profiles: the request URL (schema 1 kept it in token_url)
 	AuthURL       string            `json:"auth_url,omitempty"`
 	DeviceURL     string            `json:"device_url,omitempty"`
 	IntrospectURL string            `json:"introspect_url,omitempty"`
@@ -106,7 +119,7 @@ type Profile struct {
 // Endpoint is the URL a table shows for the profile: the issuer, else the
 // first explicit endpoint.
 func (p *Profile) Endpoint() string {
-	for _, u := range []string{p.Issuer, p.TokenURL, p.AuthURL, p.DeviceURL, p.IntrospectURL, p.UserinfoURL} {
+	for _, u := range []string{p.Issuer, p.TokenURL, p.AuthURL, p.DeviceURL, p.IntrospectURL, p.UserinfoURL, p.TargetURL} {
 		if u != "" {
 			return u
 		}
@@ -210,7 +223,7 @@ func (p *Profile) fieldErrors(label string) []FieldError {
 	for _, f := range []struct{ field, v string }{
 		{"issuer", p.Issuer}, {"token_url", p.TokenURL}, {"auth_url", p.AuthURL}, {"device_url", p.DeviceURL},
 		{"introspect_url", p.IntrospectURL}, {"revoke_url", p.RevokeURL}, {"userinfo_url", p.UserinfoURL}, {"jwks_url", p.JWKSURL},
-		{"client_id", p.ClientID}, {"auth_method", p.AuthMethod}, {"cert_file", p.CertFile}, {"key_file", p.KeyFile}, {"ca_file", p.CAFile},
+		{"target_url", p.TargetURL}, {"client_id", p.ClientID}, {"auth_method", p.AuthMethod}, {"cert_file", p.CertFile}, {"key_file", p.KeyFile}, {"ca_file", p.CAFile},
 		{"api_key_header", p.APIKeyHeader}, {"hmac.scheme", p.HMAC.Scheme}, {"hmac.key_id", p.HMAC.KeyID}, {"hmac.label", p.HMAC.Label},
 		{"hmac.components", p.HMAC.Components}, {"hmac.region", p.HMAC.Region}, {"hmac.service", p.HMAC.Service}, {"hmac.access_key", p.HMAC.AccessKey},
 	} {
@@ -232,6 +245,7 @@ func (p *Profile) fieldErrors(label string) []FieldError {
 	urls := []struct{ field, v string }{
 		{"issuer", p.Issuer}, {"token_url", p.TokenURL}, {"auth_url", p.AuthURL}, {"device_url", p.DeviceURL},
 		{"introspect_url", p.IntrospectURL}, {"revoke_url", p.RevokeURL}, {"userinfo_url", p.UserinfoURL}, {"jwks_url", p.JWKSURL},
+		{"target_url", p.TargetURL},
 	}
 	for _, u := range urls {
 		if u.v == "" || ctl[u.field] {
@@ -240,6 +254,9 @@ func (p *Profile) fieldErrors(label string) []FieldError {
 		if err := checkURL(u.v); err != nil {
 			bad(u.field, "%v", err)
 		}
+	}
+	if p.Kind.usesTargetURL() && p.TokenURL != "" && !ctl["token_url"] {
+		bad("token_url", "an %s profile has no token endpoint; its request URL belongs in target_url", p.Kind)
 	}
 	needs := func(field, v, why string) {
 		if p.Issuer == "" && v == "" {

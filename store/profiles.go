@@ -31,6 +31,7 @@ type summaryRecord struct {
 	Kind          Kind      `json:"kind"`
 	Issuer        string    `json:"issuer"`
 	TokenURL      string    `json:"token_url"`
+	TargetURL     string    `json:"target_url"`
 	AuthURL       string    `json:"auth_url"`
 	DeviceURL     string    `json:"device_url"`
 	IntrospectURL string    `json:"introspect_url"`
@@ -44,6 +45,7 @@ type summaryRecord struct {
 // of the same name is an ErrExists error unless replace is set; replacing
 // keeps CreatedAt. A Secret read from a placeholder keeps the stored value.
 func (s *Store) PutProfile(p Profile, replace bool) error {
+	p.carryTargetURL()
 	if err := p.Validate(); err != nil {
 		return err
 	}
@@ -152,7 +154,7 @@ func (s *Store) ListProfiles() ([]ProfileSummary, error) {
 				return fmt.Errorf("profile %q: stored record is unreadable: %v", k, err)
 			}
 			p := Profile{Issuer: r.Issuer, TokenURL: r.TokenURL, AuthURL: r.AuthURL, DeviceURL: r.DeviceURL,
-				IntrospectURL: r.IntrospectURL, UserinfoURL: r.UserinfoURL}
+				IntrospectURL: r.IntrospectURL, UserinfoURL: r.UserinfoURL, TargetURL: r.TargetURL}
 			out = append(out, ProfileSummary{Name: string(k), Kind: r.Kind, Endpoint: p.Endpoint(),
 				Tags: r.Tags, Demo: r.Demo, UpdatedAt: r.UpdatedAt})
 			return nil

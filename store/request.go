@@ -53,6 +53,9 @@ func (p Profile) FlowRequest(flow string) (flows.Request, error) {
 		}
 		req.ExtraParams.Set(k, v)
 	}
+	if req.CallURL == "" && p.Kind.usesTargetURL() {
+		req.CallURL = p.TargetURL // the resource such a profile talks to
+	}
 	if s, ok := p.Secrets[ClientSecret]; ok && !s.IsZero() {
 		v, err := s.Resolve()
 		if err != nil {

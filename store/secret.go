@@ -126,7 +126,7 @@ func (s Secret) Resolve() (string, error) {
 	case s.ref == "":
 		return s.value, nil
 	case !strings.HasPrefix(s.ref, "env:") && !strings.HasPrefix(s.ref, "file:"):
-		return "", fmt.Errorf("secret reference %q is neither env: nor file:", s.ref)
+		return "", fmt.Errorf("secret reference %q is neither env:NAME nor file:PATH", s.ref)
 	}
 	var readErr error
 	src := flows.SecretSource{ReadFile: func(p string) ([]byte, error) {

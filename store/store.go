@@ -1,9 +1,10 @@
 // Package store keeps authlab's profiles, secrets, run history and token
 // cache in one bbolt file. The file is opened for one operation and closed
-// again (DESIGN.md: never held for a whole TUI session), so every exported
-// function either takes an open *Store or opens one around a callback.
+// again, never held for a whole console session (so `authlab run` in a second
+// terminal works while the console is open): every exported function either
+// takes an open *Store or opens one around a callback.
 //
-// Layout (schema version 1): bucket meta holds "schema" (decimal); profiles
+// Layout (schema version 2): bucket meta holds "schema" (decimal); profiles
 // maps a profile name to its JSON; secrets maps a profile name to its
 // secrets (values or env:/file: references); history holds one nested bucket
 // per profile whose keys are big-endian run sequence numbers; tokens maps a
@@ -27,7 +28,7 @@ import (
 
 // SchemaVersion is the layout this build writes. Opening a store with a
 // higher version fails; a lower one is migrated (see migrate.go).
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // DefaultTimeout is how long Open waits for another process's lock.
 const DefaultTimeout = time.Second

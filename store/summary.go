@@ -67,6 +67,8 @@ func scanSummary(b []byte, r *summaryRecord) bool {
 			dst = &r.Issuer
 		case "token_url":
 			dst = &r.TokenURL
+		case "target_url":
+			dst = &r.TargetURL
 		case "auth_url":
 			dst = &r.AuthURL
 		case "device_url":

@@ -45,11 +45,15 @@ func (s *Store) PutToken(profile string, t CachedToken) error {
 	if !json.Valid(t.Response) {
 		return fmt.Errorf("token cache for %q: the response is not JSON", profile)
 	}
+	return s.update(func(tx *bolt.Tx) error { return putTokenTx(tx, profile, t) })
+}
+
+func putTokenTx(tx *bolt.Tx, profile string, t CachedToken) error {
 	b, err := json.Marshal(tokenRecord{V: 1, CachedToken: t})
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx) error { return tx.Bucket([]byte(bucketTokens)).Put([]byte(profile), b) })
+	return tx.Bucket([]byte(bucketTokens)).Put([]byte(profile), b)
 }
 
 // GetToken returns the cached token response; ErrNotFound when none.

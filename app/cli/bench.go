@@ -230,7 +230,7 @@ func benchOp(ctx context.Context, s *bench.Setup, flow string, p store.Profile, 
 			if !s.ClientCert {
 				return nil, "", usageErr("--flow mtls needs a client certificate (--cert and --key)")
 			}
-			return s.RequestOp("mtls", func(ctx context.Context) (*http.Request, error) {
+			return s.RequestOp(bench.FlowMTLS, func(ctx context.Context) (*http.Request, error) {
 				return http.NewRequestWithContext(ctx, http.MethodGet, b.call, nil)
 			}), b.call, nil
 		}
@@ -302,6 +302,7 @@ func asExit(err error) error {
 	if err == nil || errors.As(err, &ee) {
 		return err
 	}
+	err = explainFlags(err, flagFor)
 	var fe *flows.Error
 	if errors.As(err, &fe) && fe.Kind == flows.ErrConfig {
 		return usageErr("%v", err)
@@ -486,7 +487,7 @@ func runProbe(cmd *cobra.Command, g *globals, b *benchFlags, name string, args [
 	case bench.ProbeRevocation:
 		res, err := s.ProbeRevocation(ctx, bench.RevocationConfig{Via: b.via, CallURL: b.call, Every: b.every, Timeout: b.giveUp})
 		if err != nil {
-			return asExit(fmt.Errorf("revocation probe: %w", err))
+			return asExit(fmt.Errorf("revocation probe: %w", explainFlags(err, flagFor)))
 		}
 		out.Revocation = res
 		fmt.Fprintf(&text, "revocation  %s\n", res.Detail)
@@ -550,7 +551,7 @@ func runProbe(cmd *cobra.Command, g *globals, b *benchFlags, name string, args [
 	case bench.ProbeIssuance:
 		res, err := s.ProbeIssuance(ctx, b.samples)
 		if err != nil {
-			return asExit(fmt.Errorf("issuance probe: %w", err))
+			return asExit(fmt.Errorf("issuance probe: %w", explainFlags(err, flagFor)))
 		}
 		fmt.Fprintf(&text, "%-20s %8s %9s %9s %9s %9s\n", "grant", "success", "p50", "p95", "p99", "max")
 		for _, r := range res {

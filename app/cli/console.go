@@ -2,12 +2,9 @@ package cli
 
 import (
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -17,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"authlab/app/console"
+	"authlab/flows"
 	"authlab/flows/hmac"
 	"authlab/flows/mtls"
 	"authlab/mockidp"
@@ -119,20 +117,10 @@ func startDemoTLS(dir string) (*mockidp.Server, *mtls.CertSet, error) {
 	return s, certs, nil
 }
 
-// openBrowser honours $BROWSER, else xdg-open / open; its output is
-// discarded so it cannot scribble over the console.
-func openBrowser(u string) error {
-	if b := os.Getenv("BROWSER"); b != "" {
-		parts := strings.Fields(b)
-		return exec.Command(parts[0], append(parts[1:], u)...).Start()
-	}
-	for _, c := range []string{"xdg-open", "open"} {
-		if p, err := exec.LookPath(c); err == nil {
-			return exec.Command(p, u).Start()
-		}
-	}
-	return errors.New("no browser found (set $BROWSER)")
-}
+// openBrowser opens u with $BROWSER or the system browser (flows.OpenBrowser:
+// the engine's opener), its output discarded so it cannot scribble over
+// the console.
+func openBrowser(u string) error { return flows.OpenBrowser(os.Getenv("BROWSER"), u) }
 
 // terminalQR renders a URL as a QR code in half blocks (two modules a cell).
 func terminalQR(u string) string {

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pkg/browser"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -82,7 +81,7 @@ type flowFlags struct {
 // registered by addProfileFlags but meaningless for an OAuth flow.
 func profileOnlyFlags() []string {
 	return []string{"tag", "notes", "scheme", "hmac-key", "key-id", "label", "components",
-		"region", "service", "access-key", "api-key", "api-key-header"}
+		"region", "service", "access-key", "api-key", "api-key-header", "target-url"}
 }
 
 func addFlowFlags(fs *pflag.FlagSet, f *flowFlags, withProfile bool) {
@@ -104,7 +103,7 @@ func addFlowFlags(fs *pflag.FlagSet, f *flowFlags, withProfile bool) {
 	fs.DurationVar(&f.leeway, "leeway", token.DefaultLeeway, "clock leeway of the token time checks")
 	fs.BoolVar(&f.noBrowser, "no-browser", false, "print the authorization URL instead of opening a browser")
 	fs.BoolVar(&f.localhost, "localhost", false, "redirect to http://localhost:PORT/callback instead of 127.0.0.1")
-	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object (DESIGN.md shape) on stdout")
+	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object on stdout (see README: JSON output and exit status)")
 }
 
 func newOAuthFlowCmd(g *globals, name string) *cobra.Command {
@@ -206,10 +205,6 @@ func runFlow(ctx context.Context, g *globals, req flows.Request, asJSON bool, do
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	// pkg/browser writes the opener's output to its Stdout; keep it off ours
-	// (it would corrupt --json).
-	browser.Stdout, browser.Stderr = io.Discard, io.Discard
-
 	eng, err := oauth.New(req, oauth.Options{})
 	if err != nil {
 		return flowErr(err)
@@ -222,7 +217,7 @@ func runFlow(ctx context.Context, g *globals, req flows.Request, asJSON bool, do
 		defer mu.Unlock()
 		if asJSON {
 			// Only what the user must act on, and on stderr: stdout is JSON.
-			if ev.Done && isActionStep(ev.Name) {
+			if ev.Done && ev.AsksUser() {
 				fmt.Fprintf(g.stderr, "%s: %s\n", ev.Name, render.Printable(ev.Detail))
 			}
 			return
@@ -232,6 +227,7 @@ func runFlow(ctx context.Context, g *globals, req flows.Request, asJSON bool, do
 		}
 	}}
 	res := eng.Run(ctx, obs)
+	explainResult(res, flagFor)
 	if done != nil {
 		done(res)
 	}
@@ -266,15 +262,12 @@ func flowIsTerminal(w io.Writer) bool {
 }
 
 func flowErr(err error) error {
+	err = explainFlags(err, flagFor)
 	var fe *flows.Error
 	if errors.As(err, &fe) && fe.Kind != flows.ErrConfig {
 		return failErr(err)
 	}
 	return usageErr("%v", err)
-}
-
-func isActionStep(name string) bool {
-	return name == "open this URL in a browser" || name == "enter the user code" || name == "browser opened"
 }
 
 func printStep(w io.Writer, ev flows.StepEvent, color bool) {
@@ -287,7 +280,7 @@ func printStep(w io.Writer, ev flows.StepEvent, color bool) {
 		dur = fmt.Sprintf("%8.1f ms", float64(ev.Duration.Microseconds())/1000)
 	}
 	detail := render.Printable(ev.Detail) // server text: no terminal escapes
-	if isActionStep(ev.Name) {
+	if ev.AsksUser() {
 		// The URL or code must stand out and stay copyable.
 		fmt.Fprintf(w, "%s %-22s\n    %s\n", mark, ev.Name, detail)
 		return
@@ -451,7 +444,7 @@ never bearer tokens) and the token is cached in the store.`,
 			}
 			var storeErrMsg error
 			err = runFlow(cmd.Context(), g, req, f.asJSON, func(res *flows.Result) {
-				storeErrMsg = recordRun(path, p.Name, res)
+				storeErrMsg = store.RecordRun(path, p.Name, res)
 			})
 			if storeErrMsg != nil {
 				fmt.Fprintf(g.stderr, "authlab: warning: the run was not recorded: %v\n", storeErrMsg)
@@ -479,41 +472,6 @@ func isOAuthFlow(name string) bool {
 		}
 	}
 	return false
-}
-
-// recordRun appends the redacted run to history and caches the token.
-func recordRun(path, profile string, res *flows.Result) error {
-	run := store.Run{Profile: profile, Flow: res.Flow, Time: res.Started, OK: !res.Failed(), Error: res.Err,
-		Checks: res.Checks, Exchanges: store.SummarizeExchanges(res.Exchanges)}
-	if t := res.Token; t != nil {
-		for _, tk := range []struct {
-			kind, raw string
-			d         *flows.DecodedToken
-		}{{"access_token", t.AccessToken, res.AccessToken}, {"id_token", t.IDToken, res.IDToken}, {"refresh_token", t.RefreshToken, res.RefreshToken}} {
-			if tk.raw == "" {
-				continue
-			}
-			var h, c map[string]any
-			if tk.d != nil {
-				h, c = tk.d.Header, tk.d.Claims
-			}
-			run.Tokens = append(run.Tokens, store.SummarizeToken(tk.kind, tk.raw, h, c))
-		}
-	}
-	return store.Update(path, func(s *store.Store) error {
-		if err := s.AddRun(run); err != nil {
-			return err
-		}
-		if res.Token != nil && res.OK {
-			return s.PutToken(profile, cachedToken(res))
-		}
-		return nil
-	})
-}
-
-func cachedToken(res *flows.Result) store.CachedToken {
-	raw, _ := json.Marshal(res.Token)
-	return store.CachedToken{Flow: res.Flow, Response: raw, Obtained: res.Token.ReceivedAt, ExpiresAt: res.Token.ExpiresAt()}
 }
 
 // tokenFromCache picks the input token a flow needs from the profile's

@@ -1,11 +1,7 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -92,7 +88,7 @@ defaults of the flags). Keys are never printed.`,
 	return cmd
 }
 
-// hmacOutput is the --json shape (DESIGN.md), plus the HMAC record.
+// hmacOutput is the --json shape (README "JSON output and exit status"), plus the HMAC record.
 type hmacOutput struct {
 	Flow      string         `json:"flow"`
 	OK        bool           `json:"ok"`
@@ -158,7 +154,7 @@ func (f *hmacFlags) applyProfile(g *globals, cmd *cobra.Command) (*hmac.Key, err
 		{"scheme", &f.scheme, p.HMAC.Scheme}, {"key-id", &f.keyID, p.HMAC.KeyID}, {"label", &f.label, p.HMAC.Label},
 		{"components", &f.components, p.HMAC.Components}, {"region", &f.region, p.HMAC.Region},
 		{"service", &f.service, p.HMAC.Service}, {"access-key", &f.accessKey, p.HMAC.AccessKey},
-		{"url", &f.url, p.TokenURL}, // hmac profiles keep the resource URL as their endpoint
+		{"url", &f.url, p.TargetURL},
 	} {
 		if !fs.Changed(d.flag) && d.fromStore != "" {
 			*d.dst = d.fromStore
@@ -196,7 +192,7 @@ func runFlowHMAC(ctx context.Context, g *globals, f *hmacFlags, cmd *cobra.Comma
 	if stored != nil && !cmd.Flags().Changed("key") {
 		key = *stored
 	} else if key, err = src.ParseKey(f.key); err != nil {
-		return usageErr("%v", err)
+		return usageErr("%v", explainFlags(err, hmacFlagFor))
 	}
 	now := time.Now
 	if f.at != "" {
@@ -212,124 +208,67 @@ func runFlowHMAC(ctx context.Context, g *globals, f *hmacFlags, cmd *cobra.Comma
 	if f.request != "" || f.signerBase != "" {
 		return usageErr("--request and --signer-base go with --verify")
 	}
-	m, err := buildHMACMessage(g, f)
+	if f.url == "" {
+		return usageErr("--url is required")
+	}
+	h, err := parseHeaderFlags(f.headers)
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	out := &hmacOutput{Flow: "hmac", Scheme: f.scheme, Checks: []flows.Check{}, Exchanges: []exchangeView{}}
-	signed, err := signHMAC(m, key, f, now)
+	body, err := readData(g, f.data)
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	out.Signed = maskSigned(signed)
-	out.Request = &requestView{Method: m.Method, URL: m.URL.String(), Headers: flows.MaskHeaders(m.Header), Body: flows.MaskBody(m.Body, m.Header.Get("Content-Type"))}
-	if f.dryRun {
-		out.OK = true
-		return printHMAC(g, f, out, m)
+	cfg, err := f.signConfig(key, now)
+	if err != nil {
+		return usageErr("%v", err)
 	}
-	conf := flows.ClientOptions{Timeout: f.timeout}
-	if f.ca != "" {
+	req := hmac.Request{Config: cfg, Method: f.method, URL: f.url, Header: h, Body: body, DryRun: f.dryRun,
+		Client: flows.ClientOptions{Timeout: f.timeout}}
+	if f.ca != "" && !f.dryRun {
 		tc, err := mtls.LoadClientTLS("", "", f.ca)
 		if err != nil {
 			return usageErr("--ca: %v", err)
 		}
-		conf.TLSConfig = tc
+		req.Client.TLSConfig = tc
 	}
-	var exchanges []flows.Exchange
-	client := flows.NewClient(conf, flows.ObserverFuncs{OnExchange: func(e flows.Exchange) { exchanges = append(exchanges, e) }})
-	req, err := http.NewRequestWithContext(ctx, m.Method, m.URL.String(), bytes.NewReader(m.Body))
-	if err != nil {
-		return usageErr("--url: %v", err)
+	res := hmac.Send(ctx, req, nil)
+	explainResult(res, hmacFlagFor)
+	if res.Err != nil && res.Err.Kind == flows.ErrConfig {
+		return usageErr("%s", res.Err.Message)
 	}
-	for k, vs := range m.Header {
-		if strings.EqualFold(k, "Host") {
-			req.Host = vs[0]
-			continue
-		}
-		req.Header[k] = vs
+	sent := hmac.SentOf(res)
+	m := sent.Message
+	out := &hmacOutput{Flow: flows.FlowHMAC, Scheme: f.scheme, OK: res.Err == nil, Error: res.Err, Checks: res.Checks, Exchanges: []exchangeView{},
+		Signed: sent.Signed, Server: sent.ServerDiff,
+		Request: &requestView{Method: m.Method, URL: m.URL.String(), Headers: flows.MaskHeaders(m.Header), Body: flows.MaskBody(m.Body, m.Header.Get("Content-Type"))}}
+	if out.Checks == nil {
+		out.Checks = []flows.Check{}
 	}
-	resp, sendErr := client.Do(req, "signed request")
-	for _, e := range exchanges {
+	for _, e := range res.Exchanges {
 		out.Exchanges = append(out.Exchanges, exchangeViewOf(e))
 	}
-	if sendErr != nil {
-		var fe *flows.Error
-		if !errors.As(sendErr, &fe) {
-			fe = flows.Errorf(flows.ErrNetwork, "%v", sendErr)
-		}
-		out.Error = fe
+	if r := sent.Response; r != nil {
+		out.Response = &responseView{Status: r.Status, Headers: flows.MaskHeaders(r.Header), Body: string(r.Body)}
 	}
-	if resp != nil {
-		out.Response = &responseView{Status: resp.Status, Headers: flows.MaskHeaders(resp.Header), Body: string(resp.Body)}
-		if resp.Status >= 200 && resp.Status < 300 {
-			out.Checks = append(out.Checks, flows.Check{Name: "server accepted the signature", Status: flows.Pass, Detail: fmt.Sprintf("HTTP %d", resp.Status)})
-		} else {
-			detail := fmt.Sprintf("HTTP %d %s", resp.Status, flows.Snippet(resp.Body, 160))
-			// A server that explains itself (the mock IdP does) sends its
-			// signature base: diff it with ours for the first difference.
-			var eb hmac.ErrorBody
-			if json.Unmarshal(resp.Body, &eb) == nil && eb.ErrorDescription != "" {
-				detail = fmt.Sprintf("HTTP %d: %s", resp.Status, eb.ErrorDescription)
-				if eb.SignatureBase != "" && signed.SignatureBase != "" {
-					out.Server = hmac.DiffBases(signed.SignatureBase, eb.SignatureBase)
-				}
-			}
-			out.Checks = append(out.Checks, flows.Check{Name: "server accepted the signature", Status: flows.Fail, Detail: detail})
-			if out.Error == nil {
-				out.Error = &flows.Error{Kind: flows.ErrCheck, Message: "the server rejected the signed request: " + detail, Status: resp.Status}
-			}
-		}
-	}
-	out.OK = out.Error == nil
 	return printHMAC(g, f, out, m)
 }
 
-// maskSigned hides credentials that ride in added headers (a session token);
-// signatures are derived values and stay visible.
-func maskSigned(s *hmac.Signed) *hmac.Signed {
-	c := *s
-	c.Headers = make([]hmac.HeaderField, len(s.Headers))
-	for i, h := range s.Headers {
-		c.Headers[i] = h
-		mh := flows.MaskHeaders(http.Header{h.Name: {h.Value}})
-		c.Headers[i].Value = mh.Get(h.Name)
-	}
-	return &c
-}
-
-func signHMAC(m *hmac.Message, key hmac.Key, f *hmacFlags, now func() time.Time) (*hmac.Signed, error) {
-	switch f.scheme {
-	case hmac.SchemeSigV4:
-		session := f.session
-		if d := flows.DescribeSecret(session); d != "value" && d != "base64" && d != "hex" {
-			// env:NAME or file:PATH; base64:/hex: are not decoded, a
-			// session token is text.
-			b, err := flows.ResolveSecret(session)
-			if err != nil {
-				return nil, fmt.Errorf("--session-token: %v", err)
-			}
-			session = string(b)
+// signConfig is the signing configuration the flags describe.
+func (f *hmacFlags) signConfig(key hmac.Key, now func() time.Time) (hmac.Config, error) {
+	session := f.session
+	if d := flows.DescribeSecret(session); f.scheme == hmac.SchemeSigV4 && d != "value" && d != "base64" && d != "hex" {
+		// env:NAME or file:PATH; base64:/hex: are not decoded, a
+		// session token is text.
+		b, err := flows.ResolveSecret(session)
+		if err != nil {
+			return hmac.Config{}, fmt.Errorf("--session-token: %v", err)
 		}
-		return hmac.SignSigV4(m, key, hmac.SigV4Options{AccessKey: f.accessKey, Region: f.region, Service: f.service, SessionToken: session, Now: now})
-	case hmac.SchemeStripe:
-		return hmac.SignStripe(m, key, now)
-	case hmac.SchemeGitHub:
-		return hmac.SignGitHub(m, key)
+		session = string(b)
 	}
-	nonce := f.nonce
-	if nonce == "random" {
-		b := make([]byte, 16)
-		if _, err := rand.Read(b); err != nil {
-			return nil, err
-		}
-		nonce = base64.RawURLEncoding.EncodeToString(b)
-	}
-	return hmac.Sign9421(m, key, hmac.RFC9421Options{
-		Label:      f.label,
-		Components: f.components,
-		Params:     hmac.Params{Created: f.created, Expires: f.expires, Nonce: nonce, KeyID: f.keyID, Tag: f.tag},
-		Now:        now,
-	})
+	return hmac.Config{Scheme: f.scheme, Key: key, Label: f.label, Components: f.components, KeyID: f.keyID, Tag: f.tag,
+		Created: f.created, Expires: f.expires, Nonce: f.nonce, AccessKey: f.accessKey, Region: f.region, Service: f.service,
+		SessionToken: session, Now: now}, nil
 }
 
 func parseHeaderFlags(hs []string) (http.Header, error) {
@@ -421,10 +360,10 @@ func runHMACVerify(g *globals, f *hmacFlags, key hmac.Key, now func() time.Time,
 			}
 		}
 		if m, err = hmac.ParseRawRequest(raw, base); err != nil {
-			return usageErr("--request %s: %v", f.request, err)
+			return usageErr("--request %s: %v", f.request, explainFlags(err, hmacFlagFor))
 		}
 	} else if m, err = buildHMACMessage(g, f); err != nil {
-		return usageErr("%v", err)
+		return usageErr("%v", explainFlags(err, hmacFlagFor))
 	}
 	v := &hmac.Verifier{Key: key, Now: now, Tolerance: f.tolerance}
 	if id := verifyKeyID(f); id != "" {
@@ -437,7 +376,7 @@ func runHMACVerify(g *globals, f *hmacFlags, key hmac.Key, now func() time.Time,
 	}
 	if cmd.Flags().Changed("components") {
 		if _, err := hmac.ParseComponents(f.components); err != nil {
-			return usageErr("%v", err)
+			return usageErr("%v", explainFlags(err, hmacFlagFor))
 		}
 		v.Expected = f.components
 	}
@@ -450,9 +389,9 @@ func runHMACVerify(g *globals, f *hmacFlags, key hmac.Key, now func() time.Time,
 	}
 	res, err := v.Verify(f.scheme, m)
 	if err != nil {
-		return usageErr("%v", err)
+		return usageErr("%v", explainFlags(err, hmacFlagFor))
 	}
-	out := &hmacOutput{Flow: "hmac", Scheme: f.scheme, OK: res.OK, Verify: res, Checks: res.Checks, Exchanges: []exchangeView{}}
+	out := &hmacOutput{Flow: flows.FlowHMAC, Scheme: f.scheme, OK: res.OK, Verify: res, Checks: res.Checks, Exchanges: []exchangeView{}}
 	if out.Checks == nil {
 		out.Checks = []flows.Check{}
 	}

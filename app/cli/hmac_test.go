@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"authlab/app/console"
+	"authlab/flows"
 	"authlab/flows/hmac"
 	"authlab/mockidp/mockidptest"
 )
@@ -65,13 +68,13 @@ func TestFlowHMACDryRunSigV4AndGitHub(t *testing.T) {
 func TestFlowHMACVerifyRoundTripAndMismatch(t *testing.T) {
 	dir := t.TempDir()
 	// Sign with --dry-run, cut the rendered request out, verify it back.
-	code, out, errs := runAuthlab(t, "", "", "flow", "hmac", "--key", "env:AUTHLAB_TEST_HMAC", "--key-id", "k", "--time", "2026-11-27T04:00:00Z",
+	code, _, errs := runAuthlab(t, "", "", "flow", "hmac", "--key", "env:AUTHLAB_TEST_HMAC", "--key-id", "k", "--time", "2026-11-27T04:00:00Z",
 		"--method", "PUT", "--url", "https://api.example.com/v1/items/7", "--data", `{"qty":3}`, "-H", "Content-Type: application/json", "--dry-run")
 	if code != 2 || !strings.Contains(errs, "env:AUTHLAB_TEST_HMAC") {
 		t.Fatalf("unset env key: exit %d %s", code, errs)
 	}
 	t.Setenv("AUTHLAB_TEST_HMAC", "round-trip-secret")
-	code, out, errs = runAuthlab(t, "", "", "flow", "hmac", "--key", "env:AUTHLAB_TEST_HMAC", "--key-id", "k", "--time", "2026-11-27T04:00:00Z",
+	code, out, errs := runAuthlab(t, "", "", "flow", "hmac", "--key", "env:AUTHLAB_TEST_HMAC", "--key-id", "k", "--time", "2026-11-27T04:00:00Z",
 		"--method", "PUT", "--url", "https://api.example.com/v1/items/7", "--data", `{"qty":3}`, "-H", "Content-Type: application/json", "--dry-run")
 	if code != 0 {
 		t.Fatal(errs)
@@ -129,7 +132,7 @@ func TestFlowHMACSendToDemoResource(t *testing.T) {
 		t.Fatalf("output %s", out)
 	}
 	// The same nonce again: the server refuses the replay, and says why.
-	code, out, errs = runAuthlab(t, "", "", args...)
+	code, _, errs = runAuthlab(t, "", "", args...)
 	if code != 1 || !strings.Contains(errs, "already used") {
 		t.Fatalf("replay: exit %d %s", code, errs)
 	}
@@ -182,5 +185,66 @@ func TestFlowHMACFromProfile(t *testing.T) {
 	code, _, errs = runAuthlab(t, st, "", "flow", "hmac", "--profile", "nope")
 	if code != 2 || !strings.Contains(errs, "nope") {
 		t.Fatalf("missing profile: exit %d: %s", code, errs)
+	}
+}
+
+// consoleEvents is the console's run observer, reduced to collecting.
+type consoleEvents struct{ flows.ObserverFuncs }
+
+func (consoleEvents) AuthURL(string)                   {}
+func (consoleEvents) Device(flows.DeviceAuthorization) {}
+
+// The command line and the console sign and send through one hmac.Send: for
+// the same profile they report the same checks and error, accepted and
+// rejected, and the same signature-base diff (none here: with a wrong key
+// the server's base equals ours).
+func TestFlowHMACSameChecksAsTheConsole(t *testing.T) {
+	idp := mockidptest.New(t)
+	st := filepath.Join(t.TempDir(), "s.db")
+	for _, p := range []struct{ name, key string }{{"good", hmac.DemoSecret}, {"wrong", "not-the-demo-key"}} {
+		if code, _, errs := runAuthlab(t, st, "", "profile", "add", p.name, "--kind", "hmac", "--scheme", "rfc9421",
+			"--hmac-key", p.key, "--key-id", hmac.DemoKeyID, "--token-url", idp.URL()+"/api/hmac"); code != 0 {
+			t.Fatalf("profile add %s: exit %d: %s", p.name, code, errs)
+		}
+	}
+	backend := &console.StoreBackend{Path: st}
+	for _, c := range []struct {
+		profile string
+		code    int
+		status  flows.Status
+	}{{"good", 0, flows.Pass}, {"wrong", 1, flows.Fail}} {
+		code, out, errs := runAuthlab(t, st, "", "flow", "hmac", "--profile", c.profile, "--nonce", "random", "--json")
+		var o hmacOutput
+		if err := json.Unmarshal([]byte(out), &o); err != nil || code != c.code {
+			t.Fatalf("%s: exit %d (%v)\n%s%s", c.profile, code, err, out, errs)
+		}
+		res := backend.Run(context.Background(), console.RunRequest{Profile: c.profile}, consoleEvents{})
+		if len(o.Checks) != 1 || len(res.Checks) != 1 || o.Checks[0].Name != hmac.CheckAccepted ||
+			o.Checks[0].Name != res.Checks[0].Name || o.Checks[0].Status != c.status || res.Checks[0].Status != c.status {
+			t.Fatalf("%s: CLI checks %+v, console checks %+v", c.profile, o.Checks, res.Checks)
+		}
+		if (o.Error == nil) != (res.Err == nil) || (o.Error != nil && o.Error.Message != res.Err.Message) {
+			t.Errorf("%s: CLI error %+v, console error %+v", c.profile, o.Error, res.Err)
+		}
+		sent := hmac.SentOf(res)
+		if sent == nil || len(res.Exchanges) != 1 || len(o.Exchanges) != 1 {
+			t.Fatalf("%s: console record %+v, %d / %d exchanges", c.profile, sent, len(res.Exchanges), len(o.Exchanges))
+		}
+		if (o.Server == nil) != (sent.ServerDiff == nil) {
+			t.Errorf("%s: base diff CLI %+v, console %+v", c.profile, o.Server, sent.ServerDiff)
+		}
+	}
+}
+
+// The engine names the setting it misses; the command line names the flag
+// that sets it, in the words it always used.
+func TestFlowMessagesNameFlags(t *testing.T) {
+	code, _, errs := runAuthlab(t, "", "", "flow", "client-credentials", "--client-id", "c", "--client-secret", "s")
+	if code != 2 || strings.TrimSpace(errs) != "authlab: client-credentials: give --issuer (for discovery) or the endpoint URLs it needs (--token-url)" {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	code, _, errs = runAuthlab(t, "", "", "flow", "hmac", "--scheme", "aws-sigv4", "--key", "k", "--url", "https://x/", "--dry-run")
+	if code != 2 || !strings.Contains(errs, "aws-sigv4: no access key id (--access-key)") {
+		t.Fatalf("sigv4 without access key: exit %d, stderr %q", code, errs)
 	}
 }

@@ -86,12 +86,12 @@ func runFlowMTLS(ctx context.Context, g *globals, f *mtlsFlags) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	out := &mtlsOutput{Flow: "mtls", Checks: []flows.Check{}, Exchanges: []exchangeView{}}
+	out := &mtlsOutput{Flow: flows.FlowMTLS, Checks: []flows.Check{}, Exchanges: []exchangeView{}}
 	if f.tokenURL != "" {
 		b, err := mtls.BoundToken(ctx, mtls.BoundOptions{TokenURL: f.tokenURL, ClientID: f.clientID, Scope: f.scope,
 			CertFile: f.cert, KeyFile: f.key, CAFile: f.ca, Timeout: f.timeout}, nil)
 		if err != nil {
-			return usageErr("%v", err)
+			return usageErr("%v", explainFlags(err, flagFor))
 		}
 		out.BoundToken = b
 		out.Checks = append(out.Checks, b.Checks...)
@@ -106,7 +106,7 @@ func runFlowMTLS(ctx context.Context, g *globals, f *mtlsFlags) error {
 	}
 	rep, err := mtls.Run(ctx, mtls.Options{URL: f.url, Method: strings.ToUpper(f.method), CertFile: f.cert, KeyFile: f.key, CAFile: f.ca, Header: h, Timeout: f.timeout}, nil)
 	if err != nil {
-		return usageErr("%v", err)
+		return usageErr("%v", explainFlags(err, flagFor))
 	}
 	out.Handshake = rep
 	out.Checks = append(out.Checks, rep.Checks...)
@@ -123,6 +123,9 @@ func runFlowMTLS(ctx context.Context, g *globals, f *mtlsFlags) error {
 }
 
 func printMTLS(g *globals, f *mtlsFlags, out *mtlsOutput) error {
+	if out.Error != nil {
+		out.Error.Message = out.Error.Explain(flagFor)
+	}
 	out.OK = out.Error == nil && !flows.AnyFailed(out.Checks)
 	if !out.OK && out.Error == nil {
 		for _, c := range out.Checks {

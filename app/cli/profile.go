@@ -186,6 +186,7 @@ func printProfile(out io.Writer, p store.Profile) error {
 	line("kind", string(p.Kind))
 	line("issuer", p.Issuer)
 	line("token url", p.TokenURL)
+	line("target url", p.TargetURL)
 	line("auth url", p.AuthURL)
 	line("device url", p.DeviceURL)
 	line("introspect url", p.IntrospectURL)
@@ -255,7 +256,8 @@ An existing profile is an error unless --force replaces it (all of it).`,
       --client-id api-test --client-secret env:CORP_SECRET --scope "read write" --tag prod
   authlab profile add web --kind auth-code --auth-url https://idp/authorize --token-url https://idp/token \
       --client-id spa --auth-method none --redirect-port 8085 --param prompt=consent
-  authlab profile add sig --kind hmac --scheme rfc9421 --hmac-key file:./hmac.key --key-id k1
+  authlab profile add sig --kind hmac --scheme rfc9421 --hmac-key file:./hmac.key --key-id k1 \
+      --target-url https://api.example.com/orders
   authlab profile add aws --kind hmac --scheme aws-sigv4 --access-key AKIDEXAMPLE \
       --hmac-key env:AWS_SECRET_ACCESS_KEY --region eu-west-1 --service execute-api
   authlab profile add gw --kind mtls --cert client.pem --key client.key --ca ca.pem`,
@@ -440,7 +442,7 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 // and `authlab flow ...` share them: register with addProfileFlags, build
 // with toProfile, or overlay the flags a user set onto a saved profile.
 type profileFlags struct {
-	issuer, tokenURL, authURL, deviceURL             string
+	issuer, tokenURL, authURL, deviceURL, targetURL  string
 	introspectURL, revokeURL, userinfoURL, jwksURL   string
 	clientID, clientSecret, authMethod, privateKey   string
 	scopes, audience, resource, params, tags         []string
@@ -457,6 +459,7 @@ func addProfileFlags(fs *pflag.FlagSet, p *profileFlags) {
 	fs.StringVar(&p.tokenURL, "token-url", "", "token endpoint")
 	fs.StringVar(&p.authURL, "auth-url", "", "authorization endpoint")
 	fs.StringVar(&p.deviceURL, "device-url", "", "device authorization endpoint")
+	fs.StringVar(&p.targetURL, "target-url", "", "request URL of an hmac or api-key profile")
 	fs.StringVar(&p.introspectURL, "introspect-url", "", "introspection endpoint")
 	fs.StringVar(&p.revokeURL, "revoke-url", "", "revocation endpoint")
 	fs.StringVar(&p.userinfoURL, "userinfo-url", "", "userinfo endpoint")
@@ -492,7 +495,7 @@ func addProfileFlags(fs *pflag.FlagSet, p *profileFlags) {
 func (p *profileFlags) toProfile(name string, kind store.Kind) (store.Profile, error) {
 	out := store.Profile{
 		Name: name, Kind: kind, Issuer: p.issuer,
-		TokenURL: p.tokenURL, AuthURL: p.authURL, DeviceURL: p.deviceURL, IntrospectURL: p.introspectURL,
+		TokenURL: p.tokenURL, TargetURL: p.targetURL, AuthURL: p.authURL, DeviceURL: p.deviceURL, IntrospectURL: p.introspectURL,
 		RevokeURL: p.revokeURL, UserinfoURL: p.userinfoURL, JWKSURL: p.jwksURL,
 		ClientID: p.clientID, AuthMethod: p.authMethod,
 		Audience: p.audience, Resource: p.resource, RedirectPort: p.redirectPort,
@@ -500,6 +503,11 @@ func (p *profileFlags) toProfile(name string, kind store.Kind) (store.Profile, e
 		HMAC: store.HMAC{Scheme: p.scheme, KeyID: p.keyID, Label: p.label, Components: p.components,
 			Region: p.region, Service: p.service, AccessKey: p.accessKey},
 		APIKeyHeader: p.apiKeyHeader, Tags: p.tags, Notes: p.notes,
+	}
+	if (kind == store.KindHMAC || kind == store.KindAPIKey) && out.TargetURL == "" {
+		// --token-url is how these profiles were given their URL before
+		// --target-url existed; scripts keep working.
+		out.TargetURL, out.TokenURL = out.TokenURL, ""
 	}
 	for _, s := range p.scopes {
 		out.Scopes = append(out.Scopes, strings.Fields(s)...)
@@ -562,6 +570,7 @@ func profileFlagFields() []profileFlagField {
 		{"token-url", "token_url", func(d, s *store.Profile) { d.TokenURL = s.TokenURL }},
 		{"auth-url", "auth_url", func(d, s *store.Profile) { d.AuthURL = s.AuthURL }},
 		{"device-url", "device_url", func(d, s *store.Profile) { d.DeviceURL = s.DeviceURL }},
+		{"target-url", "target_url", func(d, s *store.Profile) { d.TargetURL = s.TargetURL }},
 		{"introspect-url", "introspect_url", func(d, s *store.Profile) { d.IntrospectURL = s.IntrospectURL }},
 		{"revoke-url", "revoke_url", func(d, s *store.Profile) { d.RevokeURL = s.RevokeURL }},
 		{"userinfo-url", "userinfo_url", func(d, s *store.Profile) { d.UserinfoURL = s.UserinfoURL }},

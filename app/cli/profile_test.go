@@ -385,3 +385,42 @@ func TestProfileImportFileCapped(t *testing.T) {
 		t.Fatalf("import a directory: exit %d, stderr %q", code, errs)
 	}
 }
+
+// TestProfileTargetURL: hmac and api-key profiles keep their request URL in
+// target_url, set with --target-url or, as before, --token-url; an old
+// export file with the URL in token_url imports the same way.
+func TestProfileTargetURL(t *testing.T) {
+	c := newCLI(t)
+	c.ok("profile", "add", "sig", "--kind", "hmac", "--scheme", "stripe", "--hmac-key", hmacKeyValue, "--target-url", "https://api.example.com/a")
+	c.ok("profile", "add", "key", "--kind", "api-key", "--api-key", "env:K", "--token-url", "https://api.example.com/b")
+	show := c.ok("profile", "show", "sig")
+	if !strings.Contains(show, "target url:") || !strings.Contains(show, "https://api.example.com/a") || strings.Contains(show, "token url") {
+		t.Fatalf("show:\n%s", show)
+	}
+	var p map[string]any
+	if err := json.Unmarshal([]byte(c.ok("profile", "show", "key", "--json")), &p); err != nil || p["target_url"] != "https://api.example.com/b" || p["token_url"] != nil {
+		t.Fatalf("show --json: %v %v", err, p)
+	}
+	if list := c.ok("profile", "list"); !strings.Contains(list, "https://api.example.com/a") || !strings.Contains(list, "https://api.example.com/b") {
+		t.Fatalf("list shows no target URLs:\n%s", list)
+	}
+	code, _, errs := c.run("", "profile", "add", "both", "--kind", "hmac", "--scheme", "stripe",
+		"--token-url", "https://idp.example.com/token", "--target-url", "https://api.example.com/c")
+	if code != exitUsage || !strings.Contains(errs, "--token-url: an hmac profile has no token endpoint") {
+		t.Fatalf("both URLs: exit %d %q", code, errs)
+	}
+	if code, _, errs := c.run("", "profile", "add", "bad", "--kind", "api-key", "--target-url", "ftp://x"); code != exitUsage ||
+		!strings.Contains(errs, `--target-url: "ftp://x" is not an http(s) URL`) {
+		t.Fatalf("bad target: exit %d %q", code, errs)
+	}
+	old := `{"format":"authlab-profiles","version":1,"profiles":[{"name":"old","kind":"hmac","token_url":"https://api.example.com/d","hmac":{"scheme":"github"}}]}`
+	if code, _, errs := c.run(old, "profile", "import", "-"); code != 0 {
+		t.Fatalf("import old shape: exit %d %s", code, errs)
+	}
+	if !strings.Contains(c.ok("profile", "show", "old"), "target url:") {
+		t.Fatal("imported old-shape profile has no target url")
+	}
+	if exp := c.ok("profile", "export", "old"); !strings.Contains(exp, `"target_url": "https://api.example.com/d"`) || strings.Contains(exp, "token_url") {
+		t.Fatalf("export:\n%s", exp)
+	}
+}

@@ -3,14 +3,18 @@ package cli
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +22,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 const tokTestdata = "../../testdata/token"
@@ -252,5 +258,171 @@ func BenchmarkTokenInspectCmd(b *testing.B) {
 		if code := execute([]string{"token", "inspect", "--jwks", filepath.Join(tokTestdata, "jwks.json"), filepath.Join(tokTestdata, "rs256.jwt")}, g); code != 0 {
 			b.Fatalf("exit %d: %s", code, errb.String())
 		}
+	}
+}
+
+// tokFlat joins the words of the human output, so assertions do not depend
+// on where the renderer wraps a line.
+func tokFlat(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// tokEncrypt wraps a JWT in a compact JWE with go-jose, as an issuer that
+// encrypts its tokens does.
+func tokEncrypt(t *testing.T, inner string, to any) string {
+	t.Helper()
+	e, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.RSA_OAEP_256, Key: to}, (&jose.EncrypterOptions{}).WithContentType("JWT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := e.Encrypt([]byte(inner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := obj.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func tokLoadKey(t *testing.T, name string) crypto.Signer {
+	b, err := os.ReadFile(filepath.Join(tokTestdata, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.(crypto.Signer)
+}
+
+func TestTokenInspectDecryptKey(t *testing.T) {
+	rsa1 := tokLoadKey(t, "rsa1.key")
+	jwe := tokEncrypt(t, tokFixture(t), rsa1.Public())
+	jwks := filepath.Join(tokTestdata, "jwks.json")
+
+	code, out, errOut := runAuthlab(t, "", "", "token", "inspect", "--jwks", jwks, "--decrypt-key", filepath.Join(tokTestdata, "rsa1.key"), jwe)
+	if code != 0 || errOut != "" {
+		t.Fatalf("code %d, stderr %q\n%s", code, errOut, out)
+	}
+	for _, want := range []string{"Encrypted token (JWE, alg RSA-OAEP-256, enc A256GCM), decrypted; the JWT inside:",
+		"✓ decrypt decrypted the JWE (alg RSA-OAEP-256, enc A256GCM) with the RSA 2048-bit private key", "Claims", "sub user-42", `✓ signature RS256, verified with kid "rsa1"`} {
+		if !strings.Contains(tokFlat(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	// JSON: the nested JWT is the token, the JWE's header is beside it.
+	ecJWK, err := json.Marshal(jose.JSONWebKey{Key: rsa1, KeyID: "enc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwkFile := filepath.Join(t.TempDir(), "recipient.jwk")
+	if err := os.WriteFile(jwkFile, ecJWK, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runAuthlab(t, "", jwe, "token", "inspect", "--jwks", jwks, "--decrypt-key", jwkFile, "--json", "-")
+	var got struct {
+		OK       bool `json:"ok"`
+		Verified bool `json:"verified"`
+		Token    struct {
+			Format string         `json:"format"`
+			Claims map[string]any `json:"claims"`
+		} `json:"token"`
+		JWE struct {
+			Format string         `json:"format"`
+			Header map[string]any `json:"header"`
+		} `json:"jwe"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 {
+		t.Fatalf("code %d, %v: %s", code, err, out)
+	}
+	if !got.OK || !got.Verified || got.Token.Format != "jws" || got.Token.Claims["sub"] != "user-42" || got.JWE.Format != "jwe" || got.JWE.Header["enc"] != "A256GCM" {
+		t.Fatalf("%+v", got)
+	}
+
+	// Without a key the token is named as encrypted; that is not a failure.
+	code, out, _ = runAuthlab(t, "", "", "token", "inspect", jwe)
+	if code != 0 || !strings.Contains(out, "Encrypted token (JWE)") || !strings.Contains(out, "encrypted token (JWE, alg RSA-OAEP-256, enc A256GCM)") {
+		t.Fatalf("no key: %d\n%s", code, out)
+	}
+
+	// The wrong private key: one line naming the problem.
+	code, _, errOut = runAuthlab(t, "", "", "token", "inspect", "--decrypt-key", filepath.Join(tokTestdata, "rsa2.key"), jwe)
+	if code != 1 || !strings.HasPrefix(errOut, "authlab: check decrypt failed: encrypted token (JWE, alg RSA-OAEP-256, enc A256GCM): does not decrypt with the RSA 2048-bit private key") || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("wrong key: code %d, stderr %q", code, errOut)
+	}
+
+	// Keys that cannot decrypt are usage errors that never quote the key.
+	pub, err := os.ReadFile(filepath.Join(tokTestdata, "rsa1.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubJWK, _ := json.Marshal(jose.JSONWebKey{Key: rsa1.Public()})
+	pubJWKFile := filepath.Join(t.TempDir(), "pub.jwk")
+	if err := os.WriteFile(pubJWKFile, pubJWK, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		filepath.Join(tokTestdata, "rsa1.pub"):    "no PEM private key found",
+		filepath.Join(tokTestdata, "ed25519.key"): "an Ed25519 key signs but cannot decrypt",
+		pubJWKFile:  `the RSA JWK has no "d" (is it the public half?)`,
+		"/dev/zero": "/dev/zero is not a regular file",
+	} {
+		code, out, errOut := runAuthlab(t, "", "", "token", "inspect", "--decrypt-key", path, jwe)
+		if code != 2 || !strings.Contains(errOut, "--decrypt-key") || !strings.Contains(errOut, want) || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%s: code %d, stderr %q, want 2 and %q", path, code, errOut, want)
+		}
+		if strings.Contains(errOut+out, string(pub[30:60])) || strings.Contains(errOut+out, string(pubJWK[20:40])) {
+			t.Errorf("%s: key material echoed: %q", path, errOut)
+		}
+	}
+}
+
+func TestTokenInspectX5CWithCA(t *testing.T) {
+	rsa1 := tokLoadKey(t, "rsa1.key")
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Corp Token CA"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "issuer-signing"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, rsa1.Public(), caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tok := tokSignRS256(t, map[string]any{"x5c": []string{base64.StdEncoding.EncodeToString(leafDER)}},
+		map[string]any{"sub": "x", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+
+	code, out, errOut := runAuthlab(t, "", "", "token", "inspect", "--ca", caFile, tok)
+	if code != 0 || !strings.Contains(tokFlat(out), "✓ x5c chain CN=issuer-signing chains to CN=Corp Token CA in CA file "+caFile) ||
+		!strings.Contains(tokFlat(out), "from the x5c leaf certificate CN=issuer-signing") {
+		t.Fatalf("--ca: code %d, stderr %q\n%s", code, errOut, out)
+	}
+	code, out, _ = runAuthlab(t, "", "", "token", "inspect", "--ca", caFile, "--jwks", filepath.Join(tokTestdata, "jwks.json"), "--json", tok)
+	if code != 0 || !strings.Contains(out, `"name": "x5c key"`) {
+		t.Fatalf("--ca --jwks: %d %s", code, out)
+	}
+	// Without --ca the system roots do not know the CA, and the message says how to trust it.
+	code, _, errOut = runAuthlab(t, "", "", "token", "inspect", tok)
+	if code != 1 || !strings.Contains(errOut, "check x5c chain failed: the chain does not lead to a CA in the system roots (--ca FILE trusts a private CA)") || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("system roots: code %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = runAuthlab(t, "", "", "token", "inspect", "--ca", filepath.Join(tokTestdata, "rsa1.key"), tok)
+	if code != 2 || !strings.Contains(errOut, "--ca: CA bundle:") {
+		t.Fatalf("bad --ca: code %d, stderr %q", code, errOut)
 	}
 }

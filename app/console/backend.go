@@ -47,7 +47,7 @@ type Backend interface {
 type RunRequest struct {
 	Profile string
 	// Flow overrides the profile's own flow for follow-up actions:
-	// refresh, introspect, revoke, userinfo, and "call" (call the API).
+	// refresh, introspect, revoke, userinfo, and flows.FlowCall (call the API).
 	Flow string
 	// Token is the input token of a follow-up (the previous run's access
 	// or refresh token); empty uses the profile's cached token.
@@ -59,12 +59,6 @@ type RunRequest struct {
 type Events interface {
 	flows.Observer
 	AuthURL(url string)
-	Device(d flows.DeviceAuthorization)
-}
-
-// DeviceObserver is what the device grant can call, by type assertion on
-// its observer, to show the user code as soon as it has one.
-type DeviceObserver interface {
 	Device(d flows.DeviceAuthorization)
 }
 

@@ -73,7 +73,7 @@ func (m *Model) handleBench(msg tea.Msg) tea.Cmd {
 		} else {
 			m.bench.Open(x.profile, x.flow, x.target, m.opts.Bench)
 		}
-		m.go_(scrBench)
+		m.show(scrBench)
 	case benchStartedMsg:
 		if x.id != m.bench.ID() {
 			return nil

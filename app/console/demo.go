@@ -36,7 +36,7 @@ func DemoProfiles(d DemoSetup) []store.Profile {
 		{Name: "demo-token-exchange", Kind: store.KindTokenExchange, Issuer: d.Issuer, ClientID: "demo-cc",
 			AuthMethod: "client_secret_basic", Audience: []string{"https://api.example.com"}, Secrets: sec("demo-cc-secret"),
 			Notes: "RFC 8693: exchanges a fresh client-credentials token for one with another audience"},
-		{Name: "demo-hmac", Kind: store.KindHMAC, TokenURL: strings.TrimRight(d.Issuer, "/") + "/api/hmac",
+		{Name: "demo-hmac", Kind: store.KindHMAC, TargetURL: strings.TrimRight(d.Issuer, "/") + "/api/hmac",
 			HMAC:    store.HMAC{Scheme: "rfc9421", KeyID: d.HMACKeyID},
 			Secrets: map[store.SecretKind]store.Secret{store.HMACKey: store.SecretValue(d.HMACSecret)},
 			Notes:   "RFC 9421 HTTP message signature against the demo resource"},

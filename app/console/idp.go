@@ -45,6 +45,17 @@ type (
 	}
 )
 
+// openIdP shows the mock IdP panel, or says there is no IdP to show.
+func (m *Model) openIdP() tea.Cmd {
+	if m.opts.IdP == nil {
+		m.note("no mock IdP in this session: `authlab demo` embeds one", true)
+		return nil
+	}
+	m.idp.SetInfo(idpInfo(m.opts.IdP))
+	m.show(scrIdP)
+	return nil
+}
+
 func (m *Model) idpReset() idp.ActionMsg  { return idp.ActionMsg{Seq: m.idp.Next(), Reset: true} }
 func (m *Model) idpRotate() idp.ActionMsg { return idp.ActionMsg{Seq: m.idp.Next(), Rotate: true} }
 
@@ -80,7 +91,8 @@ func (m *Model) handleIdP(msg tea.Msg) tea.Cmd {
 			m.note("IdP: "+x.err.Error(), true)
 			return nil
 		}
-		if x.seq == m.idpSeq {
+		// an answer to an older change would undo newer key presses on screen
+		if x.seq == m.idp.Latest() {
 			m.idp.SetFaults(viewFaults(x.f))
 		}
 		m.note(x.msg, false)
@@ -154,7 +166,6 @@ func (m *Model) idpAction(a idp.ActionMsg) tea.Cmd {
 		return nil
 	}
 	seq, order := a.Seq, m.idpOrder
-	m.idpSeq = max(m.idpSeq, seq)
 	return func() tea.Msg {
 		order.mu.Lock()
 		defer order.mu.Unlock()

@@ -2,11 +2,11 @@ package console
 
 import "github.com/charmbracelet/bubbles/key"
 
-// globalKeys work on every screen (unless a text input has focus).
+// globalKeys work on every screen (unless a text input has focus); keys of
+// one screen are in that screen's keymap.
 type globalKeys struct {
 	Quit, ForceQuit, Help, Palette, Back key.Binding
-	Profiles, Paste, IdP                 key.Binding
-	Bench                                key.Binding // on the profile list
+	Profiles, IdP                        key.Binding
 }
 
 func defaultGlobalKeys() globalKeys {
@@ -17,8 +17,6 @@ func defaultGlobalKeys() globalKeys {
 		Palette:   key.NewBinding(key.WithKeys("ctrl+p"), key.WithHelp("ctrl+p", "commands")),
 		Back:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Profiles:  key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "profiles")),
-		Paste:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "inspect a token")),
 		IdP:       key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mock IdP")),
-		Bench:     key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "bench")),
 	}
 }

@@ -150,6 +150,7 @@ func TestEditorRevealToggle(t *testing.T) {
 func TestPanicInFlowIsAFailedRun(t *testing.T) {
 	b := &fakeBackend{rows: fixtureRows(), runFn: func(context.Context, RunRequest, Events) *flows.Result {
 		var m map[string]int
+		//lint:ignore SA5000 the nil map write is the panic under test
 		m["boom"]++ // a nil map write: a real bug in a flow
 		return nil
 	}}
@@ -240,8 +241,8 @@ func TestPastingATokenOpensTheInspector(t *testing.T) {
 	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("eyJhbGciOiJSUzI1NiJ9.e30.sig"), Paste: true})
 	waitText(t, tm, "CLAIMS")
 	fm := finalModel(t, tm)
-	if fm.screen != scrInspect || !fm.pasted {
-		t.Fatalf("screen %v pasted %v, want the inspector showing the token", fm.screen, fm.pasted)
+	if fm.screen != scrInspect || !fm.insp.Pasted() {
+		t.Fatalf("screen %v pasted %v, want the inspector showing the token", fm.screen, fm.insp.Pasted())
 	}
 }
 
@@ -295,5 +296,27 @@ func TestPanicInACommandRestoresTheTerminal(t *testing.T) {
 	show := strings.LastIndex(s, "\x1b[?25h")
 	if enter < 0 || leave < enter || show < enter {
 		t.Fatalf("the alternate screen was not left or the cursor not shown again: %q", s)
+	}
+}
+
+// TestEveryScreenShowsItsKeys: each screen is a component of the root's
+// index, and the footer shows keys on every one of them.
+func TestEveryScreenShowsItsKeys(t *testing.T) {
+	m := newTestModel(&fakeBackend{rows: fixtureRows()})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+	m.Update(profilesMsg{rows: fixtureRows()})
+	for s := range numScreens {
+		if m.screens[s] == nil {
+			t.Fatalf("screen %v has no component", s)
+		}
+		m.show(s)
+		v := m.View()
+		lines := strings.Split(v, "\n")
+		if n := len(lines); n != 30 {
+			t.Errorf("%v: frame has %d lines, want 30", s, n)
+		}
+		if foot := lines[len(lines)-1]; strings.TrimSpace(foot) == "" {
+			t.Errorf("%v: no keys in the footer:\n%s", s, v)
+		}
 	}
 }

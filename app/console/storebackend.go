@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -202,22 +201,6 @@ func (b *StoreBackend) Secrets(name string) (Secrets, error) {
 	return sec, nil
 }
 
-// devicePattern reads the device grant's "enter the user code" note, until
-// the engine reports flows.DeviceAuthorization to observers directly.
-var devicePattern = regexp.MustCompile(`open (\S+) and enter the code (\S+)(?: \(or open (\S+)\))?`)
-
-// deviceTap passes events through and turns the device note into a Device event.
-type deviceTap struct{ Events }
-
-func (d deviceTap) Step(e flows.StepEvent) {
-	if e.Name == "enter the user code" {
-		if m := devicePattern.FindStringSubmatch(e.Detail); m != nil {
-			d.Events.Device(flows.DeviceAuthorization{VerificationURI: m[1], UserCode: m[2], VerificationURIComplete: m[3]})
-		}
-	}
-	d.Events.Step(e)
-}
-
 // Run runs a profile's flow (or a follow-up) and records it in history.
 func (b *StoreBackend) Run(ctx context.Context, rr RunRequest, ev Events) *flows.Result {
 	started := b.now()
@@ -263,7 +246,7 @@ func (b *StoreBackend) Run(ctx context.Context, rr RunRequest, ev Events) *flows
 			tok = tr.RefreshToken
 		}
 	}
-	if flow != "call" {
+	if flow != flows.FlowCall {
 		req.Flow = flow
 	}
 	req.Token = flows.Secret(tok)
@@ -278,7 +261,7 @@ func (b *StoreBackend) Run(ctx context.Context, rr RunRequest, ev Events) *flows
 		if err != nil {
 			return fail(err)
 		}
-		subject = ccEng.Run(ctx, deviceTap{ev})
+		subject = ccEng.Run(ctx, ev)
 		if subject.Failed() || subject.Token == nil || subject.Token.AccessToken == "" {
 			b.record(p.Name, subject)
 			return subject
@@ -299,9 +282,10 @@ func (b *StoreBackend) Run(ctx context.Context, rr RunRequest, ev Events) *flows
 	if err != nil {
 		return fail(err)
 	}
-	obs := deviceTap{ev}
+	// ev is a flows.DeviceObserver: the device grant hands it the user code.
+	obs := ev
 	var res *flows.Result
-	if flow == "call" {
+	if flow == flows.FlowCall {
 		target := req.CallURL
 		if target == "" && p.Issuer != "" {
 			target = strings.TrimRight(p.Issuer, "/") + "/api/hello"
@@ -326,45 +310,11 @@ func decodeRaw(b []byte) map[string]any {
 	return m
 }
 
-// record keeps the run in history (claims and fingerprints only) and the
-// token response in the token cache. A store error is not the run's error.
+// record keeps the run in history (claims and fingerprints only) and its
+// token in the cache, by the store's one rule. A store error is not the
+// run's error.
 func (b *StoreBackend) record(name string, res *flows.Result) {
-	run := store.Run{Profile: name, Flow: res.Flow, Time: res.Started, OK: !res.Failed(), Error: res.Err,
-		Checks: res.Checks, Exchanges: store.SummarizeExchanges(res.Exchanges)}
-	if run.Time.IsZero() {
-		run.Time = b.now()
-	}
-	if !res.OK && res.Err == nil {
-		run.OK = false
-	}
-	if t := res.Token; t != nil {
-		add := func(kind, raw string, d *flows.DecodedToken) {
-			if raw == "" {
-				return
-			}
-			var h, c map[string]any
-			if d != nil {
-				h, c = d.Header, d.Claims
-			}
-			run.Tokens = append(run.Tokens, store.SummarizeToken(kind, raw, h, c))
-		}
-		add("access_token", t.AccessToken, res.AccessToken)
-		add("id_token", t.IDToken, res.IDToken)
-		add("refresh_token", t.RefreshToken, res.RefreshToken)
-	}
-	_ = store.Update(b.Path, func(s *store.Store) error {
-		if err := s.AddRun(run); err != nil {
-			return err
-		}
-		if t := res.Token; t != nil && t.Raw != nil && t.AccessToken != "" {
-			raw, err := json.Marshal(t.Raw)
-			if err != nil {
-				return err
-			}
-			return s.PutToken(name, store.CachedToken{Flow: res.Flow, Response: raw, Obtained: t.ReceivedAt, ExpiresAt: t.ExpiresAt()})
-		}
-		return nil
-	})
+	_ = store.RecordRun(b.Path, name, res, store.WithClock(b.now))
 }
 
 // Inspect decodes and checks a pasted token; with an http(s) iss it fetches
@@ -399,7 +349,7 @@ func DecodedFromReport(r *token.Report) *flows.DecodedToken {
 // formKeys maps editor field keys to profile fields.
 func profileToForm(p store.Profile) Form {
 	f := Form{Name: p.Name, Kind: string(p.Kind), Fields: map[string]string{
-		"issuer": p.Issuer, "token_url": p.TokenURL, "auth_url": p.AuthURL, "device_url": p.DeviceURL,
+		"issuer": p.Issuer, "token_url": p.TokenURL, "target_url": p.TargetURL, "auth_url": p.AuthURL, "device_url": p.DeviceURL,
 		"client_id": p.ClientID, "auth_method": p.AuthMethod, "scopes": strings.Join(p.Scopes, " "),
 		"audience": strings.Join(p.Audience, " "), "resource": strings.Join(p.Resource, " "),
 		"cert_file": p.CertFile, "key_file": p.KeyFile, "ca_file": p.CAFile,
@@ -431,7 +381,7 @@ func (b *StoreBackend) Form(name string) (Form, error) {
 // SaveForm validates and saves the form; a rename removes the old name.
 func (b *StoreBackend) SaveForm(f Form, original string) error {
 	v := f.Fields
-	p := store.Profile{Name: f.Name, Kind: store.Kind(f.Kind), Issuer: v["issuer"], TokenURL: v["token_url"],
+	p := store.Profile{Name: f.Name, Kind: store.Kind(f.Kind), Issuer: v["issuer"], TokenURL: v["token_url"], TargetURL: v["target_url"],
 		AuthURL: v["auth_url"], DeviceURL: v["device_url"], ClientID: v["client_id"], AuthMethod: v["auth_method"],
 		Scopes: strings.Fields(v["scopes"]), Audience: strings.Fields(v["audience"]), Resource: strings.Fields(v["resource"]),
 		CertFile: v["cert_file"], KeyFile: v["key_file"], CAFile: v["ca_file"],

@@ -23,9 +23,9 @@ import (
 
 // Flow names bench accepts beyond the OAuth flows.
 const (
-	FlowCall = "call" // GET --call URL with a cached access token
-	FlowHMAC = "hmac" // an HMAC-signed request
-	FlowMTLS = "mtls" // a request over TLS with the client certificate
+	FlowCall = flows.FlowCall // GET the resource with a cached access token
+	FlowHMAC = flows.FlowHMAC // an HMAC-signed request
+	FlowMTLS = flows.FlowMTLS // a request over TLS with the client certificate
 )
 
 // BenchFlows lists the flows bench can repeat.
@@ -190,7 +190,7 @@ func (s *Setup) FlowOp(flow string) (Op, error) {
 		run = func(ctx context.Context) *flows.Result { return e.TokenExchange(ctx, nil) }
 	case flows.FlowIntrospect, flows.FlowUserinfo:
 		if tok == "" {
-			return nil, flows.Errorf(flows.ErrConfig, "%s: needs a token (--token)", flow)
+			return nil, flows.Errorf(flows.ErrConfig, "%s: needs a token (%s)", flow, flows.FieldToken)
 		}
 		if flow == flows.FlowIntrospect {
 			run = func(ctx context.Context) *flows.Result { return e.Introspect(ctx, tok, nil) }
@@ -331,7 +331,7 @@ func cloneValues(v url.Values) url.Values {
 // single seed, workers take turns instead of failing with invalid_grant.
 func (s *Setup) RefreshOp() (Op, error) {
 	if !s.Request.Token.IsSet() {
-		return nil, flows.Errorf(flows.ErrConfig, "refresh: needs a refresh token (--token)")
+		return nil, flows.Errorf(flows.ErrConfig, "refresh: needs a refresh token (%s)", flows.FieldToken)
 	}
 	e, err := s.engine(s.FlowRequest(flows.FlowRefresh, ""))
 	if err != nil {

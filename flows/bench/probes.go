@@ -69,10 +69,10 @@ func (s *Setup) ProbeRevocation(ctx context.Context, cfg RevocationConfig) (*Rev
 		}
 	}
 	if len(cfg.Via) == 0 {
-		return nil, flows.Errorf(flows.ErrConfig, "revocation probe: nothing to poll; needs an introspection endpoint (--issuer or --introspect-url) or --call URL")
+		return nil, flows.Errorf(flows.ErrConfig, "revocation probe: nothing to poll; needs an introspection endpoint (%s or %s) or %s URL", flows.FieldIssuer, flows.FieldIntrospectURL, flows.FieldCallURL)
 	}
 	if slices.Contains(cfg.Via, ViaCall) && cfg.CallURL == "" {
-		return nil, flows.Errorf(flows.ErrConfig, "revocation probe: polling a resource needs --call URL")
+		return nil, flows.Errorf(flows.ErrConfig, "revocation probe: polling a resource needs %s URL", flows.FieldCallURL)
 	}
 	tokens, err := s.TokenSource()
 	if err != nil {

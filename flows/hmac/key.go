@@ -128,7 +128,7 @@ func DefaultKeySource() KeySource {
 // newline is dropped; errors name the form, never the value.
 func (s KeySource) ParseKey(spec string) (Key, error) {
 	if spec == "" {
-		return Key{}, errors.New("no HMAC key: pass --key (a value, env:NAME, file:PATH, hex:… or base64:…)")
+		return Key{}, flows.Errorf(flows.ErrConfig, "no HMAC key: pass %s (a value, env:NAME, file:PATH, hex:… or base64:…)", FieldKey)
 	}
 	prefix, rest, hasPrefix := strings.Cut(spec, ":")
 	if hasPrefix {

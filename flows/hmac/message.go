@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"authlab/flows"
 )
 
 // Message is an HTTP request as signed or as captured: what a signer covers
@@ -108,7 +110,7 @@ func ParseRawRequest(raw []byte, base *url.URL) (*Message, error) {
 		}
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("captured request: no Host header and no --url to say which host it went to")
+		return nil, flows.Errorf(flows.ErrConfig, "captured request: no Host header and no %s to say which host it went to", flows.FieldURL)
 	}
 	h := req.Header
 	if req.Host != "" && h.Get("Host") == "" {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"authlab/flows"
 )
 
 // DefaultComponents are covered when the user names none.
@@ -87,7 +89,7 @@ func ParseComponents(s string) ([]Item, error) {
 		return nil, fmt.Errorf("components: %v (write them quoted and space-separated, like %s)", err, DefaultComponents)
 	}
 	if len(l.Params) > 0 {
-		return nil, fmt.Errorf("components: put signature parameters in --created/--keyid/... flags, not after the list")
+		return nil, flows.Errorf(flows.ErrConfig, "%s: put signature parameters (created, keyid, ...) in their own settings, not after the list", FieldComponents)
 	}
 	seen := map[string]bool{}
 	for _, it := range l.Items {
@@ -513,10 +515,6 @@ func (s *Signer9421) appendList(b []byte, created int64) []byte {
 		b = strconv.AppendInt(b, e, 10)
 	}
 	return append(b, s.listTail...)
-}
-
-func (p Params) serialize(created int64) (string, error) {
-	return SerializeParams(p.list(created))
 }
 
 // Sign signs m in place: it adds Content-Digest (when covered and absent),

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"authlab/flows"
 )
 
 // SigV4 constants.
@@ -46,11 +48,11 @@ var unsignableHeaders = map[string]bool{
 func SignSigV4(m *Message, secret Key, o SigV4Options) (*Signed, error) {
 	switch {
 	case secret.IsZero():
-		return nil, fmt.Errorf("aws-sigv4: no secret access key (--key)")
+		return nil, flows.Errorf(flows.ErrConfig, "aws-sigv4: no secret access key (%s)", FieldKey)
 	case o.AccessKey == "":
-		return nil, fmt.Errorf("aws-sigv4: no access key id (--access-key)")
+		return nil, flows.Errorf(flows.ErrConfig, "aws-sigv4: no access key id (%s)", FieldAccessKey)
 	case o.Region == "" || o.Service == "":
-		return nil, fmt.Errorf("aws-sigv4: --region and --service are required (e.g. us-east-1, execute-api)")
+		return nil, flows.Errorf(flows.ErrConfig, "aws-sigv4: %s and %s are required (e.g. us-east-1, execute-api)", FieldRegion, FieldService)
 	}
 	now := time.Now
 	if o.Now != nil {
@@ -260,7 +262,7 @@ type sigV4Auth struct {
 func parseSigV4Auth(h string) (*sigV4Auth, error) {
 	rest, ok := strings.CutPrefix(h, sigV4Algorithm+" ")
 	if !ok {
-		return nil, fmt.Errorf("Authorization does not start with %q", sigV4Algorithm)
+		return nil, fmt.Errorf("the Authorization header does not start with %q", sigV4Algorithm)
 	}
 	a := &sigV4Auth{}
 	for _, part := range strings.Split(rest, ",") {
@@ -269,7 +271,7 @@ func parseSigV4Auth(h string) (*sigV4Auth, error) {
 		case "Credential":
 			f := strings.Split(v, "/")
 			if len(f) != 5 || f[4] != "aws4_request" {
-				return nil, fmt.Errorf("Credential %q should read ACCESSKEY/YYYYMMDD/region/service/aws4_request", v)
+				return nil, fmt.Errorf("the Credential %q should read ACCESSKEY/YYYYMMDD/region/service/aws4_request", v)
 			}
 			a.accessKey, a.date, a.region, a.service = f[0], f[1], f[2], f[3]
 		case "SignedHeaders":
@@ -279,7 +281,7 @@ func parseSigV4Auth(h string) (*sigV4Auth, error) {
 		}
 	}
 	if a.accessKey == "" || len(a.signed) == 0 || a.signature == "" {
-		return nil, fmt.Errorf("Authorization needs Credential=, SignedHeaders= and Signature=")
+		return nil, fmt.Errorf("the Authorization header needs Credential=, SignedHeaders= and Signature=")
 	}
 	return a, nil
 }

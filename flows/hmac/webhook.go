@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"authlab/flows"
 )
 
 // Webhook header names.
@@ -19,7 +21,7 @@ const (
 // HMAC-SHA256(secret, "t.body"). The secret (whsec_…) is used as given.
 func SignStripe(m *Message, secret Key, now func() time.Time) (*Signed, error) {
 	if secret.IsZero() {
-		return nil, fmt.Errorf("stripe: no endpoint secret (--key)")
+		return nil, flows.Errorf(flows.ErrConfig, "stripe: no endpoint secret (%s)", FieldKey)
 	}
 	if now == nil {
 		now = time.Now
@@ -35,7 +37,7 @@ func SignStripe(m *Message, secret Key, now func() time.Time) (*Signed, error) {
 // SignGitHub adds X-Hub-Signature-256: sha256=HEX(HMAC-SHA256(secret, body)).
 func SignGitHub(m *Message, secret Key) (*Signed, error) {
 	if secret.IsZero() {
-		return nil, fmt.Errorf("github: no webhook secret (--key)")
+		return nil, flows.Errorf(flows.ErrConfig, "github: no webhook secret (%s)", FieldKey)
 	}
 	sig := hex.EncodeToString(secret.mac(m.Body))
 	rec := &Signed{Scheme: SchemeGitHub, SignatureBase: string(m.Body), Signature: sig}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"authlab/flows"
@@ -63,10 +62,10 @@ func (r *BoundResult) fail(name string, e *flows.Error) *BoundResult {
 // return is for unusable options.
 func BoundToken(ctx context.Context, o BoundOptions, obs flows.Observer) (*BoundResult, error) {
 	if o.TokenURL == "" || o.ClientID == "" {
-		return nil, errors.New("a certificate-bound token needs --token-url and --client-id")
+		return nil, flows.Errorf(flows.ErrConfig, "a certificate-bound token needs %s and %s", flows.FieldTokenURL, flows.FieldClientID)
 	}
 	if o.CertFile == "" || o.KeyFile == "" {
-		return nil, errors.New("tls_client_auth needs --cert and --key")
+		return nil, flows.Errorf(flows.ErrConfig, "tls_client_auth needs %s and %s", flows.FieldCertFile, flows.FieldKeyFile)
 	}
 	conf, err := LoadClientTLS(o.CertFile, o.KeyFile, o.CAFile)
 	if err != nil {
@@ -77,16 +76,8 @@ func BoundToken(ctx context.Context, o BoundOptions, obs flows.Observer) (*Bound
 		return nil, err
 	}
 	res := &BoundResult{CertThumbprint: flows.Thumbprint(leaf.Raw), Checks: []flows.Check{}, Exchanges: []flows.Exchange{}}
-	if obs == nil {
-		obs = flows.Discard
-	}
-	var mu sync.Mutex
-	rec := flows.ObserverFuncs{OnStep: obs.Step, OnExchange: func(e flows.Exchange) {
-		mu.Lock()
-		res.Exchanges = append(res.Exchanges, e)
-		mu.Unlock()
-		obs.Exchange(e)
-	}}
+	rec := flows.NewRecorder(flows.FlowMTLS, obs)
+	defer func() { res.Exchanges = append(res.Exchanges, rec.Exchanges()...) }()
 	tr := flows.NewTransport(conf)
 	defer tr.CloseIdleConnections()
 	client := flows.NewClient(flows.ClientOptions{Timeout: o.Timeout, Transport: tr}, rec)
@@ -162,7 +153,7 @@ func asFlowErr(err error) *flows.Error {
 	if errors.As(err, &fe) {
 		return fe
 	}
-	return flows.Errorf(flows.ErrNetwork, "%v", err)
+	return flows.Wrap(flows.ErrNetwork, err, "%v", err)
 }
 
 // cnfThumbprint reads cnf.x5t#S256 from a JWT access token's payload

@@ -328,7 +328,7 @@ func parseCerts(path string, data []byte) ([]*x509.Certificate, error) {
 	}
 	if len(out) == 0 {
 		if bytes.Contains(data, []byte("PRIVATE KEY")) {
-			return nil, fmt.Errorf("%s holds a private key, not a certificate (swapped --cert and --key?)", path)
+			return nil, flows.Errorf(flows.ErrConfig, "%s holds a private key, not a certificate (swapped %s and %s?)", path, flows.FieldCertFile, flows.FieldKeyFile)
 		}
 		return nil, fmt.Errorf("%s: no PEM CERTIFICATE block found", path)
 	}

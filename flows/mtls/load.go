@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+
+	"authlab/flows"
 )
 
 // LoadCAPool reads a PEM bundle of CA certificates into a pool.
@@ -23,7 +25,7 @@ func LoadCAPool(path string) (*x509.CertPool, error) {
 // checks that they belong together, with a message naming both files.
 func LoadKeyPair(certPath, keyPath string) (tls.Certificate, error) {
 	if certPath == "" || keyPath == "" {
-		return tls.Certificate{}, fmt.Errorf("a certificate needs both --cert and --key")
+		return tls.Certificate{}, flows.Errorf(flows.ErrConfig, "a certificate needs both %s and %s", flows.FieldCertFile, flows.FieldKeyFile)
 	}
 	// The capped reader, not tls.LoadX509KeyPair, which would read a
 	// swapped-in device or FIFO without limit.

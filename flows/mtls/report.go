@@ -151,10 +151,10 @@ func Run(ctx context.Context, opts Options, obs flows.Observer) (*Report, error)
 	}
 	u, err := url.Parse(opts.URL)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("--url %q is not an absolute URL", opts.URL)
+		return nil, flows.Errorf(flows.ErrConfig, "%s %q is not an absolute URL", flows.FieldURL, opts.URL)
 	}
 	if u.Scheme != "https" {
-		return nil, fmt.Errorf("--url %q: mTLS needs https://", opts.URL)
+		return nil, flows.Errorf(flows.ErrConfig, "%s %q: mTLS needs https://", flows.FieldURL, opts.URL)
 	}
 	rep := &Report{URL: opts.URL, Checks: []flows.Check{}, Exchanges: []flows.Exchange{}}
 	t := now()
@@ -244,20 +244,13 @@ func Run(ctx context.Context, opts Options, obs flows.Observer) (*Report, error)
 			return pair, nil
 		},
 	}
-	var exchanges []flows.Exchange
-	var emu sync.Mutex
 	inner := obs
 	if inner == nil {
 		inner = flows.Discard
 	}
-	rec := flows.ObserverFuncs{
-		OnStep: inner.Step,
-		OnExchange: func(e flows.Exchange) {
-			emu.Lock()
-			exchanges = append(exchanges, e)
-			emu.Unlock()
-		},
-	}
+	// Exchanges reach the caller's observer only once the handshake facts
+	// are known (below): the recorder keeps them meanwhile.
+	rec := flows.NewRecorder(flows.FlowMTLS, flows.ObserverFuncs{OnStep: inner.Step})
 	tr := flows.NewTransport(conf)
 	defer tr.CloseIdleConnections()
 	client := flows.NewClient(flows.ClientOptions{Timeout: opts.Timeout, Transport: tr}, rec)
@@ -267,7 +260,7 @@ func Run(ctx context.Context, opts Options, obs flows.Observer) (*Report, error)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, opts.URL, nil)
 	if err != nil {
-		return nil, fmt.Errorf("--url: %v", err)
+		return nil, flows.Errorf(flows.ErrConfig, "%s: %v", flows.FieldURL, err)
 	}
 	for k, v := range opts.Header {
 		req.Header[k] = v
@@ -285,7 +278,7 @@ func Run(ctx context.Context, opts Options, obs flows.Observer) (*Report, error)
 		rep.AcceptableCAs = append(rep.AcceptableCAs, describeDN(dn))
 	}
 	st.mu.Unlock()
-	for _, e := range exchanges {
+	for _, e := range rec.Exchanges() {
 		if e.TLS != nil {
 			// The recording client cannot know whether a certificate went out; we do.
 			tf := *e.TLS
@@ -357,7 +350,7 @@ func (r *Report) serverChecks(now time.Time) {
 func (r *Report) clientChecks() {
 	switch {
 	case r.ClientCertRequested && r.ClientCert == nil:
-		r.check("client certificate", flows.Warn, "the server asked for a client certificate and we have none (pass --cert and --key)"+acceptsSuffix(r.AcceptableCAs))
+		r.check("client certificate", flows.Warn, "the server asked for a client certificate and we have none (give a client certificate and key)"+acceptsSuffix(r.AcceptableCAs))
 	case r.ClientCertRequested && r.ClientCertSent:
 		detail := "sent " + r.ClientCert.Subject
 		if len(r.AcceptableCAs) > 0 && r.clientChain != nil && !issuerAccepted(r.clientChain, r.AcceptableCAs) {
@@ -410,7 +403,7 @@ func explain(err error, r *Report) *flows.Error {
 	msg := err.Error()
 	switch {
 	case r.ClientCertRequested && r.ClientCert == nil && isAlert(msg, "certificate_required", "handshake_failure", "bad_certificate"):
-		return flows.Errorf(flows.ErrTLS, "mtls: %s requires a client certificate and we sent none; pass --cert and --key%s", host, acceptsSuffix(r.AcceptableCAs))
+		return flows.Wrap(flows.ErrTLS, err, "mtls: %s requires a client certificate and we sent none; pass %s and %s%s", host, flows.FieldCertFile, flows.FieldKeyFile, acceptsSuffix(r.AcceptableCAs))
 	case r.ClientCertSent && isAlert(msg, "unknown_ca"):
 		return flows.Errorf(flows.ErrTLS, "mtls: %s does not trust the CA that issued our client certificate (%s, alert unknown_ca)%s", host, r.ClientCert.Issuer, acceptsSuffix(r.AcceptableCAs))
 	case r.ClientCertSent && isAlert(msg, "certificate_expired"):

@@ -11,14 +11,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/pkg/browser"
 
 	"authlab/flows"
 )
@@ -229,7 +226,7 @@ func (e *Engine) listen() ([]net.Listener, error) {
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(e.req.RedirectPort)))
 	if err != nil {
-		return nil, flows.Errorf(flows.ErrConfig, "callback listener on 127.0.0.1:%d: %v (is the port in use? try another --redirect-port)", e.req.RedirectPort, err)
+		return nil, flows.Wrap(flows.ErrConfig, err, "callback listener on 127.0.0.1:%d: %v (is the port in use? try another %s)", e.req.RedirectPort, err, flows.FieldRedirectPort)
 	}
 	lns := []net.Listener{ln}
 	if e.req.UseLocalhost {
@@ -246,7 +243,7 @@ func (e *Engine) AuthCode(ctx context.Context, obs flows.Observer) *flows.Result
 	r := e.newRun(flows.FlowAuthCode, obs)
 	for k := range e.req.ExtraParams {
 		if isProtectedParam(k) {
-			return r.finish(flows.Errorf(flows.ErrConfig, "--param %s: authlab sets this parameter itself and will not override it", k))
+			return r.finish(flows.Errorf(flows.ErrConfig, "%s %s: authlab sets this parameter itself and will not override it", flows.FieldExtraParams, k))
 		}
 	}
 	ep, m, err := e.resolve(ctx, r)
@@ -254,7 +251,7 @@ func (e *Engine) AuthCode(ctx context.Context, obs flows.Observer) *flows.Result
 		return r.finish(err)
 	}
 	if ep.Auth == "" {
-		return r.finish(flows.Errorf(flows.ErrConfig, "no authorization endpoint: the metadata has none; pass --auth-url"))
+		return r.finish(missingEndpoint("authorization", flows.FieldAuthURL))
 	}
 	authURL, err := url.Parse(ep.Auth)
 	if err != nil {
@@ -340,16 +337,16 @@ func (e *Engine) AuthCode(ctx context.Context, obs flows.Observer) *flows.Result
 		select {
 		case outcome = <-cs.out:
 		case <-ctx.Done():
-			return "", flows.Errorf(flows.ErrCancelled, "authorization: cancelled while waiting for the browser (%v)", ctx.Err())
+			return "", flows.Wrap(flows.ErrCancelled, ctx.Err(), "authorization: cancelled while waiting for the browser (%v)", ctx.Err())
 		case <-timer.C:
 			cs.mu.Lock()
 			last := cs.lastReject
 			cs.mu.Unlock()
-			msg := fmt.Sprintf("authorization: no valid callback on %s within %s (--wait)", redirectURI, wait)
+			msg := fmt.Sprintf("authorization: no valid callback on %s within %s", redirectURI, wait)
 			if last != "" {
-				msg += "; last " + last
+				return "", flows.Errorf(flows.ErrCancelled, "%s (%s); last %s", msg, flows.FieldWait, last)
 			}
-			return "", flows.Errorf(flows.ErrCancelled, "%s", msg)
+			return "", flows.Errorf(flows.ErrCancelled, "%s (%s)", msg, flows.FieldWait)
 		}
 		if outcome.err != nil {
 			return "", outcome.err
@@ -378,53 +375,23 @@ func (e *Engine) AuthCode(ctx context.Context, obs flows.Observer) *flows.Result
 }
 
 // openBrowser opens the authorization URL: the OpenURL option, else the
-// Browser command ($BROWSER), else the system browser. With NoBrowser, or
-// when opening fails, the URL is reported for the user to open.
+// Browser command ($BROWSER) or the system browser (flows.OpenBrowser).
+// With NoBrowser, or when opening fails, the URL is reported for the user
+// to open.
 func (e *Engine) openBrowser(ctx context.Context, r *run, u string) {
 	if e.req.NoBrowser {
-		r.note("open this URL in a browser", u, true)
+		r.note(flows.StepOpenURL, u, true)
 		return
 	}
 	var err error
-	switch {
-	case e.opts.OpenURL != nil:
+	if e.opts.OpenURL != nil {
 		err = e.opts.OpenURL(ctx, u)
-	case e.req.Browser != "":
-		err = runBrowserCommand(e.req.Browser, u)
-	default:
-		err = browser.OpenURL(u)
+	} else {
+		err = flows.OpenBrowser(e.req.Browser, u)
 	}
 	if err != nil {
-		r.note("open this URL in a browser", fmt.Sprintf("could not start a browser (%v); open it yourself: %s", err, u), true)
+		r.note(flows.StepOpenURL, fmt.Sprintf("could not start a browser (%v); open it yourself: %s", err, u), true)
 		return
 	}
-	r.note("browser opened", u, true)
-}
-
-// runBrowserCommand starts $BROWSER-style commands: the first entry of a
-// ':'-separated list, its "%s" replaced by the URL or the URL appended.
-// No shell is involved. The process is reaped in the background and not
-// killed: it may be the user's browser.
-func runBrowserCommand(command, u string) error {
-	first, _, _ := strings.Cut(command, ":")
-	fields := strings.Fields(first)
-	if len(fields) == 0 {
-		return fmt.Errorf("$BROWSER is empty")
-	}
-	substituted := false
-	for i, f := range fields {
-		if strings.Contains(f, "%s") {
-			fields[i] = strings.ReplaceAll(f, "%s", u)
-			substituted = true
-		}
-	}
-	if !substituted {
-		fields = append(fields, u)
-	}
-	cmd := exec.Command(fields[0], fields[1:]...)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("%s: %v", fields[0], err)
-	}
-	go func() { _ = cmd.Wait() }()
-	return nil
+	r.note(flows.StepBrowserOpened, u, true)
 }

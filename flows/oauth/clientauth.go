@@ -12,10 +12,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"authlab/flows"
@@ -45,19 +43,15 @@ func loadAssertionKey(path string, inline flows.Secret, kid string) (*assertionK
 	} else if data, err = flows.ReadFileCapped(path, flows.MaxKeyFileSize); err != nil {
 		return nil, flows.Errorf(flows.ErrConfig, "--private-key: %v", err)
 	}
-	var k assertionKey
-	trimmed := strings.TrimSpace(string(data))
-	if strings.HasPrefix(trimmed, "{") {
-		k.signer, k.kid, k.alg, err = parsePrivateJWK([]byte(trimmed))
-		if err != nil {
-			return nil, flows.Errorf(flows.ErrConfig, "--private-key %s: %v", path, err)
-		}
-	} else {
-		k.signer, err = flows.ParsePrivateKeyPEM(data)
-		if err != nil {
-			return nil, flows.Errorf(flows.ErrConfig, "--private-key %s: %v", path, err)
-		}
+	jwk, err := flows.ParsePrivateKey(data)
+	if err != nil {
+		return nil, flows.Errorf(flows.ErrConfig, "--private-key %s: %v", path, err)
 	}
+	signer, ok := jwk.Key.(crypto.Signer)
+	if !ok {
+		return nil, flows.Errorf(flows.ErrConfig, "--private-key %s: a symmetric (oct) JWK cannot sign private_key_jwt; use client_secret_jwt with --client-secret", path)
+	}
+	k := assertionKey{signer: signer, kid: jwk.KeyID, alg: jwk.Algorithm}
 	if k.alg == "" {
 		k.alg, err = algFor(k.signer)
 		if err != nil {
@@ -68,7 +62,7 @@ func loadAssertionKey(path string, inline flows.Secret, kid string) (*assertionK
 		k.kid = kid
 	}
 	if k.kid == "" {
-		k.kid = jwkThumbprint(k.signer.Public())
+		k.kid, _ = flows.JWKThumbprint(k.signer.Public()) // RFC 7638: a stable kid for PEM keys
 	}
 	return &k, nil
 }
@@ -91,138 +85,6 @@ func algFor(s crypto.Signer) (string, error) {
 		return "EdDSA", nil
 	}
 	return "", fmt.Errorf("unsupported key type %T", s.Public())
-}
-
-type privateJWK struct {
-	Kty, Kid, Alg, Crv string
-	N, E, D, P, Q      string
-	X, Y               string
-	Keys               []json.RawMessage
-}
-
-func parsePrivateJWK(data []byte) (crypto.Signer, string, string, error) {
-	var j privateJWK
-	if err := json.Unmarshal(data, &j); err != nil {
-		return nil, "", "", fmt.Errorf("not a JWK: %v", err)
-	}
-	if len(j.Keys) > 0 { // a JWK Set: the first private key in it
-		for _, raw := range j.Keys {
-			if s, kid, alg, err := parsePrivateJWK(raw); err == nil {
-				return s, kid, alg, nil
-			}
-		}
-		return nil, "", "", fmt.Errorf("the JWK Set holds no private key")
-	}
-	b := func(name, v string) ([]byte, error) {
-		if v == "" {
-			return nil, fmt.Errorf("the %s JWK has no %q (is it the public half?)", j.Kty, name)
-		}
-		out, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "="))
-		if err != nil {
-			return nil, fmt.Errorf("JWK member %q is not base64url", name)
-		}
-		return out, nil
-	}
-	switch j.Kty {
-	case "RSA":
-		n, err := b("n", j.N)
-		if err != nil {
-			return nil, "", "", err
-		}
-		e, err := b("e", j.E)
-		if err != nil {
-			return nil, "", "", err
-		}
-		d, err := b("d", j.D)
-		if err != nil {
-			return nil, "", "", err
-		}
-		k := &rsa.PrivateKey{PublicKey: rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}, D: new(big.Int).SetBytes(d)}
-		if j.P != "" && j.Q != "" {
-			p, err1 := b("p", j.P)
-			q, err2 := b("q", j.Q)
-			if err1 == nil && err2 == nil {
-				k.Primes = []*big.Int{new(big.Int).SetBytes(p), new(big.Int).SetBytes(q)}
-			}
-		}
-		if len(k.Primes) == 0 {
-			return nil, "", "", fmt.Errorf("the RSA JWK has no p and q; authlab needs the full private key")
-		}
-		if err := k.Validate(); err != nil {
-			return nil, "", "", fmt.Errorf("the RSA JWK is inconsistent: %v", err)
-		}
-		k.Precompute()
-		return k, j.Kid, j.Alg, nil
-	case "EC":
-		var curve elliptic.Curve
-		switch j.Crv {
-		case "P-256":
-			curve = elliptic.P256()
-		case "P-384":
-			curve = elliptic.P384()
-		case "P-521":
-			curve = elliptic.P521()
-		default:
-			return nil, "", "", fmt.Errorf("unsupported EC curve %q", j.Crv)
-		}
-		d, err := b("d", j.D)
-		if err != nil {
-			return nil, "", "", err
-		}
-		k, err := ecdsa.ParseRawPrivateKey(curve, padLeft(d, (curve.Params().BitSize+7)/8))
-		if err != nil {
-			return nil, "", "", fmt.Errorf("the EC JWK: %v", err)
-		}
-		return k, j.Kid, j.Alg, nil
-	case "OKP":
-		if j.Crv != "Ed25519" {
-			return nil, "", "", fmt.Errorf("unsupported OKP curve %q", j.Crv)
-		}
-		d, err := b("d", j.D)
-		if err != nil {
-			return nil, "", "", err
-		}
-		if len(d) != ed25519.SeedSize {
-			return nil, "", "", fmt.Errorf("the Ed25519 JWK's d is %d bytes, expected %d", len(d), ed25519.SeedSize)
-		}
-		return ed25519.NewKeyFromSeed(d), j.Kid, j.Alg, nil
-	case "oct":
-		return nil, "", "", fmt.Errorf("a symmetric (oct) JWK cannot sign private_key_jwt; use client_secret_jwt with --client-secret")
-	}
-	return nil, "", "", fmt.Errorf("unsupported JWK kty %q", j.Kty)
-}
-
-func padLeft(b []byte, n int) []byte {
-	if len(b) >= n {
-		return b
-	}
-	out := make([]byte, n)
-	copy(out[n-len(b):], b)
-	return out
-}
-
-// jwkThumbprint is the RFC 7638 thumbprint of a public key: a stable kid
-// for PEM keys that carry none.
-func jwkThumbprint(pub crypto.PublicKey) string {
-	enc := base64.RawURLEncoding.EncodeToString
-	var canon string
-	switch p := pub.(type) {
-	case *rsa.PublicKey:
-		canon = fmt.Sprintf(`{"e":"%s","kty":"RSA","n":"%s"}`, enc(big.NewInt(int64(p.E)).Bytes()), enc(p.N.Bytes()))
-	case *ecdsa.PublicKey:
-		size := (p.Curve.Params().BitSize + 7) / 8
-		raw, err := p.Bytes() // 0x04 || X || Y
-		if err != nil {
-			return ""
-		}
-		canon = fmt.Sprintf(`{"crv":"%s","kty":"EC","x":"%s","y":"%s"}`, p.Curve.Params().Name, enc(raw[1:1+size]), enc(raw[1+size:]))
-	case ed25519.PublicKey:
-		canon = fmt.Sprintf(`{"crv":"Ed25519","kty":"OKP","x":"%s"}`, enc(p))
-	default:
-		return ""
-	}
-	sum := sha256.Sum256([]byte(canon))
-	return enc(sum[:])
 }
 
 // randomString returns n random bytes from crypto/rand, base64url encoded.
@@ -352,7 +214,7 @@ func (e *Engine) clientAssertion(aud string) (string, error) {
 		return signJWT(alg, "", claims, nil, []byte(e.req.ClientSecret.Reveal()))
 	}
 	if e.signer == nil {
-		return "", flows.Errorf(flows.ErrConfig, "private_key_jwt needs --private-key")
+		return "", flows.Errorf(flows.ErrConfig, "private_key_jwt needs %s", flows.FieldPrivateKey)
 	}
 	alg := e.signer.alg
 	if e.req.AssertionAlg != "" {

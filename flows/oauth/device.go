@@ -28,7 +28,7 @@ func (e *Engine) Device(ctx context.Context, obs flows.Observer) *flows.Result {
 		return r.finish(err)
 	}
 	if ep.Device == "" {
-		return r.finish(flows.Errorf(flows.ErrConfig, "no device authorization endpoint: the metadata has none; pass --device-url"))
+		return r.finish(missingEndpoint("device authorization", flows.FieldDeviceURL))
 	}
 	var deviceCode string
 	da := &flows.DeviceAuthorization{}
@@ -74,7 +74,7 @@ func (e *Engine) Device(ctx context.Context, obs flows.Observer) *flows.Result {
 		da.ExpiresIn = time.Duration(tr.ExpiresIn) * time.Second
 		if !tr.HasExpiresIn || da.ExpiresIn <= 0 {
 			da.ExpiresIn = 0
-			r.res.AddCheck(flows.Check{Name: "device expires_in", Status: flows.Warn, Detail: "no usable expires_in (required by RFC 8628 3.2); polling until --wait runs out"})
+			r.res.AddCheck(flows.Check{Name: "device expires_in", Status: flows.Warn, Detail: "no usable expires_in (required by RFC 8628 3.2); polling until the wait runs out"})
 		}
 		iv := flows.NewTokenResponse(map[string]any{"expires_in": body["interval"]}, resp.Received)
 		da.Interval = time.Duration(iv.ExpiresIn) * time.Second
@@ -92,9 +92,12 @@ func (e *Engine) Device(ctx context.Context, obs flows.Observer) *flows.Result {
 	if da.VerificationURIComplete != "" {
 		show += fmt.Sprintf(" (or open %s)", da.VerificationURIComplete)
 	}
-	r.note("enter the user code", show, true)
+	// The typed hand-off first (a console shows the code at once), then the
+	// step that says it in words.
+	r.rec.Device(*da)
+	r.note(flows.StepUserCode, show, true)
 	if ep.Token == "" {
-		return r.finish(flows.Errorf(flows.ErrConfig, "no token endpoint: the metadata has none; pass --token-url"))
+		return r.finish(missingEndpoint("token", flows.FieldTokenURL))
 	}
 
 	limit := e.req.WaitOrDefault()
@@ -107,12 +110,12 @@ func (e *Engine) Device(ctx context.Context, obs flows.Observer) *flows.Result {
 	for poll := 1; poll <= maxDevicePolls; poll++ {
 		if waited+interval > limit {
 			if poll == 1 {
-				return r.finish(flows.Errorf(flows.ErrCancelled, "device: the wait (%s) is shorter than the polling interval (%s); raise --wait", limit, interval))
+				return r.finish(flows.Errorf(flows.ErrCancelled, "device: the wait (%s) is shorter than the polling interval (%s); raise %s", limit, interval, flows.FieldWait))
 			}
 			return r.finish(flows.Errorf(flows.ErrCancelled, "device: the user did not approve within %s (%d polls)", limit, poll-1))
 		}
 		if err := e.sleep(ctx, interval); err != nil {
-			return r.finish(flows.Errorf(flows.ErrCancelled, "device: cancelled while waiting for the user (%v)", err))
+			return r.finish(flows.Wrap(flows.ErrCancelled, err, "device: cancelled while waiting for the user (%v)", err))
 		}
 		waited += interval
 		da.Polls = poll

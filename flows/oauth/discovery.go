@@ -133,15 +133,15 @@ func fetchMetadata(ctx context.Context, hc *flows.Client, issuer string) (*Metad
 		m.Source = u
 		m.OIDC = i == 0
 		if m.Issuer != issuer {
-			hint := ""
+			msg := fmt.Sprintf("discovery: %s names issuer %q, but you asked for %q: they must be identical (OIDC Discovery 4.3, RFC 8414 3.3)", u, m.Issuer, issuer)
 			if strings.TrimRight(m.Issuer, "/") == strings.TrimRight(issuer, "/") {
-				hint = "; they differ only in the trailing slash — pass --issuer exactly as the server spells it"
+				return nil, flows.Errorf(flows.ErrProtocol, "%s; they differ only in the trailing slash — pass %s exactly as the server spells it", msg, flows.FieldIssuer)
 			}
-			return nil, flows.Errorf(flows.ErrProtocol, "discovery: %s names issuer %q, but you asked for %q: they must be identical (OIDC Discovery 4.3, RFC 8414 3.3)%s", u, m.Issuer, issuer, hint)
+			return nil, flows.Errorf(flows.ErrProtocol, "%s", msg)
 		}
 		return m, nil
 	}
-	return nil, flows.Errorf(flows.ErrProtocol, "discovery: no metadata for issuer %s: tried %s; pass the endpoint URLs (--token-url, ...) instead", issuer, strings.Join(tried, ", "))
+	return nil, flows.Errorf(flows.ErrProtocol, "discovery: no metadata for issuer %s: tried %s; pass the endpoint URLs (%s, ...) instead", issuer, strings.Join(tried, ", "), flows.FieldTokenURL)
 }
 
 // ParseMetadata parses a discovery document. It accepts unknown fields and

@@ -162,32 +162,36 @@ func (e *Engine) Run(ctx context.Context, obs flows.Observer) *flows.Result {
 	return r
 }
 
-// validate checks what can be checked without the network.
+// validate checks what can be checked without the network. Messages name
+// the request's fields (flows.Field), never a front end's flags.
 func validate(r *flows.Request) error {
 	cfg := func(format string, args ...any) error { return flows.Errorf(flows.ErrConfig, format, args...) }
 	if r.Issuer != "" {
 		if err := httpURL(r.Issuer); err != nil {
-			return cfg("--issuer: %v", err)
+			return cfg("%s: %v", flows.FieldIssuer, err)
 		}
 	}
-	for _, ep := range []struct{ flag, v string }{
-		{"--token-url", r.Endpoints.Token}, {"--auth-url", r.Endpoints.Auth}, {"--device-url", r.Endpoints.Device},
-		{"--introspect-url", r.Endpoints.Introspect}, {"--revoke-url", r.Endpoints.Revoke},
-		{"--userinfo-url", r.Endpoints.Userinfo}, {"--jwks-url", r.Endpoints.JWKS}, {"--call", r.CallURL},
+	for _, ep := range []struct {
+		field flows.Field
+		v     string
+	}{
+		{flows.FieldTokenURL, r.Endpoints.Token}, {flows.FieldAuthURL, r.Endpoints.Auth}, {flows.FieldDeviceURL, r.Endpoints.Device},
+		{flows.FieldIntrospectURL, r.Endpoints.Introspect}, {flows.FieldRevokeURL, r.Endpoints.Revoke},
+		{flows.FieldUserinfoURL, r.Endpoints.Userinfo}, {flows.FieldJWKSURL, r.Endpoints.JWKS}, {flows.FieldCallURL, r.CallURL},
 	} {
 		if ep.v == "" {
 			continue
 		}
 		if err := httpURL(ep.v); err != nil {
-			return cfg("%s: %v", ep.flag, err)
+			return cfg("%s: %v", ep.field, err)
 		}
 	}
 	if r.Issuer == "" && !hasNeededEndpoints(r) {
-		return cfg("%s: give --issuer (for discovery) or the endpoint URLs it needs (%s)", r.Flow, strings.Join(neededFlags(r.Flow), ", "))
+		return cfg("%s: give %s (for discovery) or the endpoint URLs it needs (%s)", r.Flow, flows.FieldIssuer, neededEndpoints(r.Flow))
 	}
 	needsClient := r.Flow != flows.FlowUserinfo
 	if needsClient && r.ClientID == "" {
-		return cfg("%s: --client-id is required", r.Flow)
+		return cfg("%s: %s is required", r.Flow, flows.FieldClientID)
 	}
 	if r.AuthMethod == "" {
 		r.AuthMethod = defaultAuthMethod(r)
@@ -195,35 +199,41 @@ func validate(r *flows.Request) error {
 	switch r.AuthMethod {
 	case flows.AuthClientSecretBasic, flows.AuthClientSecretPost, flows.AuthClientSecretJWT:
 		if !r.ClientSecret.IsSet() && needsClient {
-			return cfg("--auth-method %s needs --client-secret", r.AuthMethod)
+			return cfg("%s %s needs %s", flows.FieldAuthMethod, r.AuthMethod, flows.FieldClientSecret)
 		}
 	case flows.AuthPrivateKeyJWT:
 		if r.PrivateKey == "" && !r.PrivateKeyData.IsSet() {
-			return cfg("--auth-method private_key_jwt needs --private-key (a PEM or JWK file)")
+			return cfg("%s private_key_jwt needs %s (a PEM or JWK file)", flows.FieldAuthMethod, flows.FieldPrivateKey)
 		}
 	case flows.AuthTLSClient, flows.AuthSelfSignedTLS:
 		if r.CertFile == "" {
-			return cfg("--auth-method %s needs --cert and --key", r.AuthMethod)
+			return cfg("%s %s needs %s and %s", flows.FieldAuthMethod, r.AuthMethod, flows.FieldCertFile, flows.FieldKeyFile)
 		}
 	case flows.AuthNone:
 	default:
 		if _, err := flows.ParseAuthMethod(string(r.AuthMethod)); err != nil {
-			return cfg("--auth-method: %v", err)
+			return cfg("%s: %v", flows.FieldAuthMethod, err)
 		}
 	}
 	switch r.Flow {
 	case flows.FlowRefresh, flows.FlowIntrospect, flows.FlowRevoke, flows.FlowUserinfo, flows.FlowTokenExchange:
 		if !r.Token.IsSet() {
-			return cfg("%s needs --token (a value, or - to read it from stdin)", r.Flow)
+			return cfg("%s needs %s (a value, or - to read it from stdin)", r.Flow, flows.FieldToken)
 		}
 	}
 	if r.RedirectPort < 0 || r.RedirectPort > 65535 {
-		return cfg("--redirect-port %d is not a port", r.RedirectPort)
+		return cfg("%s %d is not a port", flows.FieldRedirectPort, r.RedirectPort)
 	}
 	if r.Timeout < 0 || r.Wait < 0 {
-		return cfg("--timeout and --wait must be positive")
+		return cfg("%s and %s must be positive", flows.FieldTimeout, flows.FieldWait)
 	}
 	return nil
+}
+
+// missingEndpoint: the flow needs an endpoint that neither the request nor
+// the discovered metadata has.
+func missingEndpoint(what string, f flows.Field) *flows.Error {
+	return flows.Errorf(flows.ErrConfig, "no %s endpoint: the metadata has none; pass %s", what, f)
 }
 
 func defaultAuthMethod(r *flows.Request) flows.AuthMethod {
@@ -249,21 +259,21 @@ func httpURL(s string) error {
 	return nil
 }
 
-// neededFlags names the endpoint flags a flow needs without discovery.
-func neededFlags(flow string) []string {
+// neededEndpoints names the endpoint fields a flow needs without discovery.
+func neededEndpoints(flow string) flows.Fields {
 	switch flow {
 	case flows.FlowAuthCode:
-		return []string{"--auth-url", "--token-url"}
+		return flows.Fields{flows.FieldAuthURL, flows.FieldTokenURL}
 	case flows.FlowDevice:
-		return []string{"--device-url", "--token-url"}
+		return flows.Fields{flows.FieldDeviceURL, flows.FieldTokenURL}
 	case flows.FlowIntrospect:
-		return []string{"--introspect-url"}
+		return flows.Fields{flows.FieldIntrospectURL}
 	case flows.FlowRevoke:
-		return []string{"--revoke-url"}
+		return flows.Fields{flows.FieldRevokeURL}
 	case flows.FlowUserinfo:
-		return []string{"--userinfo-url"}
+		return flows.Fields{flows.FieldUserinfoURL}
 	}
-	return []string{"--token-url"}
+	return flows.Fields{flows.FieldTokenURL}
 }
 
 func hasNeededEndpoints(r *flows.Request) bool {
@@ -283,79 +293,34 @@ func hasNeededEndpoints(r *flows.Request) bool {
 	return ep.Token != ""
 }
 
-// run is one flow in progress: its result, its observer (which also
-// collects into the result) and its HTTP client.
+// run is one flow in progress: its recorder (which collects steps and
+// exchanges into the result and passes them on to the caller's observer),
+// the result and the HTTP client.
 type run struct {
-	e     *Engine
-	res   *flows.Result
-	obs   flows.Observer
-	hc    *flows.Client
-	mu    sync.Mutex     // guards res.Steps / res.Exchanges (the callback goroutine reports too)
-	bg    sync.WaitGroup // background work (JWKS prefetch) finish waits for
-	obsMu sync.Mutex     // serialises calls into the caller's observer
+	e   *Engine
+	rec *flows.Recorder
+	res *flows.Result
+	hc  *flows.Client
+	bg  sync.WaitGroup // background work (JWKS prefetch) finish waits for
 }
 
 func (e *Engine) newRun(flow string, obs flows.Observer) *run {
-	if obs == nil {
-		obs = flows.Discard
-	}
-	r := &run{e: e, res: &flows.Result{Flow: flow, Started: time.Now()}}
-	// Reports come from the flow, the JWKS prefetch and the callback
-	// listener; the caller's observer gets them one at a time.
-	r.obs = flows.ObserverFuncs{
-		OnStep: func(ev flows.StepEvent) {
-			r.obsMu.Lock()
-			defer r.obsMu.Unlock()
-			if ev.Done {
-				r.mu.Lock()
-				r.res.Steps = append(r.res.Steps, ev)
-				r.mu.Unlock()
-			}
-			obs.Step(ev)
-		},
-		OnExchange: func(ex flows.Exchange) {
-			r.obsMu.Lock()
-			defer r.obsMu.Unlock()
-			r.mu.Lock()
-			r.res.Exchanges = append(r.res.Exchanges, ex)
-			r.mu.Unlock()
-			obs.Exchange(ex)
-		},
-	}
-	r.hc = flows.NewClient(flows.ClientOptions{Timeout: e.req.Timeout, Transport: e.transport}, r.obs)
+	rec := flows.NewRecorder(flow, obs)
+	r := &run{e: e, rec: rec, res: rec.Result()}
+	r.hc = flows.NewClient(flows.ClientOptions{Timeout: e.req.Timeout, Transport: e.transport}, rec)
 	return r
 }
 
 // step runs fn as a named step, reporting start and end.
-func (r *run) step(name string, fn func() (string, error)) error {
-	r.obs.Step(flows.StepEvent{Name: name})
-	start := time.Now()
-	detail, err := fn()
-	ev := flows.StepEvent{Name: name, Done: true, OK: err == nil, Detail: detail, Duration: time.Since(start)}
-	if err != nil && detail == "" {
-		ev.Detail = err.Error()
-	}
-	r.obs.Step(ev)
-	return err
-}
+func (r *run) step(name string, fn func() (string, error)) error { return r.rec.Run(name, fn) }
 
 // note reports a finished informational step (no work of its own).
-func (r *run) note(name, detail string, ok bool) {
-	r.obs.Step(flows.StepEvent{Name: name, Done: true, OK: ok, Detail: detail})
-}
+func (r *run) note(name, detail string, ok bool) { r.rec.Note(name, detail, ok) }
 
 // finish sets OK and the duration and returns the result.
 func (r *run) finish(err error) *flows.Result {
 	r.bg.Wait() // nothing may report into the result after it is returned
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.res.Duration = time.Since(r.res.Started)
-	if err != nil {
-		r.res.Fail(err)
-		return r.res
-	}
-	r.res.OK = true
-	return r.res
+	return r.rec.Finish(err)
 }
 
 func (e *Engine) now() time.Time { return e.req.Clock()() }

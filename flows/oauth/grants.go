@@ -36,7 +36,7 @@ func (e *Engine) assertionAudience(m *Metadata, endpoint string) string {
 // answer and inspects the tokens.
 func (e *Engine) postToken(ctx context.Context, r *run, ep flows.Endpoints, m *Metadata, form url.Values, nonce string) (*flows.TokenResponse, error) {
 	if ep.Token == "" {
-		return nil, flows.Errorf(flows.ErrConfig, "no token endpoint: the metadata has none; pass --token-url")
+		return nil, missingEndpoint("token", flows.FieldTokenURL)
 	}
 	var tr *flows.TokenResponse
 	var resp *flows.Response
@@ -115,7 +115,7 @@ func (e *Engine) ClientCredentials(ctx context.Context, obs flows.Observer) *flo
 func (e *Engine) Refresh(ctx context.Context, refreshToken string, obs flows.Observer) *flows.Result {
 	r := e.newRun(flows.FlowRefresh, obs)
 	if refreshToken == "" {
-		return r.finish(flows.Errorf(flows.ErrConfig, "refresh needs a refresh token (--token)"))
+		return r.finish(flows.Errorf(flows.ErrConfig, "refresh needs a refresh token (%s)", flows.FieldToken))
 	}
 	ep, m, err := e.resolve(ctx, r)
 	if err != nil {
@@ -235,7 +235,7 @@ func introspectSummary(m map[string]any) string {
 // introspect sends one introspection request and records the answer.
 func (e *Engine) introspect(ctx context.Context, r *run, ep flows.Endpoints, m *Metadata, tok, step string) (bool, map[string]any, error) {
 	if ep.Introspect == "" {
-		return false, nil, flows.Errorf(flows.ErrConfig, "no introspection endpoint: the metadata has none; pass --introspect-url")
+		return false, nil, missingEndpoint("introspection", flows.FieldIntrospectURL)
 	}
 	var active bool
 	var body map[string]any
@@ -284,7 +284,7 @@ func (e *Engine) Revoke(ctx context.Context, tok string, obs flows.Observer) *fl
 		return r.finish(err)
 	}
 	if ep.Revoke == "" {
-		return r.finish(flows.Errorf(flows.ErrConfig, "no revocation endpoint: the metadata has none; pass --revoke-url"))
+		return r.finish(missingEndpoint("revocation", flows.FieldRevokeURL))
 	}
 	var revokedAt time.Time
 	err = r.step("revocation", func() (string, error) {
@@ -337,7 +337,7 @@ func (e *Engine) Revoke(ctx context.Context, tok string, obs flows.Observer) *fl
 			break
 		}
 		if err := e.sleep(ctx, delay); err != nil {
-			return r.finish(flows.Errorf(flows.ErrCancelled, "revocation: %v", err))
+			return r.finish(flows.Wrap(flows.ErrCancelled, err, "revocation: %v", err))
 		}
 		delay *= 2
 	}
@@ -361,7 +361,7 @@ func (e *Engine) Userinfo(ctx context.Context, tok string, obs flows.Observer) *
 		return r.finish(err)
 	}
 	if ep.Userinfo == "" {
-		return r.finish(flows.Errorf(flows.ErrConfig, "no userinfo endpoint: the metadata has none; pass --userinfo-url"))
+		return r.finish(missingEndpoint("userinfo", flows.FieldUserinfoURL))
 	}
 	err = r.step("userinfo", func() (string, error) {
 		resp, err := r.hc.Get(ctx, "userinfo", ep.Userinfo, http.Header{"Authorization": {"Bearer " + tok}})
@@ -396,7 +396,7 @@ func (e *Engine) Userinfo(ctx context.Context, tok string, obs flows.Observer) *
 
 // Call calls a protected resource with a bearer token.
 func (e *Engine) Call(ctx context.Context, target, tok string, obs flows.Observer) *flows.Result {
-	r := e.newRun("call", obs)
+	r := e.newRun(flows.FlowCall, obs)
 	return r.finish(e.call(ctx, r, target, tok))
 }
 

@@ -194,13 +194,11 @@ func prefixed(what string, cs []flows.Check) []flows.Check {
 // the iat estimate and records the tightest, with its verdict.
 func (e *Engine) setSkew(r *run, resp *flows.Response, iat token.Skew) {
 	ests := []token.Skew{iat}
-	r.mu.Lock()
-	for _, ex := range r.res.Exchanges {
+	for _, ex := range r.rec.Exchanges() {
 		if s, ok := token.SkewFromExchange(ex); ok {
 			ests = append(ests, s)
 		}
 	}
-	r.mu.Unlock()
 	best, ok := token.CombineSkew(ests...)
 	if !ok {
 		return

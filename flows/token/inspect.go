@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"crypto"
 	"crypto/subtle"
 	"crypto/x509"
 	"fmt"
@@ -48,6 +49,14 @@ type Options struct {
 	// asymmetric algorithm, plus HS* when the keys are a shared secret.
 	Algs []string
 	Keys KeySource // nil: decode and check, but do not verify
+	// DecryptKey opens JWE tokens: an *rsa.PrivateKey, an *ecdsa.PrivateKey
+	// or a jose.JSONWebKey holding one (see ParseDecryptKey). Nil: a JWE is
+	// named with its alg and enc, not opened.
+	DecryptKey crypto.PrivateKey
+	// Roots are the CAs an x5c header chain must lead to; nil means the
+	// system roots. RootsName names them in messages ("CA file ca.pem").
+	Roots     *x509.CertPool
+	RootsName string
 	// MaxLifetime is the lifetime above which access tokens get a warning.
 	MaxLifetime time.Duration
 }
@@ -73,6 +82,11 @@ type Report struct {
 	Checks   []flows.Check `json:"checks"`
 	Now      time.Time     `json:"now"`
 	Leeway   time.Duration `json:"leeway_ns"`
+	// JWE is the encrypted token when Token is the JWT decrypted from it.
+	JWE *Decoded `json:"jwe,omitempty"`
+
+	verifiedBy crypto.PublicKey // the key that verified the signature
+	keyFromX5C bool             // ... taken from the token's own trusted x5c leaf
 }
 
 // OK reports whether no check failed.
@@ -113,14 +127,27 @@ func InspectDecoded(ctx context.Context, d *Decoded, opts Options) *Report {
 		add("format", flows.Warn, "opaque token (%d bytes, sha256 %s…): not a JWT, so nothing to decode; ask the issuer's introspection endpoint (authlab flow introspect)", d.Length, d.Fingerprint[:12])
 		return r
 	case FormatJWE:
-		add("format", flows.Warn, "encrypted token (JWE, alg %s, enc %s): the claims are only readable with the recipient's private key", d.Alg(), d.HeaderString("enc"))
-		return r
+		if opts.DecryptKey == nil {
+			add("format", flows.Warn, "encrypted token (JWE, alg %s, enc %s): the claims are only readable with the recipient's private key", d.Alg(), d.HeaderString("enc"))
+			return r
+		}
+		inner := decryptJWE(d, &opts, r)
+		if inner == nil {
+			return r
+		}
+		r.JWE, r.Token, d = d, inner, inner
 	}
 	r.Kind = opts.Kind
 	if r.Kind == KindUnknown {
 		r.Kind = GuessKind(d)
 	}
+	x5c := checkX5C(d, &opts, r.Now)
+	if opts.Keys == nil && x5c.trusted {
+		// A chain to a trusted CA is a key source of its own.
+		opts.Keys, r.keyFromX5C = x5cKeys(x5c.leaf), true
+	}
 	verifySignature(ctx, d, &opts, r)
+	x5cChecks(x5c, r)
 	checkHeaderWarnings(d, r)
 	checkTimes(d, &opts, r)
 	checkIdentity(d, &opts, r)

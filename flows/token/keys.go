@@ -5,20 +5,18 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"authlab/flows"
 )
@@ -99,169 +97,49 @@ func SecretKeys(secret []byte) StaticKeys {
 	return StaticKeys{Set: &KeySet{Keys: []Key{{Kty: "oct", Secret: secret}}, Source: "shared secret"}}
 }
 
-// maxJWKSKeys bounds a JWKS; real ones hold a handful of keys.
-const maxJWKSKeys = 100
-
-type jwk struct {
-	Kty string   `json:"kty"`
-	Kid string   `json:"kid"`
-	Alg string   `json:"alg"`
-	Use string   `json:"use"`
-	N   string   `json:"n"`
-	E   string   `json:"e"`
-	Crv string   `json:"crv"`
-	X   string   `json:"x"`
-	Y   string   `json:"y"`
-	K   string   `json:"k"`
-	X5c []string `json:"x5c"`
-}
-
-// ParseJWKS parses a JWK Set (RFC 7517). A single JWK is accepted too. Keys
-// of unknown type are skipped with a note; a set with no usable key is an error.
+// ParseJWKS parses a JWK Set (RFC 7517) with go-jose. A single JWK is
+// accepted too. Keys of unknown type are skipped with a note; a set with no
+// usable key is an error.
 func ParseJWKS(data []byte) (*KeySet, error) {
-	var raw struct {
-		Keys *[]json.RawMessage `json:"keys"`
-		Kty  string             `json:"kty"`
+	set, err := flows.ParseJWKSet(data)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("JWKS is not a JSON object: %v (starts %s)", err, flows.Snippet(data, 40))
+	ks := &KeySet{Keys: make([]Key, 0, len(set.Keys))}
+	for _, j := range set.Keys {
+		ks.Keys = append(ks.Keys, keyFromJWK(j))
 	}
-	var items []json.RawMessage
-	switch {
-	case raw.Keys != nil:
-		items = *raw.Keys
-	case raw.Kty != "":
-		items = []json.RawMessage{data}
-	default:
-		return nil, fmt.Errorf(`JWKS has no "keys" array (starts %s)`, flows.Snippet(data, 40))
-	}
-	if len(items) > maxJWKSKeys {
-		return nil, fmt.Errorf("JWKS has %d keys; refusing more than %d", len(items), maxJWKSKeys)
-	}
-	ks := &KeySet{}
-	var skipped []string
-	for i, it := range items {
-		var j jwk
-		if err := json.Unmarshal(it, &j); err != nil {
-			return nil, fmt.Errorf("JWKS key #%d is not a JWK object: %v", i, err)
-		}
-		k, err := j.key()
-		if err != nil {
-			if j.Kid != "" {
-				return nil, fmt.Errorf("JWKS key #%d (kid %q): %v", i, j.Kid, err)
-			}
-			return nil, fmt.Errorf("JWKS key #%d: %v", i, err)
-		}
-		if k == nil {
-			skipped = append(skipped, fmt.Sprintf("#%d kty %q", i, j.Kty))
-			continue
-		}
-		ks.Keys = append(ks.Keys, *k)
-	}
-	if len(skipped) > 0 {
-		ks.Note = "skipped keys of unsupported type: " + strings.Join(skipped, ", ")
-	}
-	if len(ks.Keys) == 0 {
-		if len(items) == 0 {
-			return nil, fmt.Errorf("JWKS has an empty keys array")
-		}
-		return nil, fmt.Errorf("JWKS has no usable key (%s)", ks.Note)
+	if len(set.Skipped) > 0 {
+		ks.Note = "skipped keys of unsupported type: " + strings.Join(set.Skipped, ", ")
 	}
 	return ks, nil
 }
 
-func b64field(name, v string) ([]byte, error) {
-	if v == "" {
-		return nil, fmt.Errorf("missing %q", name)
+// keyFromJWK is the verifier's view of a go-jose JWK: a private JWK in a
+// set contributes its public half.
+func keyFromJWK(j jose.JSONWebKey) Key {
+	k := Key{ID: j.KeyID, Alg: j.Algorithm, Use: j.Use}
+	if secret, ok := j.Key.([]byte); ok {
+		k.Kty, k.Secret = "oct", secret
+		return k
 	}
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "="))
-	if err != nil {
-		return nil, fmt.Errorf("%q is not base64url: %v", name, err)
-	}
-	return b, nil
+	k.Public = j.Public().Key
+	k.Kty = ktyOf(k.Public)
+	k.Thumbprint, _ = flows.JWKThumbprint(k.Public)
+	return k
 }
 
-// key converts a JWK; nil, nil for a key type authlab does not verify with.
-func (j *jwk) key() (*Key, error) {
-	k := &Key{ID: j.Kid, Alg: j.Alg, Use: j.Use, Kty: j.Kty}
-	switch j.Kty {
-	case "RSA":
-		n, err := b64field("n", j.N)
-		if err != nil {
-			return nil, err
-		}
-		e, err := b64field("e", j.E)
-		if err != nil {
-			return nil, err
-		}
-		if len(e) > 4 || len(n) < 64 || len(n) > 2048 {
-			return nil, fmt.Errorf("RSA key size out of range (n %d bytes, e %d bytes)", len(n), len(e))
-		}
-		ei := int(new(big.Int).SetBytes(e).Int64())
-		if ei < 3 || ei%2 == 0 {
-			return nil, fmt.Errorf("RSA exponent %d is not valid", ei)
-		}
-		k.Public = &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: ei}
-		k.Thumbprint = thumb(fmt.Sprintf(`{"e":%q,"kty":"RSA","n":%q}`, j.E, j.N))
-	case "EC":
-		var curve elliptic.Curve
-		switch j.Crv {
-		case "P-256":
-			curve = elliptic.P256()
-		case "P-384":
-			curve = elliptic.P384()
-		case "P-521":
-			curve = elliptic.P521()
-		default:
-			return nil, fmt.Errorf("EC curve %q is not supported (P-256, P-384, P-521)", j.Crv)
-		}
-		x, err := b64field("x", j.X)
-		if err != nil {
-			return nil, err
-		}
-		y, err := b64field("y", j.Y)
-		if err != nil {
-			return nil, err
-		}
-		size := (curve.Params().BitSize + 7) / 8
-		if len(x) != size || len(y) != size {
-			return nil, fmt.Errorf("EC %s coordinates must be %d bytes, got x %d and y %d", j.Crv, size, len(x), len(y))
-		}
-		pt := append(append([]byte{4}, x...), y...)
-		pub, err := ecdsa.ParseUncompressedPublicKey(curve, pt)
-		if err != nil {
-			return nil, fmt.Errorf("EC point is not on %s: %v", j.Crv, err)
-		}
-		k.Public = pub
-		k.Thumbprint = thumb(fmt.Sprintf(`{"crv":%q,"kty":"EC","x":%q,"y":%q}`, j.Crv, j.X, j.Y))
-	case "OKP":
-		if j.Crv != "Ed25519" {
-			return nil, fmt.Errorf("OKP curve %q is not supported (Ed25519)", j.Crv)
-		}
-		x, err := b64field("x", j.X)
-		if err != nil {
-			return nil, err
-		}
-		if len(x) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("Ed25519 key must be %d bytes, got %d", ed25519.PublicKeySize, len(x))
-		}
-		k.Public = ed25519.PublicKey(x)
-		k.Thumbprint = thumb(fmt.Sprintf(`{"crv":"Ed25519","kty":"OKP","x":%q}`, j.X))
-	case "oct":
-		s, err := b64field("k", j.K)
-		if err != nil {
-			return nil, err
-		}
-		k.Secret = s
-	default:
-		return nil, nil
+// ktyOf is the JWK key type of a public key, "" for others.
+func ktyOf(pub crypto.PublicKey) string {
+	switch pub.(type) {
+	case *rsa.PublicKey:
+		return "RSA"
+	case *ecdsa.PublicKey:
+		return "EC"
+	case ed25519.PublicKey:
+		return "OKP"
 	}
-	return k, nil
-}
-
-func thumb(canonical string) string {
-	sum := sha256.Sum256([]byte(canonical))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	return ""
 }
 
 // ParsePEM reads public keys, certificates or private keys (whose public
@@ -282,15 +160,8 @@ func ParsePEM(data []byte) (*KeySet, error) {
 		if pub == nil {
 			continue
 		}
-		k := Key{Public: pub}
-		switch pub.(type) {
-		case *rsa.PublicKey:
-			k.Kty = "RSA"
-		case *ecdsa.PublicKey:
-			k.Kty = "EC"
-		case ed25519.PublicKey:
-			k.Kty = "OKP"
-		default:
+		k := Key{Public: pub, Kty: ktyOf(pub)}
+		if k.Kty == "" {
 			return nil, fmt.Errorf("PEM block %q holds a %T key; authlab verifies RSA, EC and Ed25519", blk.Type, pub)
 		}
 		ks.Keys = append(ks.Keys, k)

@@ -24,7 +24,7 @@ type Skew struct {
 // Known reports whether s holds an estimate.
 func (s Skew) Known() bool { return s.Source != "" }
 
-// MarshalJSON gives the shape of DESIGN.md's "skew" field.
+// MarshalJSON gives the shape of the --json "skew" field (README).
 func (s Skew) MarshalJSON() ([]byte, error) {
 	if !s.Known() {
 		return []byte("null"), nil
@@ -52,6 +52,7 @@ func interval(stamp time.Time, res time.Duration, sent, received time.Time, sour
 func SkewFromDate(date string, sent, received time.Time, source string) (Skew, error) {
 	t, err := http.ParseTime(date)
 	if err != nil {
+		//lint:ignore ST1005 "Date" is the header's name
 		return Skew{}, fmt.Errorf("Date header %q is not an HTTP date", date)
 	}
 	if source == "" {

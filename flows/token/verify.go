@@ -212,6 +212,7 @@ func verifySignature(ctx context.Context, d *Decoded, o *Options, r *Report) {
 			continue
 		}
 		r.Verified = true
+		r.verifiedBy = k.Public
 		r.KeyID = k.ID
 		r.KeyDesc = k.Describe() + " from " + set.Source
 		r.addText("signature", flows.Pass, alg+", verified with "+r.KeyDesc+noteSuffix(set))

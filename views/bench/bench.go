@@ -256,6 +256,16 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
+// Back is part of ui.Backer: esc cancels a running bench (the root model
+// owns its context) before it leaves the screen.
+func (m *Model) Back() (tea.Cmd, bool) {
+	if m.phase != Running {
+		return nil, false
+	}
+	id := m.id
+	return func() tea.Msg { return ActionMsg{Action: ActCancel, RunID: id} }, true
+}
+
 // ShortHelp is part of ui.Component.
 func (m *Model) ShortHelp() []key.Binding {
 	switch m.phase {

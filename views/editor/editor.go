@@ -80,9 +80,9 @@ func fieldsFor(kind string) []field {
 	case "hmac":
 		f = append(f, field{key: "hmac.scheme", label: "Scheme", hint: "rfc9421, aws-sigv4, stripe, github"},
 			field{key: "hmac.key_id", label: "Key ID"}, field{key: "hmac_key", label: "HMAC key", secret: true, hint: "value, env:NAME, file:PATH"},
-			field{key: "token_url", label: "Target URL"})
+			field{key: "target_url", label: "Target URL"})
 	case "api-key":
-		f = append(f, field{key: "token_url", label: "API URL"}, field{key: "api_key_header", label: "Header"},
+		f = append(f, field{key: "target_url", label: "API URL"}, field{key: "api_key_header", label: "Header"},
 			field{key: "api_key", label: "API key", secret: true})
 	}
 	return append(f, field{key: "notes", label: "Notes"})
@@ -190,8 +190,9 @@ func (m *Model) focusInput() {
 	}
 }
 
-// Editing reports that keys go to the form (q, ? type text).
-func (m *Model) Editing() bool { return true }
+// Typing is part of ui.Typer: keys always go to the form (q, ? type text,
+// esc cancels).
+func (m *Model) Typing() bool { return true }
 
 // Form is the current content.
 func (m *Model) Form() Form {
@@ -243,7 +244,7 @@ func (m *Model) validate() {
 	case strings.ContainsAny(name, " /\\\t\n"):
 		e["name"] = "no spaces or slashes"
 	}
-	for _, k := range []string{"issuer", "token_url", "auth_url", "device_url"} {
+	for _, k := range []string{"issuer", "token_url", "target_url", "auth_url", "device_url"} {
 		if msg := validURL(strings.TrimSpace(m.values[k])); msg != "" && m.has(k) {
 			e[k] = msg
 		}

@@ -100,6 +100,10 @@ func (m *Model) Next() int {
 	return m.seq
 }
 
+// Latest is the number of the newest action: the panel already shows what
+// it asked for, so only the answer to it may replace the panel's faults.
+func (m *Model) Latest() int { return m.seq }
+
 // New builds the panel.
 func New(ctx *ui.Context) *Model {
 	m := &Model{ctx: ctx}

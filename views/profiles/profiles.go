@@ -1,6 +1,6 @@
 // Package profiles is the profile list: filter, kind badge, last result and
-// age, and the actions on the selected profile (emitted as messages; the root
-// model does the work).
+// age, the import prompt, and the actions on the selected profile (emitted as
+// messages; the root model does the work).
 package profiles
 
 import (
@@ -53,14 +53,17 @@ const (
 	ActDuplicate Action = "duplicate"
 	ActDelete    Action = "delete" // only sent after confirmation
 	ActExport    Action = "export"
-	ActImport    Action = "import"
+	ActImport    Action = "import" // Path is the export file to read
 	ActHistory   Action = "history"
+	ActInspect   Action = "inspect" // open the token inspector
+	ActBench     Action = "bench"
 )
 
 // ActionMsg asks the root model to act on a profile.
 type ActionMsg struct {
 	Action Action
 	Name   string
+	Path   string
 }
 
 // KeyMap is the list's keys.
@@ -70,6 +73,8 @@ type KeyMap struct {
 	Run, New, Edit, Duplicate, Delete       key.Binding
 	Export, Import, History                 key.Binding
 	Confirm, Cancel                         key.Binding
+	// Inspect and Bench open other screens (Bench only when SetBench allows)
+	Inspect, Bench key.Binding
 }
 
 // DefaultKeyMap is the list's default keys.
@@ -93,6 +98,8 @@ func DefaultKeyMap() KeyMap {
 		History:     key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "history")),
 		Confirm:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "confirm")),
 		Cancel:      key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "cancel")),
+		Inspect:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "inspect a token")),
+		Bench:       key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "bench")),
 	}
 }
 
@@ -109,20 +116,30 @@ type Model struct {
 	filterOn bool
 	confirm  string // profile awaiting delete confirmation
 	status   string
+	loaded   bool // the store was read (until then the list says so)
+	imp      importPrompt
 }
 
-// New builds an empty list.
+// New builds an empty list, reading until SetRows or SetLoaded.
 func New(ctx *ui.Context) *Model {
 	ti := textinput.New()
 	ti.Prompt = "/"
 	ti.Placeholder = "filter by name or kind"
 	ti.CharLimit = 128
-	return &Model{ctx: ctx, keys: DefaultKeyMap(), filter: ti}
+	return &Model{ctx: ctx, keys: DefaultKeyMap(), filter: ti, imp: newImportPrompt()}
 }
+
+// SetLoaded marks the store as read even when reading failed (the root
+// model says why), so the list stops saying it is reading.
+func (m *Model) SetLoaded() { m.loaded = true }
+
+// SetBench offers bench (the b key) only when the root model can run one.
+func (m *Model) SetBench(ok bool) { m.keys.Bench.SetEnabled(ok) }
 
 // SetRows replaces the rows (already in display order) and keeps the
 // selection on the same profile when it still exists.
 func (m *Model) SetRows(rows []Row) {
+	m.loaded = true
 	sel := m.Selected()
 	m.rows = rows
 	for i := range m.rows {
@@ -169,8 +186,8 @@ func (m *Model) Selected() string {
 // SetStatus shows a one-line note under the list (export path, errors).
 func (m *Model) SetStatus(s string) { m.status = s }
 
-// Filtering reports whether the filter input has focus (keys go to it).
-func (m *Model) Filtering() bool { return m.filterOn }
+// Typing is part of ui.Typer: the filter or the import prompt has focus.
+func (m *Model) Typing() bool { return m.filterOn || m.imp.on }
 
 // Confirming reports whether a delete awaits y/n.
 func (m *Model) Confirming() bool { return m.confirm != "" }
@@ -191,6 +208,7 @@ func (m *Model) refilter() {
 func (m *Model) SetSize(w, h int) {
 	m.w, m.h = w, h
 	m.filter.Width = max(10, w-4)
+	m.imp.input.Width = max(10, w-22)
 	m.scroll()
 }
 
@@ -209,7 +227,7 @@ func (m *Model) scroll() {
 
 func (m *Model) act(a Action) tea.Cmd {
 	name := m.Selected()
-	if name == "" && a != ActNew && a != ActImport {
+	if name == "" && a != ActNew && a != ActInspect {
 		return nil
 	}
 	return func() tea.Msg { return ActionMsg{Action: a, Name: name} }
@@ -217,6 +235,9 @@ func (m *Model) act(a Action) tea.Cmd {
 
 // Update handles keys for the list.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	if m.imp.on {
+		return m.imp.update(msg)
+	}
 	switch msg := msg.(type) {
 	case tea.MouseMsg:
 		if d := ui.Wheel(msg); d != 0 {
@@ -293,7 +314,11 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(msg, m.keys.Export):
 			return m.act(ActExport)
 		case key.Matches(msg, m.keys.Import):
-			return m.act(ActImport)
+			return m.StartImport()
+		case key.Matches(msg, m.keys.Inspect):
+			return m.act(ActInspect)
+		case key.Matches(msg, m.keys.Bench):
+			return m.act(ActBench)
 		case key.Matches(msg, m.keys.History):
 			return m.act(ActHistory)
 		case key.Matches(msg, m.keys.Delete):
@@ -337,6 +362,9 @@ func badge(kind string) string {
 // View renders only the visible window of rows.
 func (m *Model) View() string {
 	t := m.ctx.Theme
+	if !m.loaded {
+		return t.Subtle.Render("reading profiles…")
+	}
 	now := m.ctx.Now()
 	var b strings.Builder
 	w := max(20, m.w)
@@ -406,7 +434,12 @@ func (m *Model) View() string {
 		b.WriteString(t.Subtle.Render(ui.Truncate(m.status, w)))
 	}
 	b.WriteByte('\n')
-	b.WriteString(t.Subtle.Render(countLine(m.cursor, len(m.shown), len(m.rows))))
+	if m.imp.on {
+		// the prompt takes the count line's place
+		b.WriteString(m.imp.input.View())
+	} else {
+		b.WriteString(t.Subtle.Render(countLine(m.cursor, len(m.shown), len(m.rows))))
+	}
 	return b.String()
 }
 
@@ -423,14 +456,20 @@ func countLine(cur, shown, total int) string {
 
 // ShortHelp is part of ui.Component.
 func (m *Model) ShortHelp() []key.Binding {
+	if m.imp.on {
+		return m.imp.help()
+	}
 	if m.confirm != "" {
 		return []key.Binding{m.keys.Confirm, m.keys.Cancel}
 	}
 	if m.filterOn {
 		return []key.Binding{m.keys.ClearFilter, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply"))}
 	}
-	return []key.Binding{m.keys.Run, m.keys.Filter, m.keys.New, m.keys.Edit, m.keys.Delete}
+	return []key.Binding{m.keys.Run, m.keys.Filter, m.keys.New, m.keys.Edit, m.keys.Delete, m.keys.Bench}
 }
+
+// NavHelp is part of ui.Navigator.
+func (m *Model) NavHelp() []key.Binding { return []key.Binding{m.keys.Inspect, m.keys.Bench} }
 
 // FullHelp is part of ui.Component.
 func (m *Model) FullHelp() [][]key.Binding {

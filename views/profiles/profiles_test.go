@@ -84,3 +84,63 @@ func TestDeleteAsksFirst(t *testing.T) {
 		t.Fatalf("y sent %#v", cmd())
 	}
 }
+
+func TestImportPromptAsksForAPath(t *testing.T) {
+	m := New(testCtx())
+	m.SetSize(80, 10)
+	m.SetRows(rows(3))
+	if cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'i'}}); cmd == nil || !m.Typing() {
+		t.Fatal("i should open the import prompt with focus")
+	}
+	if v := m.View(); !strings.Contains(v, "import from file:") || strings.Contains(v, "1/3") {
+		t.Fatalf("the prompt should take the count line's place:\n%s", v)
+	}
+	for _, r := range " /tmp/x.json " {
+		m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+	cmd := m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	if cmd == nil {
+		t.Fatal("enter should ask for the import")
+	}
+	if msg, ok := cmd().(ActionMsg); !ok || msg.Action != ActImport || msg.Path != "/tmp/x.json" {
+		t.Fatalf("enter sent %#v", cmd())
+	}
+	if m.Importing() || m.Typing() {
+		t.Fatal("the prompt should close after enter")
+	}
+	m.StartImport()
+	if cmd := m.Update(tea.KeyMsg{Type: tea.KeyEsc}); cmd != nil || m.Importing() {
+		t.Fatal("esc should close the prompt and import nothing")
+	}
+}
+
+func TestInspectAndBenchKeys(t *testing.T) {
+	m := New(testCtx())
+	m.SetSize(80, 10)
+	m.SetRows(nil)
+	cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'t'}})
+	if cmd == nil {
+		t.Fatal("t should open the inspector even with no profile")
+	}
+	if msg, ok := cmd().(ActionMsg); !ok || msg.Action != ActInspect {
+		t.Fatalf("t sent %#v", cmd())
+	}
+	m.SetRows(rows(3))
+	m.SetBench(false)
+	if cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'b'}}); cmd != nil {
+		t.Fatal("b must do nothing when bench is not offered")
+	}
+	for _, k := range m.ShortHelp() {
+		if k.Enabled() && k.Help().Key == "b" {
+			t.Fatal("the footer offers b without bench")
+		}
+	}
+	m.SetBench(true)
+	cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'b'}})
+	if cmd == nil {
+		t.Fatal("b should bench the selected profile")
+	}
+	if msg, ok := cmd().(ActionMsg); !ok || msg.Action != ActBench || msg.Name != "p-0000" {
+		t.Fatalf("b sent %#v", cmd())
+	}
+}

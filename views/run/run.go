@@ -253,14 +253,6 @@ func (m *Model) SetSize(w, h int) {
 	m.resize()
 }
 
-func (m *Model) headerLines() int {
-	n := 2 + len(m.steps) // title + tab bar + timeline
-	if m.result == nil {
-		n = 1 + len(m.steps)
-	}
-	return n + 1
-}
-
 func (m *Model) timelineRows() int {
 	// keep the timeline short once the result is in, to give the tabs room
 	if m.result != nil {
@@ -353,15 +345,17 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// Back handles esc inside the screen: it closes an open exchange detail.
-// It reports false when esc should leave the screen.
-func (m *Model) Back() bool {
+// Back is part of ui.Backer: esc closes an open exchange detail. It
+// reports false when esc should leave the screen.
+func (m *Model) Back() (tea.Cmd, bool) {
 	if m.tab == TabExchanges && m.exch.InDetail() {
-		m.exch.Update(tea.KeyMsg{Type: tea.KeyEsc})
-		return true
+		return m.exch.Update(tea.KeyMsg{Type: tea.KeyEsc}), true
 	}
-	return false
+	return nil, false
 }
+
+// Live is part of ui.Ticker: the tokens' expiry bars count down.
+func (m *Model) Live() bool { return m.insp.HasTokens() }
 
 func (m *Model) forward(msg tea.Msg) tea.Cmd {
 	switch m.tab {

@@ -90,13 +90,41 @@ func NewTheme(r *lipgloss.Renderer, color bool) *Theme {
 	}
 }
 
-// Component is the contract every screen keeps (soft-serve style): it is
-// sized by its parent and tells the footer which keys it answers to.
+// Component is the contract every screen keeps (soft-serve style). The root
+// model holds one per screen: it sizes it, hands it every message the screen
+// should see, draws its View between the top bar and the footer, and builds
+// the footer from its keys, so help is always that of the focused screen.
+// A component does no I/O: it asks the root for work with messages.
 type Component interface {
+	Update(msg tea.Msg) tea.Cmd
+	View() string
 	SetSize(width, height int)
+	// ShortHelp is the footer line; FullHelp the columns of the ? overlay.
 	ShortHelp() []key.Binding
 	FullHelp() [][]key.Binding
 }
+
+// The optional parts of a Component; the root model asks for them by type
+// assertion, so a screen without a text field or a clock need not say so.
+type (
+	// Typer is a component with a text field. While Typing, every key goes
+	// to the component (q and ? are text, esc is its own), and its help lists
+	// all the keys that work: the root adds none of its own.
+	Typer interface{ Typing() bool }
+
+	// Backer is a component that answers esc itself before esc leaves the
+	// screen (closing a detail, cancelling a bench). Back reports whether it
+	// did, with the command that follows.
+	Backer interface{ Back() (tea.Cmd, bool) }
+
+	// Ticker is a component that shows something changing with the clock (an
+	// expiry bar); the root keeps a tick running only while Live is true.
+	Ticker interface{ Live() bool }
+
+	// Navigator is a component with keys that open other screens; the full
+	// help lists them with the console's own navigation keys.
+	Navigator interface{ NavHelp() []key.Binding }
+)
 
 // WheelStep is how many lines one mouse-wheel notch scrolls.
 const WheelStep = 3

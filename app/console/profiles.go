@@ -1,0 +1,146 @@
+package console
+
+import (
+	"fmt"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"authlab/views/history"
+	"authlab/views/profiles"
+)
+
+// The profile list's messages: the store's answers and the list's actions.
+type (
+	profilesMsg struct {
+		rows []profiles.Row
+		err  error
+	}
+	lastRunsMsg struct {
+		runs map[string]profiles.LastRun
+		err  error
+	}
+	historyMsg struct {
+		name    string
+		entries []history.Entry
+		err     error
+	}
+	// reloadMsg asks for the profile list to be read again (after a change).
+	// note is shown once the list is reloaded, so it never announces a
+	// change the list does not show yet.
+	reloadMsg struct{ selectName, note string }
+	selectMsg struct{ name, note string }
+)
+
+func (m *Model) loadProfiles() tea.Cmd {
+	b := m.opts.Backend
+	return func() tea.Msg {
+		rows, err := b.Profiles()
+		return profilesMsg{rows: rows, err: err}
+	}
+}
+
+func (m *Model) handleProfiles(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case profilesMsg:
+		m.prof.SetLoaded()
+		if msg.err != nil {
+			m.note("cannot read profiles: "+msg.err.Error(), true)
+			return nil
+		}
+		m.kinds = make(map[string]string, len(msg.rows))
+		for _, r := range msg.rows {
+			m.kinds[r.Name] = r.Kind
+		}
+		m.prof.SetRows(msg.rows)
+		b := m.opts.Backend
+		return func() tea.Msg {
+			runs, err := b.LastRuns()
+			return lastRunsMsg{runs: runs, err: err}
+		}
+	case lastRunsMsg:
+		if msg.err != nil {
+			m.note("cannot read run history: "+msg.err.Error(), true)
+			return nil
+		}
+		m.prof.SetLastRuns(msg.runs)
+	case reloadMsg:
+		return tea.Sequence(m.loadProfiles(), func() tea.Msg { return selectMsg{msg.selectName, msg.note} })
+	case selectMsg:
+		if msg.name != "" {
+			m.prof.SelectName(msg.name)
+		}
+		if msg.note != "" {
+			m.note(msg.note, false)
+		}
+	case historyMsg:
+		if msg.err != nil {
+			m.note("history: "+msg.err.Error(), true)
+			return nil
+		}
+		m.hist.SetEntries(msg.name, msg.entries)
+		m.show(scrHistory)
+	case profiles.ActionMsg:
+		return m.profileAction(msg)
+	}
+	return nil
+}
+
+// profileAction does what the list asked for: store work as a command whose
+// answer is a note or a reload, or another screen.
+func (m *Model) profileAction(a profiles.ActionMsg) tea.Cmd {
+	b := m.opts.Backend
+	name := a.Name
+	switch a.Action {
+	case profiles.ActRun:
+		return m.begin(RunRequest{Profile: name})
+	case profiles.ActDelete:
+		return func() tea.Msg {
+			if err := b.Delete(name); err != nil {
+				return noteMsg{"delete " + name + ": " + err.Error(), true}
+			}
+			return reloadMsg{note: "deleted " + name}
+		}
+	case profiles.ActDuplicate:
+		return func() tea.Msg {
+			n, err := b.Duplicate(name)
+			if err != nil {
+				return noteMsg{"duplicate " + name + ": " + err.Error(), true}
+			}
+			return reloadMsg{selectName: n, note: "duplicated " + name + " as " + n}
+		}
+	case profiles.ActExport:
+		return func() tea.Msg {
+			where, err := b.Export(name)
+			if err != nil {
+				return noteMsg{"export " + name + ": " + err.Error(), true}
+			}
+			return noteMsg{"exported " + name + " to " + where + " (secrets as references only)", false}
+		}
+	case profiles.ActImport:
+		path := a.Path
+		if path == "" {
+			return nil
+		}
+		return func() tea.Msg {
+			n, err := b.Import(path)
+			if err != nil {
+				return noteMsg{"import " + path + ": " + err.Error(), true}
+			}
+			return reloadMsg{note: fmt.Sprintf("imported %d profiles from %s", n, path)}
+		}
+	case profiles.ActHistory:
+		return func() tea.Msg {
+			es, err := b.History(name)
+			return historyMsg{name: name, entries: es, err: err}
+		}
+	case profiles.ActEdit:
+		return m.editProfile(name)
+	case profiles.ActNew:
+		return m.newProfile()
+	case profiles.ActInspect:
+		return m.openInspector()
+	case profiles.ActBench:
+		return m.openBench(name)
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+package inspect
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"authlab/views/ui"
+)
+
+// SubmitMsg asks the root model to decode, verify and check a pasted token;
+// it answers with Show (or Retry when the token cannot be read).
+type SubmitMsg struct{ Raw string }
+
+// CancelMsg asks the root model to leave the inspector screen.
+type CancelMsg struct{}
+
+// Screen is the token inspector screen: a paste prompt, then the inspector
+// on the token the root model decoded.
+type Screen struct {
+	ctx    *ui.Context
+	insp   *Model
+	paste  textinput.Model
+	pasted bool // the inspector shows a token (else the prompt has focus)
+	submit key.Binding
+	back   key.Binding
+}
+
+// NewScreen builds the screen with an empty prompt.
+func NewScreen(ctx *ui.Context) *Screen {
+	pi := textinput.New()
+	pi.Prompt = "token> "
+	pi.Placeholder = "paste a JWT or opaque token, then enter"
+	pi.CharLimit = 64 << 10
+	return &Screen{ctx: ctx, insp: New(ctx), paste: pi,
+		submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "inspect")),
+		back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+	}
+}
+
+// Prompt shows an empty paste prompt with focus.
+func (s *Screen) Prompt() tea.Cmd {
+	s.pasted = false
+	s.paste.SetValue("")
+	return s.paste.Focus()
+}
+
+// Submit asks for raw to be inspected, as if it was pasted into the prompt.
+func (s *Screen) Submit(raw string) tea.Cmd {
+	s.pasted = false
+	s.paste.SetValue(raw)
+	return s.send()
+}
+
+func (s *Screen) send() tea.Cmd {
+	raw := strings.TrimSpace(s.paste.Value())
+	if raw == "" {
+		return nil
+	}
+	s.paste.Blur()
+	return func() tea.Msg { return SubmitMsg{Raw: raw} }
+}
+
+// Show puts the decoded token on screen.
+func (s *Screen) Show(d Data) {
+	s.insp.SetData(d)
+	s.pasted = true
+}
+
+// Retry gives the prompt focus again, keeping what was pasted (the root
+// model says why it could not be read).
+func (s *Screen) Retry() tea.Cmd {
+	s.pasted = false
+	return s.paste.Focus()
+}
+
+// Pasted reports whether a token is on screen (else the prompt is).
+func (s *Screen) Pasted() bool { return s.pasted }
+
+// Inspector is the inspector the screen shows.
+func (s *Screen) Inspector() *Model { return s.insp }
+
+// Typing is part of ui.Typer: the prompt takes every key.
+func (s *Screen) Typing() bool { return !s.pasted }
+
+// Live is part of ui.Ticker: a token's expiry bar counts down.
+func (s *Screen) Live() bool { return s.pasted && s.insp.HasTokens() }
+
+// SetSize is part of ui.Component.
+func (s *Screen) SetSize(w, h int) {
+	s.paste.Width = max(10, w-10)
+	s.insp.SetSize(w, h)
+}
+
+// Update is part of ui.Component.
+func (s *Screen) Update(msg tea.Msg) tea.Cmd {
+	if s.pasted {
+		return s.insp.Update(msg)
+	}
+	if k, ok := msg.(tea.KeyMsg); ok {
+		switch {
+		case key.Matches(k, s.back):
+			return func() tea.Msg { return CancelMsg{} }
+		case key.Matches(k, s.submit):
+			return s.send()
+		}
+	}
+	var cmd tea.Cmd
+	s.paste, cmd = s.paste.Update(msg)
+	return cmd
+}
+
+// View is part of ui.Component.
+func (s *Screen) View() string {
+	if s.pasted {
+		return s.insp.View()
+	}
+	t := s.ctx.Theme
+	return t.Title.Render("Inspect a token") + "\n" + t.Subtle.Render("Paste a token (JWT, JWE or opaque). It is decoded here and checked; the issuer's JWKS is fetched when its iss is reachable.") + "\n\n" + s.paste.View()
+}
+
+// ShortHelp is part of ui.Component.
+func (s *Screen) ShortHelp() []key.Binding {
+	if !s.pasted {
+		return []key.Binding{s.submit, s.back}
+	}
+	return s.insp.ShortHelp()
+}
+
+// FullHelp is part of ui.Component.
+func (s *Screen) FullHelp() [][]key.Binding {
+	if !s.pasted {
+		return [][]key.Binding{{s.submit, s.back}}
+	}
+	return s.insp.FullHelp()
+}
