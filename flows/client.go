@@ -177,8 +177,14 @@ func (c *Client) Do(req *http.Request, step string) (*Response, error) {
 		Method:         req.Method,
 		URL:            MaskURL(req.URL),
 		RequestHeaders: MaskHeaders(req.Header),
-		RequestBody:    MaskBody(reqBody, req.Header.Get("Content-Type")),
+		RequestBody:    MaskCredentials(reqBody, req.Header.Get("Content-Type")),
 		Started:        time.Now(),
+	}
+	ex.DPoP = DecodeProofView(req.Header.Get("DPoP"))
+	// A recorder masks what this request carries wherever a server
+	// reflects it (flows.Secrets); it must know before the answer arrives.
+	if l, ok := c.obs.(interface{ learnRequest(*http.Request, []byte) }); ok {
+		l.learnRequest(req, reqBody)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -24,11 +24,26 @@ const MaxKeyFileSize = 1 << 20
 // once instead of hanging or eating memory, and it never reads more than
 // max+1 bytes. A missing file keeps the *fs.PathError (errors.Is with
 // fs.ErrNotExist works).
+//
+// A key or secret pasted where its path belongs (`--key "$(cat key.pem)"`)
+// is never echoed: a value that is plainly not a path is refused with what
+// it looks like, and a failure for a value that does not look like a path
+// says so instead of quoting it (see DisplayPath).
 func ReadFileCapped(path string, max int64) ([]byte, error) {
+	if kind := NotAPathKind(path); kind != "" {
+		return nil, &NotAPathError{Kind: kind}
+	}
 	// Stat first so a device or FIFO is never even opened (opening some
 	// devices has side effects).
 	fi, err := os.Stat(path)
 	if err != nil {
+		if !LooksLikePath(path) {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, &NotAPathError{Kind: DescribeValue(path), Err: err}
+		}
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
@@ -59,6 +74,115 @@ func ReadFileCapped(path string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, max)
 	}
 	return data, nil
+}
+
+// NotAPathError is a value given where a file path was expected that is
+// not one (or, when Err is set, was not found and does not look like one).
+// Its message says what the value looks like and never quotes it.
+type NotAPathError struct {
+	Kind string // "a PEM private key", "a JWT", ... (DescribeValue)
+	Err  error  // the file system's error, when the value was tried as a path
+}
+
+func (e *NotAPathError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%v; the value (not shown) looks like %s, not a file path", e.Err, e.Kind)
+	}
+	return "the value looks like " + e.Kind + ", not a path: save it to a file and pass that file's path"
+}
+
+// Unwrap makes errors.Is(err, fs.ErrNotExist) work for a missing file.
+func (e *NotAPathError) Unwrap() error { return e.Err }
+
+// NotAPathKind is what v looks like when it cannot be a file path at all
+// (a PEM block, JSON, a JWT, several lines), else "".
+func NotAPathKind(v string) string {
+	t := strings.TrimSpace(v)
+	switch {
+	case strings.Contains(t, "-----BEGIN "), strings.HasPrefix(t, "{"), strings.ContainsAny(t, "\r\n"), looksLikeJWT(t):
+		return DescribeValue(v)
+	}
+	return ""
+}
+
+func looksLikeJWT(v string) bool {
+	parts := strings.Split(v, ".")
+	return (len(parts) == 3 || len(parts) == 5) && strings.HasPrefix(v, "eyJ") && !strings.ContainsAny(v, "/\\ ")
+}
+
+// DescribeValue says what a value looks like without quoting it, for
+// messages about a value given to a key, secret or path flag: "a PEM
+// private key", "a PEM certificate", "a PEM public key", "a PEM block",
+// "a JWK", "a JWK Set", "a JSON document", "a JWT", "a file path", or
+// "a literal value (N characters)".
+func DescribeValue(v string) string {
+	t := strings.TrimSpace(v)
+	switch {
+	case strings.Contains(t, "-----BEGIN "):
+		_, after, _ := strings.Cut(t, "-----BEGIN ")
+		typ, _, _ := strings.Cut(after, "-----")
+		switch {
+		case strings.HasSuffix(typ, "PRIVATE KEY"):
+			return "a PEM private key"
+		case typ == "CERTIFICATE":
+			return "a PEM certificate"
+		case strings.HasSuffix(typ, "PUBLIC KEY"):
+			return "a PEM public key"
+		}
+		return "a PEM block"
+	case strings.HasPrefix(t, "{"):
+		switch {
+		case strings.Contains(t, `"keys"`):
+			return "a JWK Set"
+		case strings.Contains(t, `"kty"`):
+			return "a JWK"
+		}
+		return "a JSON document"
+	case looksLikeJWT(t):
+		return "a JWT"
+	case strings.ContainsAny(t, "\r\n"):
+		return "a multi-line value"
+	case LooksLikePath(v):
+		return "a file path"
+	}
+	return fmt.Sprintf("a literal value (%d characters)", len([]rune(v)))
+}
+
+// LooksLikePath reports whether v plainly reads as a file path: a key or
+// certificate file extension, a leading /, ./, ../ or ~/, or a directory
+// part that exists. Base64 secrets may start with "/" too, so '+' and '='
+// (base64 alphabet and padding) say "not a path".
+func LooksLikePath(v string) bool {
+	if v == "" || strings.ContainsAny(v, "+=\r\n\t") || NotAPathKind(v) != "" {
+		return false
+	}
+	lower := strings.ToLower(v)
+	for _, ext := range []string{".pem", ".key", ".crt", ".cer", ".der", ".pub", ".jwk", ".jwks", ".json", ".txt", ".p8", ".http", ".db"} {
+		if strings.HasSuffix(lower, ext) {
+			return true
+		}
+	}
+	for _, p := range []string{"/", "./", "../", "~/", `.\`, `..\`} {
+		if strings.HasPrefix(v, p) {
+			return true
+		}
+	}
+	if i := strings.LastIndexAny(v, "/"+string(os.PathSeparator)); i > 0 {
+		if st, err := os.Stat(v[:i]); err == nil && st.IsDir() {
+			return true
+		}
+	}
+	return false
+}
+
+// DisplayPath is how a message names a value given for a file path: the
+// path when it looks like one, else what the value looks like, so a key or
+// secret given by mistake is never echoed.
+func DisplayPath(v string) string {
+	if LooksLikePath(v) {
+		return v
+	}
+	return "(" + DescribeValue(v) + ")"
 }
 
 // WritePrivateFile writes data readable by the owner only. It writes a
@@ -128,6 +252,8 @@ func ResolveSecret(ref string) ([]byte, error) { return SecretSource{}.Resolve(r
 //	             of at most MaxSecretFileSize; empty is an error)
 //	base64:B64   standard or URL alphabet, padding optional, spaces trimmed
 //	hex:HEX      hexadecimal, spaces trimmed
+//	raw:VALUE    VALUE byte for byte: a literal secret that itself starts
+//	             with env:, file:, base64:, hex: or raw:
 //	anything else  the value itself, byte for byte
 //
 // Other "word:" prefixes are literal values (a secret may contain a colon).
@@ -139,6 +265,11 @@ func (s SecretSource) Resolve(ref string) ([]byte, error) {
 	}
 	prefix, rest, _ := strings.Cut(ref, ":")
 	switch prefix {
+	case "raw":
+		if rest == "" {
+			return nil, errors.New(`"raw:" holds no value (raw:VALUE)`)
+		}
+		return []byte(rest), nil
 	case "env":
 		if rest == "" || strings.ContainsAny(rest, "= \t\r\n") {
 			return nil, fmt.Errorf("%q is not an environment variable reference (env:NAME)", ref)
@@ -193,7 +324,7 @@ func (s SecretSource) Resolve(ref string) ([]byte, error) {
 }
 
 // DescribeSecret says how a secret reference was given, without its value:
-// "env:NAME", "file:PATH", "base64", "hex" or "value".
+// "env:NAME", "file:PATH", "base64", "hex" or "value" (raw:VALUE too).
 func DescribeSecret(ref string) string {
 	prefix, _, _ := strings.Cut(ref, ":")
 	switch prefix {

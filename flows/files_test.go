@@ -224,3 +224,42 @@ func TestDescribeSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestReadFileCappedNeverEchoesAKey: a key or secret pasted where a path
+// belongs is refused with what it looks like and never quoted.
+func TestReadFileCappedNeverEchoesAKey(t *testing.T) {
+	const body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"
+	for value, kind := range map[string]string{
+		"-----BEGIN PRIVATE KEY-----\n" + body + "\n-----END PRIVATE KEY-----\n": "a PEM private key",
+		"-----BEGIN CERTIFICATE-----\n" + body + "\n-----END CERTIFICATE-----":   "a PEM certificate",
+		`{"kty":"oct","k":"` + body + `"}`:                                       "a JWK",
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0." + body:                           "a JWT",
+		"s3cr3t-" + body: "a literal value",
+	} {
+		_, err := readWithin(t, value, 1<<10)
+		if err == nil || strings.Contains(err.Error(), body) || !strings.Contains(err.Error(), kind) {
+			t.Errorf("%s: err = %v", kind, err)
+		}
+		var np *NotAPathError
+		if !errors.As(err, &np) {
+			t.Errorf("%s: %T is not a *NotAPathError", kind, err)
+		}
+	}
+	if _, err := readWithin(t, "s3cr3t-"+body, 10); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing literal is still ErrNotExist: %v", err)
+	}
+	if got := DisplayPath("./keys/client.pem"); got != "./keys/client.pem" {
+		t.Errorf("a path is shown as %q", got)
+	}
+}
+
+func TestResolveSecretRawPrefix(t *testing.T) {
+	for ref, want := range map[string]string{"raw:env:NOT_A_VAR": "env:NOT_A_VAR", "raw:file:x": "file:x", "raw:raw:y": "raw:y"} {
+		if got, err := ResolveSecret(ref); err != nil || string(got) != want {
+			t.Errorf("Resolve(%q) = %q, %v; want %q", ref, got, err, want)
+		}
+	}
+	if _, err := ResolveSecret("raw:"); err == nil {
+		t.Error(`"raw:" resolved to nothing without an error`)
+	}
+}

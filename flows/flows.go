@@ -64,6 +64,9 @@ type Exchange struct {
 	Duration        time.Duration `json:"duration_ns"`
 	TLS             *TLSFacts     `json:"tls,omitempty"`
 	Err             string        `json:"error,omitempty"`
+	// DPoP is the request's DPoP proof decoded (it holds no secret: a
+	// public key, the request's method and URL, a nonce, a token hash).
+	DPoP *ProofView `json:"dpop,omitempty"`
 }
 
 // StepEvent tells an observer that a named step of a flow started or ended.
@@ -231,6 +234,8 @@ const (
 	FieldTimeout       Field = "timeout"
 	FieldWait          Field = "wait"
 	FieldURL           Field = "url" // the target of an HMAC-signed or mTLS request
+	FieldDPoPKey       Field = "dpop_key"
+	FieldDPoPAlg       Field = "dpop_alg"
 )
 
 func hasFields(a any) bool {

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"net/http"
 	"sync"
 	"time"
 )
@@ -10,10 +11,19 @@ import (
 // observer, one at a time (a grant reports from more than one goroutine: a
 // callback listener, a key prefetch). It is itself a DeviceObserver that
 // forwards to the caller's observer when that is one.
+//
+// It is also where a run's secrets are masked: it keeps the set of secret
+// values the run knows (Secrets: what the flow registers, and every
+// credential its recording client sends), masks them in each step and
+// exchange before keeping or passing it on, and masks the whole result
+// once more in Finish (a value learned late, a device code, is masked in
+// earlier records too). Every front end prints, stores and exports the
+// result it gets, so none of them masks on its own.
 type Recorder struct {
-	mu  sync.Mutex // guards res.Steps and res.Exchanges; serialises calls into obs
-	res *Result
-	obs Observer
+	mu      sync.Mutex // guards res.Steps and res.Exchanges; serialises calls into obs
+	res     *Result
+	obs     Observer
+	secrets Secrets
 }
 
 // NewRecorder starts the result of flow now; obs may be nil.
@@ -28,8 +38,17 @@ func NewRecorder(flow string, obs Observer) *Recorder {
 // recorder until Finish; other fields are the flow's to set.
 func (r *Recorder) Result() *Result { return r.res }
 
+// Secrets is the run's set of known secret values; a flow adds what it
+// was given (Secrets.AddRequest, AddKey) before it starts.
+func (r *Recorder) Secrets() *Secrets { return &r.secrets }
+
+// learnRequest is called by the recording client with each request it is
+// about to send, before its exchange is reported.
+func (r *Recorder) learnRequest(req *http.Request, body []byte) { r.secrets.LearnRequest(req, body) }
+
 // Step reports ev and keeps it when it is finished.
 func (r *Recorder) Step(ev StepEvent) {
+	ev.Detail = r.secrets.Mask(ev.Detail)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if ev.Done {
@@ -40,6 +59,7 @@ func (r *Recorder) Step(ev StepEvent) {
 
 // Exchange keeps and reports one HTTP exchange.
 func (r *Recorder) Exchange(ex Exchange) {
+	ex = r.secrets.MaskExchange(ex)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.res.Exchanges = append(r.res.Exchanges, ex)
@@ -90,8 +110,9 @@ func (r *Recorder) Finish(err error) *Result {
 	r.res.Duration = time.Since(r.res.Started)
 	if err != nil {
 		r.res.Fail(err)
-		return r.res
+	} else {
+		r.res.OK = true
 	}
-	r.res.OK = true
+	r.secrets.MaskResult(r.res)
 	return r.res
 }

@@ -184,6 +184,14 @@ type Request struct {
 	// CallURL: after the flow, call this resource with the access token.
 	CallURL string `json:"call_url,omitempty"`
 
+	// DPoP (RFC 9449): DPoP with an ephemeral key, or DPoPKey (a PEM or
+	// private JWK file) / DPoPKeyData (the key itself, from a secret
+	// store; wins over DPoPKey). DPoPAlg: ES256 (default), PS256, RS256, EdDSA.
+	DPoP        bool   `json:"dpop,omitempty"`
+	DPoPKey     string `json:"dpop_key,omitempty"`
+	DPoPKeyData Secret `json:"dpop_key_data,omitempty"`
+	DPoPAlg     string `json:"dpop_alg,omitempty"`
+
 	Timeout time.Duration `json:"timeout,omitempty"` // per HTTP call; DefaultTimeout when zero
 	Wait    time.Duration `json:"wait,omitempty"`    // callback / device wait; 5 min when zero
 	Leeway  time.Duration `json:"leeway,omitempty"`  // for time checks; the token engine's default when zero
@@ -191,6 +199,9 @@ type Request struct {
 	// Now is the clock for expiry and skew; time.Now when nil.
 	Now func() time.Time `json:"-"`
 }
+
+// UsesDPoP reports whether the request asks for DPoP-bound tokens.
+func (r *Request) UsesDPoP() bool { return r.DPoP || r.DPoPKey != "" || r.DPoPKeyData.IsSet() }
 
 // DefaultWait bounds how long a flow waits for a user (browser or device).
 const DefaultWait = 5 * time.Minute

@@ -192,6 +192,8 @@ type Result struct {
 	Userinfo                 map[string]any       `json:"userinfo,omitempty"`
 	Device                   *DeviceAuthorization `json:"device,omitempty"`
 	Call                     *CallResult          `json:"call,omitempty"`
+	// DPoP is set when the flow sent DPoP proofs.
+	DPoP *DPoPInfo `json:"dpop,omitempty"`
 	// Detail is an engine's own record of the run, for renderers: an
 	// *hmac.Sent for an HMAC-signed request (flows cannot name the types of
 	// the packages that import it).
@@ -209,13 +211,16 @@ type ExchangeSummary struct {
 	Status     int     `json:"status"`
 	DurationMS float64 `json:"duration_ms"`
 	Error      string  `json:"error,omitempty"`
+
+	// DPoP is the request's DPoP proof, decoded.
+	DPoP *ProofView `json:"dpop,omitempty"`
 }
 
 // Summaries returns the JSON form of r.Exchanges.
 func (r *Result) Summaries() []ExchangeSummary {
 	out := make([]ExchangeSummary, len(r.Exchanges))
 	for i, e := range r.Exchanges {
-		out[i] = ExchangeSummary{Step: e.Step, Method: e.Method, URL: e.URL, Status: e.Status, DurationMS: ms(e.Duration), Error: e.Err}
+		out[i] = ExchangeSummary{Step: e.Step, Method: e.Method, URL: e.URL, Status: e.Status, DurationMS: ms(e.Duration), Error: e.Err, DPoP: e.DPoP}
 	}
 	return out
 }

@@ -138,7 +138,7 @@ func adminBodyType(r *http.Request) string {
 func (s *Server) adminIndex(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, jsonBytes(map[string]any{
 		"endpoints": []string{"GET,PUT,PATCH,DELETE /_authlab/faults", "POST /_authlab/reset", "POST /_authlab/rotate {\"grace\":\"5m\"}",
-			"GET /_authlab/events (SSE with Accept: text/event-stream, else NDJSON)", "GET /_authlab/config", "GET /_authlab/state", "POST /_authlab/device/approve"},
+			"GET /_authlab/events (SSE with Accept: text/event-stream, else NDJSON)", "GET /_authlab/config", "GET /_authlab/state", "POST /_authlab/device/approve", "POST /_authlab/mint {\"claims\":{...}}"},
 		"fault_endpoints": []string{EPDiscovery, EPJWKS, EPAuthorize, EPToken, EPIntrospect, EPRevoke, EPUserinfo, EPDevice, EPDevicePage, EPEndSession, EPAPI, "*"},
 	}))
 }

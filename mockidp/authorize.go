@@ -11,7 +11,7 @@ import (
 )
 
 // authzParams are the authorization request parameters the IdP keeps.
-var authzParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt", "login_hint", "max_age"}
+var authzParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt", "login_hint", "max_age", "dpop_jkt"}
 
 // Authorization request caps: every parameter the IdP keeps is copied into
 // a pending login or a code, so their size is bounded before anything is
@@ -201,6 +201,10 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.authzError(w, r, redirect, state, "invalid_request", "PKCE is required for public clients: send code_challenge (S256)")
 		return
 	}
+	if j := p["dpop_jkt"]; j != "" && !validJKT(j) {
+		s.authzError(w, r, redirect, state, "invalid_request", "dpop_jkt must be a base64url SHA-256 JWK thumbprint (43 characters, RFC 9449 10)")
+		return
+	}
 	// Without --login the mock user is always signed in and always
 	// consents, whatever prompt asks: headless runs never meet a page.
 	if s.opts.Login {
@@ -229,7 +233,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, c *clientInfo
 	code := randomToken(32)
 	st := s.st
 	ac := &authCode{ClientID: c.ID, RedirectURI: p["redirect_uri"], Scope: strings.Join(strings.Fields(p["scope"]), " "), Nonce: p["nonce"],
-		Challenge: p["code_challenge"], Method: p["code_challenge_method"], User: user, AuthTime: now, Expires: now.Add(s.cfg.Lifetimes.Code.D())}
+		Challenge: p["code_challenge"], Method: p["code_challenge_method"], User: user, AuthTime: now, Expires: now.Add(s.cfg.Lifetimes.Code.D()), DPoPJKT: p["dpop_jkt"]}
 	st.mu.Lock()
 	ok := st.putCode(now, code, ac)
 	st.mu.Unlock()

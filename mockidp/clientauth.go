@@ -114,6 +114,7 @@ type authedClient struct {
 	*clientInfo
 	method string
 	cert   *x509.Certificate // TLS client certificate, when presented
+	jkt    string            // the DPoP proof key of this request, when one was valid
 }
 
 // certThumb is the x5t#S256 of the presented certificate, or "".

@@ -49,6 +49,9 @@ type Client struct {
 	// BoundTokens makes access tokens certificate-bound (RFC 8705) whenever
 	// the client presented a certificate.
 	BoundTokens bool `json:"bound_tokens,omitempty"`
+	// DPoPBound refuses this client's token requests without a DPoP proof
+	// (RFC 9449 5.2 dpop_bound_access_tokens).
+	DPoPBound bool `json:"dpop_bound_access_tokens,omitempty"`
 }
 
 // User is one account of the IdP.
@@ -81,6 +84,9 @@ type Config struct {
 	Lifetimes   Lifetimes `json:"lifetimes"`
 	// AllowPlainPKCE allows code_challenge_method=plain for every client.
 	AllowPlainPKCE bool `json:"allow_plain_pkce,omitempty"`
+	// DPoPNonce requires server-provided DPoP nonces (RFC 9449 8, 9) at the
+	// token endpoint and the demo resources.
+	DPoPNonce bool `json:"dpop_nonce,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes "15m" in JSON (numbers
@@ -141,6 +147,7 @@ func DefaultConfig() Config {
 			{ID: "demo-jwt", AuthMethods: []string{AuthPrivateKeyJWT}, GrantTypes: []string{GrantClientCreds, GrantAuthCode, GrantRefresh}, RedirectURIs: loop, JWKS: json.RawMessage(DemoJWTPublicJWKS)},
 			{ID: "demo-device", Public: true, AuthMethods: []string{AuthNone}, GrantTypes: []string{GrantDeviceCode, GrantRefresh}},
 			{ID: "demo-mtls", AuthMethods: []string{AuthTLS}, GrantTypes: []string{GrantClientCreds}, TLSSubject: "CN=demo-mtls", BoundTokens: true},
+			{ID: "demo-dpop", Secret: "demo-dpop-secret", AuthMethods: []string{AuthBasic, AuthPost}, GrantTypes: []string{GrantClientCreds, GrantAuthCode, GrantRefresh}, RedirectURIs: loop, DPoPBound: true},
 		},
 	}
 }
@@ -168,6 +175,7 @@ func ParseConfig(b []byte) (Config, error) {
 		DefaultUser    *string    `json:"default_user"`
 		Lifetimes      *Lifetimes `json:"lifetimes"`
 		AllowPlainPKCE *bool      `json:"allow_plain_pkce"`
+		DPoPNonce      *bool      `json:"dpop_nonce"`
 	}
 	raw.Lifetimes = &c.Lifetimes // lifetimes merge field by field
 	dec := json.NewDecoder(strings.NewReader(string(b)))
@@ -201,6 +209,9 @@ func ParseConfig(b []byte) (Config, error) {
 	}
 	if raw.AllowPlainPKCE != nil {
 		c.AllowPlainPKCE = *raw.AllowPlainPKCE
+	}
+	if raw.DPoPNonce != nil {
+		c.DPoPNonce = *raw.DPoPNonce
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err

@@ -2,7 +2,6 @@ package mockidp
 
 import (
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -53,6 +52,7 @@ func (s *Server) discoveryDoc(iss string, tlsOn bool) []byte {
 		"require_request_uri_registration":                         false,
 		"access_token_signing_alg_values_supported":                algs,
 		"introspection_endpoint_auth_signing_alg_values_supported": []string{"RS256", "ES256", "EdDSA", "HS256"},
+		"dpop_signing_alg_values_supported":                        dpopAlgs(),
 	}
 	if s.cfg.AllowPlainPKCE {
 		doc["code_challenge_methods_supported"] = []string{"S256", "plain"}
@@ -113,5 +113,3 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	w.Write(s.keySet().jwks)
 }
-
-var _ = strings.TrimSpace

@@ -197,6 +197,7 @@ func bearerError(w http.ResponseWriter, status int, code, desc, scope string) {
 		v += `, scope="` + scope + `"`
 	}
 	w.Header().Set("WWW-Authenticate", v)
+	w.Header().Add("WWW-Authenticate", `DPoP algs="`+dpopAlgsString()+`"`) // DPoP is accepted too
 	if code == "" {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
@@ -212,6 +213,10 @@ func bearerError(w http.ResponseWriter, status int, code, desc, scope string) {
 // requireBound. On failure it has already answered per RFC 6750.
 func (s *Server) BearerClaims(w http.ResponseWriter, r *http.Request, scope string, requireBound bool) (*AccessClaims, bool) {
 	tok, present := bearerToken(r)
+	dtok, isDPoP := dpopAuthorization(r) // RFC 9449 7.1: Authorization: DPoP + proof
+	if isDPoP {
+		tok, present = dtok, true
+	}
 	if !present {
 		bearerError(w, http.StatusUnauthorized, "", "a bearer access token is required", scope)
 		return nil, false
@@ -221,11 +226,17 @@ func (s *Server) BearerClaims(w http.ResponseWriter, r *http.Request, scope stri
 		return nil, false
 	}
 	c, err := s.VerifyAccessToken(r, tok)
+	if err == nil {
+		err = s.resourceToken(r, tok) // aud, nbf, iat, lifetime: what a resource checks
+	}
 	if err != nil {
 		bearerError(w, http.StatusUnauthorized, "invalid_token", err.Error(), "")
 		return nil, false
 	}
 	note(w, c.ClientID, "")
+	if !s.dpopBinding(w, r, c, tok, isDPoP) {
+		return nil, false
+	}
 	if th := c.CertThumb(); th != "" || requireBound {
 		if th == "" {
 			bearerError(w, http.StatusUnauthorized, "invalid_token", "token is not certificate-bound (no cnf.x5t#S256)", "")
@@ -349,6 +360,14 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		"jti": ac.Jti, "iat": ac.Iat, "exp": ac.Exp, "aud": json.RawMessage(ac.Aud)}
 	if th := ac.CertThumb(); th != "" {
 		m["cnf"] = map[string]string{"x5t#S256": th}
+	}
+	if jkt := ac.DPoPThumb(); jkt != "" {
+		cnf, _ := m["cnf"].(map[string]string)
+		if cnf == nil {
+			cnf = map[string]string{}
+		}
+		cnf["jkt"] = jkt
+		m["cnf"], m["token_type"] = cnf, "DPoP"
 	}
 	if len(ac.Act) > 0 {
 		m["act"] = ac.Act

@@ -71,12 +71,19 @@ type Faults struct {
 	// ExpiredBy is how long before now Expired puts exp (0: 10 minutes,
 	// past any common leeway).
 	ExpiredBy Duration `json:"expired_by,omitempty"`
+	// DPoPNonceStorm answers every DPoP proof with use_dpop_nonce and a new
+	// nonce, so a client's one retry fails too.
+	DPoPNonceStorm bool `json:"dpop_nonce_storm,omitempty"`
+	// DPoPBearerOnly ignores DPoP proofs at the token endpoint and issues
+	// Bearer tokens, as a server without DPoP support does.
+	DPoPBearerOnly bool `json:"dpop_bearer_only,omitempty"`
 }
 
 // IsZero reports whether no fault is set.
 func (f Faults) IsZero() bool {
 	return f.Skew == 0 && len(f.Latency) == 0 && len(f.Errors) == 0 && f.JWKS == "" &&
-		!f.UnknownKey && !f.AlgNone && f.Lifetime == 0 && !f.Expired && f.ExpiredBy == 0 && f.HangLimit == 0
+		!f.UnknownKey && !f.AlgNone && f.Lifetime == 0 && !f.Expired && f.ExpiredBy == 0 && f.HangLimit == 0 &&
+		!f.DPoPNonceStorm && !f.DPoPBearerOnly
 }
 
 func (f Faults) clone() Faults {

@@ -1,19 +1,17 @@
 package mockidp_test
 
 import (
+	"authlab/flows/token/tokentest"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -394,16 +392,7 @@ func TestTokenExchangeActClaim(t *testing.T) {
 
 // demoJWTKey loads the demo-jwt client's private key from testdata.
 func demoJWTKey(t *testing.T) *ecdsa.PrivateKey {
-	b, err := os.ReadFile("../testdata/mockidp/demo-jwt.key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	blk, _ := pem.Decode(b)
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k.(*ecdsa.PrivateKey)
+	return tokentest.LoadPKCS8(t, "../testdata/mockidp/demo-jwt.key").(*ecdsa.PrivateKey)
 }
 
 // assertion signs an ES256 client assertion with claims.

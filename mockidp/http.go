@@ -50,12 +50,14 @@ func (s *Server) routes() {
 	h("GET /end_session", EPEndSession, s.handleEndSession)
 	h("GET /api/hello", EPAPI, s.handleHello)
 	h("GET /api/mtls", EPAPI, s.handleMTLSResource)
+	h("/api/flawed", EPAPI, s.handleFlawed) // accepts exactly the flaws named in ?allow=
 	// /api/hmac: requests signed (RFC 9421) with the published demo key;
 	// the verifier runs on the IdP's clock, so the skew fault applies.
 	hmacDemo := hmacsig.NewDemoVerifier(s.Now).Middleware(hmacsig.SchemeRFC9421, http.HandlerFunc(s.handleHMACResource))
 	s.epNames[EPAPI] = true
 	s.mux.Handle("/api/hmac", s.wrap(EPAPI, hmacDemo))
 	s.adminRoutes()
+	s.mux.Handle("POST /_authlab/mint", s.wrap(EPAdmin, s.adminAuth(s.adminMint)))
 	h("/", EPOther, func(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
 	})

@@ -88,6 +88,7 @@ type Server struct {
 	events      broker
 	st          *memStore
 	disc        atomic.Pointer[discoveryCache]
+	dpop        dpopState              // DPoP replay cache and nonces (dpop.go)
 	unpublished map[string]*signingKey // guarded by keysMu
 	// bufs recycles *[]byte scratch buffers for token building: the token
 	// endpoint's garbage is most of what drives GC under load.

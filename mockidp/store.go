@@ -20,11 +20,13 @@ type authCode struct {
 	// Family is the grant the redemption started: a replay revokes it, and
 	// with it everything the code issued.
 	Family string
-	size   int
+	// DPoPJKT is the dpop_jkt of the authorization request (RFC 9449 10).
+	DPoPJKT string
+	size    int
 }
 
 func (c *authCode) bytes() int {
-	return entryOverhead + len(c.ClientID) + len(c.RedirectURI) + len(c.Scope) + len(c.Nonce) + len(c.Challenge) + len(c.Method) + len(c.User)
+	return entryOverhead + len(c.ClientID) + len(c.RedirectURI) + len(c.Scope) + len(c.Nonce) + len(c.Challenge) + len(c.Method) + len(c.User) + len(c.DPoPJKT)
 }
 
 type refreshToken struct {
@@ -35,6 +37,7 @@ type refreshToken struct {
 	AuthTime time.Time
 	Expires  time.Time
 	Used     bool
+	JKT      string // DPoP key a public client's token is bound to (RFC 9449 5)
 }
 
 // family is one grant: every access and refresh token issued from one code

@@ -116,6 +116,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fs := s.faults.Load()
+	if !s.tokenDPoP(w, r, c, fs) {
+		return
+	}
 	switch grant {
 	case GrantClientCreds:
 		s.grantClientCredentials(w, r, c, fs)
@@ -196,7 +199,7 @@ func (s *Server) grantClientCredentials(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	iss := s.issuerFor(r)
-	g := grantCtx{iss: iss, client: c.clientInfo, sub: c.ID, scope: scope, aud: s.audience(r, c.clientInfo, iss), cnf: boundThumb(c)}
+	g := grantCtx{iss: iss, client: c.clientInfo, sub: c.ID, scope: scope, aud: s.audience(r, c.clientInfo, iss), cnf: boundThumb(c), jkt: c.jkt}
 	// The load-test grant: sign straight into the pooled response buffer (a
 	// JWS is base64url and dots, so it needs no JSON escaping).
 	bp := s.getBuf()
@@ -208,7 +211,7 @@ func (s *Server) grantClientCredentials(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	b = append(b, '"')
-	b = appendTokenFields(b, exp, s.Now(), scope, "", "", "")
+	b = appendTokenFields(b, tokenTypeFor(c), exp, s.Now(), scope, "", "", "")
 	*bp = b
 	writeTokenJSON(w, b)
 }
@@ -220,15 +223,18 @@ func (s *Server) grantAuthCode(w http.ResponseWriter, r *http.Request, c *authed
 		return
 	}
 	now := s.Now()
-	ac, res, e := s.redeemCode(now, code, c.clientInfo, r.PostForm.Get("redirect_uri"), r.PostForm.Get("code_verifier"))
+	ac, res, e := s.redeemCode(now, code, c.clientInfo, r.PostForm.Get("redirect_uri"), r.PostForm.Get("code_verifier"), c.jkt)
 	if e != nil {
 		e.write(w)
 		return
 	}
+	if c.Public {
+		s.bindRefresh(res.refresh, c.jkt)
+	}
 
 	iss := s.issuerFor(r)
 	u := s.users[ac.User]
-	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: ac.Scope, aud: s.audience(r, c.clientInfo, iss), authTime: ac.AuthTime, cnf: boundThumb(c), nonce: ac.Nonce, user: u, jti: res.jti}
+	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: ac.Scope, aud: s.audience(r, c.clientInfo, iss), authTime: ac.AuthTime, cnf: boundThumb(c), jkt: c.jkt, nonce: ac.Nonce, user: u, jti: res.jti}
 	tok, _, id, exp, err := s.issueUserTokens(fs, &g)
 	if err != nil {
 		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
@@ -238,13 +244,13 @@ func (s *Server) grantAuthCode(w http.ResponseWriter, r *http.Request, c *authed
 		errInvalidGrant("authorization code was replayed while it was being redeemed; the tokens it issued are revoked").write(w)
 		return
 	}
-	tokenResponse(w, tok, exp, now, ac.Scope, res.refresh, id, "")
+	tokenResponse(w, tokenTypeFor(c), tok, exp, now, ac.Scope, res.refresh, id, "")
 }
 
 // redeemCode checks the code against the token request, reserves what it
 // issues in a new family and marks it used, all under one lock: a replayed
 // code, at any instant after, revokes everything the code issued.
-func (s *Server) redeemCode(now time.Time, code string, c *clientInfo, redirectURI, verifier string) (*authCode, reservation, *oauthErr) {
+func (s *Server) redeemCode(now time.Time, code string, c *clientInfo, redirectURI, verifier, jkt string) (*authCode, reservation, *oauthErr) {
 	st := s.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -267,6 +273,10 @@ func (s *Server) redeemCode(now time.Time, code string, c *clientInfo, redirectU
 	}
 	if e := checkPKCE(ac, verifier); e != nil {
 		return nil, reservation{}, e
+	}
+	if ac.DPoPJKT != "" && !secretEqual(ac.DPoPJKT, jkt) {
+		// RFC 9449 10: the code is bound to the key named by dpop_jkt.
+		return nil, reservation{}, &oauthErr{http.StatusBadRequest, "invalid_dpop_proof", "the authorization request named dpop_jkt " + ac.DPoPJKT + ", but the token request's DPoP key is " + quoteOrNone(jkt), false}
 	}
 	res, e := s.reserveLocked(now, c, ac.User, ac.Scope, ac.AuthTime, "")
 	if e != nil {
@@ -395,14 +405,24 @@ func (s *Server) grantRefresh(w http.ResponseWriter, r *http.Request, c *authedC
 		return
 	}
 	now := s.Now()
+	if bound := s.refreshKey(rtok); bound != "" && !secretEqual(bound, c.jkt) {
+		// RFC 9449 5: a public client's refresh token is bound to its proof key.
+		(&oauthErr{http.StatusBadRequest, "invalid_dpop_proof", "the refresh token is bound to DPoP key " + bound + "; the request's proof key is " + quoteOrNone(c.jkt), false}).write(w)
+		return
+	}
 	rt, scope, res, e := s.useRefresh(now, rtok, c.clientInfo, r.PostForm.Get("scope"))
 	if e != nil {
 		e.write(w)
 		return
 	}
+	if rt.JKT != "" {
+		s.bindRefresh(res.refresh, rt.JKT)
+	} else if c.Public {
+		s.bindRefresh(res.refresh, c.jkt)
+	}
 	iss := s.issuerFor(r)
 	u := s.users[rt.User]
-	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: scope, aud: s.audience(r, c.clientInfo, iss), authTime: rt.AuthTime, cnf: boundThumb(c), user: u, jti: res.jti}
+	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: scope, aud: s.audience(r, c.clientInfo, iss), authTime: rt.AuthTime, cnf: boundThumb(c), jkt: c.jkt, user: u, jti: res.jti}
 	tok, _, id, exp, err := s.issueUserTokens(fs, &g)
 	if err != nil {
 		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
@@ -412,7 +432,7 @@ func (s *Server) grantRefresh(w http.ResponseWriter, r *http.Request, c *authedC
 		errInvalidGrant("refresh token was reused while it was being redeemed; the token family is revoked").write(w)
 		return
 	}
-	tokenResponse(w, tok, exp, now, scope, res.refresh, id, "")
+	tokenResponse(w, tokenTypeFor(c), tok, exp, now, scope, res.refresh, id, "")
 }
 
 // useRefresh checks a presented refresh token (and a narrower scope, if
@@ -529,7 +549,7 @@ func (s *Server) grantDevice(w http.ResponseWriter, r *http.Request, c *authedCl
 	st.mu.Unlock()
 
 	iss := s.issuerFor(r)
-	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: scope, aud: s.audience(r, c.clientInfo, iss), authTime: authTime, cnf: boundThumb(c), user: u, jti: res.jti}
+	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: scope, aud: s.audience(r, c.clientInfo, iss), authTime: authTime, cnf: boundThumb(c), jkt: c.jkt, user: u, jti: res.jti}
 	tok, _, id, exp, err := s.issueUserTokens(fs, &g)
 	if err != nil {
 		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
@@ -539,7 +559,10 @@ func (s *Server) grantDevice(w http.ResponseWriter, r *http.Request, c *authedCl
 		errInvalidGrant("device_code was replayed while it was being redeemed; the tokens it issued are revoked").write(w)
 		return
 	}
-	tokenResponse(w, tok, exp, now, scope, res.refresh, id, "")
+	if c.Public {
+		s.bindRefresh(res.refresh, c.jkt)
+	}
+	tokenResponse(w, tokenTypeFor(c), tok, exp, now, scope, res.refresh, id, "")
 }
 
 // holdsBinding refuses a certificate-bound token (RFC 8705 3) presented
@@ -579,6 +602,10 @@ func (s *Server) grantTokenExchange(w http.ResponseWriter, r *http.Request, c *a
 	}
 	if e := holdsBinding(r, "subject_token", sc); e != nil {
 		e.write(w)
+		return
+	}
+	if th := sc.DPoPThumb(); th != "" && !secretEqual(th, c.jkt) {
+		errInvalidGrant("subject_token is DPoP-bound (cnf.jkt " + th + "); send the token exchange request with a proof signed by that key").write(w)
 		return
 	}
 	act := map[string]any{"sub": c.ID}
@@ -631,11 +658,11 @@ func (s *Server) grantTokenExchange(w http.ResponseWriter, r *http.Request, c *a
 	if cnf == "" {
 		cnf = boundThumb(c)
 	}
-	g := grantCtx{iss: iss, client: c.clientInfo, sub: sc.Sub, scope: scope, aud: aud, cnf: cnf, act: jsonBytes(act)}
+	g := grantCtx{iss: iss, client: c.clientInfo, sub: sc.Sub, scope: scope, aud: aud, cnf: cnf, jkt: c.jkt, act: jsonBytes(act)}
 	tok, _, exp, err := s.issueAccess(fs, &g)
 	if err != nil {
 		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
 		return
 	}
-	tokenResponse(w, tok, exp, s.Now(), scope, "", "", tokenTypeAccess)
+	tokenResponse(w, tokenTypeFor(c), tok, exp, s.Now(), scope, "", "", tokenTypeAccess)
 }

@@ -25,7 +25,8 @@ type AccessClaims struct {
 	Exp      int64           `json:"exp"`
 	AuthTime int64           `json:"auth_time,omitempty"`
 	Cnf      *struct {
-		X5tS256 string `json:"x5t#S256"`
+		X5tS256 string `json:"x5t#S256,omitempty"`
+		JKT     string `json:"jkt,omitempty"` // DPoP key thumbprint (RFC 9449 6)
 	} `json:"cnf,omitempty"`
 	Act json.RawMessage `json:"act,omitempty"`
 }
@@ -51,6 +52,14 @@ func (c *AccessClaims) CertThumb() string {
 	return c.Cnf.X5tS256
 }
 
+// DPoPThumb is the DPoP key's thumbprint (cnf.jkt), or "".
+func (c *AccessClaims) DPoPThumb() string {
+	if c.Cnf == nil {
+		return ""
+	}
+	return c.Cnf.JKT
+}
+
 // grantCtx is what an issued token says about the grant.
 type grantCtx struct {
 	iss      string
@@ -60,6 +69,7 @@ type grantCtx struct {
 	aud      string
 	authTime time.Time
 	cnf      string
+	jkt      string // DPoP proof key (cnf.jkt)
 	act      []byte // JSON object
 	nonce    string
 	user     *User
@@ -220,9 +230,20 @@ func (s *Server) appendAccess(dst []byte, fs *faultState, g *grantCtx) ([]byte, 
 	if !g.authTime.IsZero() {
 		b = appendInt(b, "auth_time", g.authTime.Unix())
 	}
-	if g.cnf != "" {
+	switch {
+	case g.cnf != "" && g.jkt != "":
 		b = append(b, `,"cnf":{"x5t#S256":`...)
 		b = appendJSONString(b, g.cnf)
+		b = append(b, `,"jkt":`...)
+		b = appendJSONString(b, g.jkt)
+		b = append(b, '}')
+	case g.cnf != "":
+		b = append(b, `,"cnf":{"x5t#S256":`...)
+		b = appendJSONString(b, g.cnf)
+		b = append(b, '}')
+	case g.jkt != "":
+		b = append(b, `,"cnf":{"jkt":`...)
+		b = appendJSONString(b, g.jkt)
 		b = append(b, '}')
 	}
 	if len(g.act) > 0 {
@@ -354,18 +375,20 @@ func (s *Server) maxLifetime() time.Duration {
 }
 
 // tokenResponse writes an RFC 6749 5.1 token response.
-func tokenResponse(w http.ResponseWriter, access string, exp time.Time, now time.Time, scope, refresh, id, issuedType string) {
+func tokenResponse(w http.ResponseWriter, tokenType, access string, exp time.Time, now time.Time, scope, refresh, id, issuedType string) {
 	b := make([]byte, 0, len(access)+len(id)+256)
 	b = append(b, `{"access_token":`...)
 	b = appendJSONString(b, access)
-	b = appendTokenFields(b, exp, now, scope, refresh, id, issuedType)
+	b = appendTokenFields(b, tokenType, exp, now, scope, refresh, id, issuedType)
 	writeTokenJSON(w, b)
 }
 
 // appendTokenFields appends the token response members after access_token
-// and closes the object.
-func appendTokenFields(b []byte, exp, now time.Time, scope, refresh, id, issuedType string) []byte {
-	b = append(b, `,"token_type":"Bearer"`...)
+// and closes the object; tokenType is Bearer, or DPoP for a token bound to
+// a proof key.
+func appendTokenFields(b []byte, tokenType string, exp, now time.Time, scope, refresh, id, issuedType string) []byte {
+	b = append(b, `,"token_type":`...)
+	b = appendJSONString(b, tokenType)
 	b = appendInt(b, "expires_in", int64(exp.Sub(now)/time.Second))
 	if scope != "" {
 		b = appendField(b, "scope", scope)

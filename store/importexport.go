@@ -49,6 +49,9 @@ type exportProfile struct {
 func EncodeExport(ps []Profile, includeSecrets bool) ([]byte, error) {
 	f := exportFile{Format: ExportFormat, Version: ExportVersion, Profiles: make([]exportProfile, len(ps))}
 	for i, p := range ps {
+		if !includeSecrets {
+			p = p.Redacted() // a password in a URL is a secret too
+		}
 		ep := exportProfile{Profile: p}
 		ep.Profile.Secrets = nil
 		for k, s := range p.Secrets {
@@ -123,8 +126,22 @@ func (s *Store) Import(data []byte, replace bool) (int, error) {
 	return len(ps), s.ImportProfiles(ps, replace)
 }
 
-// ImportProfiles validates and saves profiles in one transaction.
+// ImportProfiles validates and saves profiles in one transaction. The
+// file's author chose every URL and reference in it: env:/file: references
+// and kept stored secrets wait for a person's confirmation (`authlab profile
+// trust NAME`) before a run sends them anywhere, and a kept stored value
+// whose profile now names other hosts is dropped. A reference or stored
+// secret already confirmed for every host the imported profile names stays
+// confirmed, so re-importing an unchanged shared file asks nothing again.
 func (s *Store) ImportProfiles(ps []Profile, replace bool) error {
+	_, err := s.ImportProfilesReport(ps, replace)
+	return err
+}
+
+// ImportProfilesReport is ImportProfiles, reporting which secrets were
+// dropped or wait for confirmation.
+func (s *Store) ImportProfilesReport(ps []Profile, replace bool) (SaveReport, error) {
+	var rep SaveReport
 	ps = slices.Clone(ps)
 	var fe []FieldError
 	for i := range ps {
@@ -132,10 +149,11 @@ func (s *Store) ImportProfiles(ps []Profile, replace bool) error {
 		fe = append(fe, ps[i].fieldErrors(ps[i].Name)...)
 	}
 	if len(fe) > 0 {
-		return &ValidationError{Fields: fe}
+		return rep, &ValidationError{Fields: fe}
 	}
 	now := s.now()
-	return s.update(func(tx *bolt.Tx) error {
+	err := s.updateWiping(func(tx *bolt.Tx) (bool, error) {
+		rep = SaveReport{}
 		if !replace {
 			pb := tx.Bucket([]byte(bucketProfiles))
 			for _, p := range ps {
@@ -144,16 +162,21 @@ func (s *Store) ImportProfiles(ps []Profile, replace bool) error {
 				}
 			}
 			if len(fe) > 0 {
-				return &ValidationError{Fields: fe}
+				return false, &ValidationError{Fields: fe}
 			}
 		}
+		wipe := false
 		for _, p := range ps {
-			if err := putProfileTx(tx, p, replace, now); err != nil {
-				return err
+			r, w, err := putProfileTx(tx, p, SaveOptions{Replace: replace}, saveImport, now)
+			if err != nil {
+				return false, err
 			}
+			rep.add(r)
+			wipe = wipe || w
 		}
-		return nil
+		return wipe, nil
 	})
+	return rep, err
 }
 
 // ParseImport reads an export file (or a bare list of profiles) and

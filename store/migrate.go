@@ -15,7 +15,7 @@ import (
 type migration func(tx *bolt.Tx) error
 
 func migrations() []migration {
-	return []migration{migrateV0toV1, migrateV1toV2}
+	return []migration{migrateV0toV1, migrateV1toV2, migrateV2toV3}
 }
 
 // migrate brings the store to SchemaVersion in a single transaction, so a
@@ -162,7 +162,8 @@ func migrateV0toV1(tx *bolt.Tx) error {
 		if old.ClientSecret != "" {
 			sec := ParseSecret(old.ClientSecret)
 			sec.keep = false
-			sbytes, err := json.Marshal(toRecord(map[SecretKind]Secret{ClientSecret: sec}))
+			// Confirmation comes with schema 3 (migrateV2toV3).
+			sbytes, err := json.Marshal(secretsRecord{V: 1, Secrets: map[SecretKind]storedSecret{ClientSecret: {Ref: sec.ref, Value: sec.value}}})
 			if err != nil {
 				return err
 			}
@@ -222,6 +223,46 @@ func migrateV1toV2(tx *bolt.Tx) error {
 	}
 	for _, e := range moved {
 		if err := pb.Put(e.k, e.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrateV2toV3 binds every secret to the origins its profile sends it to
+// now: secrets in an existing store were entered on this machine, so they
+// count as confirmed for the hosts their profile names today. Imports and
+// origin changes from here on need a person's confirmation.
+func migrateV2toV3(tx *bolt.Tx) error {
+	sb := tx.Bucket([]byte(bucketSecrets))
+	type kv struct{ k, v []byte }
+	var out []kv
+	// Collect first: bbolt forbids writing a bucket while iterating it.
+	err := sb.ForEach(func(k, v []byte) error {
+		var sr secretsRecord
+		if json.Unmarshal(v, &sr) != nil {
+			return nil // reading that profile reports it, as before
+		}
+		var origins []string
+		if p, err := profileRecordTx(tx, string(k)); err == nil {
+			origins = p.SecretOrigins()
+		}
+		for kind, st := range sr.Secrets {
+			st.Confirmed, st.Origins = true, origins
+			sr.Secrets[kind] = st
+		}
+		b, err := json.Marshal(sr)
+		if err != nil {
+			return err
+		}
+		out = append(out, kv{append([]byte(nil), k...), b})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range out {
+		if err := sb.Put(e.k, e.v); err != nil {
 			return err
 		}
 	}

@@ -114,6 +114,11 @@ type Profile struct {
 	// Secrets are loaded from and saved to the secrets bucket. JSON shows
 	// references and masks stored values (see Secret.MarshalJSON).
 	Secrets map[SecretKind]Secret `json:"secrets,omitempty"`
+
+	// DPoP sends DPoP proofs (RFC 9449): with the dpop_key secret, else an
+	// ephemeral key per run. DPoPAlg: ES256 (default), PS256, RS256, EdDSA.
+	DPoP    bool   `json:"dpop,omitempty"`
+	DPoPAlg string `json:"dpop_alg,omitempty"`
 }
 
 // Endpoint is the URL a table shows for the profile: the issuer, else the
@@ -253,6 +258,8 @@ func (p *Profile) fieldErrors(label string) []FieldError {
 		}
 		if err := checkURL(u.v); err != nil {
 			bad(u.field, "%v", err)
+		} else if why := urlSecretProblem(u.v); why != "" {
+			bad(u.field, "%s", why)
 		}
 	}
 	if p.Kind.usesTargetURL() && p.TokenURL != "" && !ctl["token_url"] {
@@ -320,6 +327,8 @@ func (p *Profile) fieldErrors(label string) []FieldError {
 		} else if flows.IsSecretParam(k) {
 			// Extra parameters are shown and exported as they are.
 			bad("extra_params."+k, "a secret does not belong in an extra parameter (they are shown and exported); use --client-secret or --private-key")
+		} else if why := urlSecretProblem(p.ExtraParams[k]); k == CallURLParam && why != "" {
+			bad("extra_params."+k, "%s", why)
 		}
 	}
 	for i, t := range p.Tags {
@@ -357,15 +366,16 @@ func controlChar(v string, multiline bool) (rune, bool) {
 }
 
 func checkURL(v string) error {
+	shown := RedactURL(v) // the message must not print a password in it
 	u, err := url.Parse(v)
 	if err != nil {
-		return fmt.Errorf("%q is not a URL", v)
+		return fmt.Errorf("%q is not a URL", shown)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%q is not an http(s) URL", v)
+		return fmt.Errorf("%q is not an http(s) URL", shown)
 	}
 	if u.Host == "" {
-		return fmt.Errorf("%q has no host", v)
+		return fmt.Errorf("%q has no host", shown)
 	}
 	return nil
 }

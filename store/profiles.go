@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -44,20 +45,72 @@ type summaryRecord struct {
 // PutProfile validates p and saves it with its secrets. An existing profile
 // of the same name is an ErrExists error unless replace is set; replacing
 // keeps CreatedAt. A Secret read from a placeholder keeps the stored value.
+// The caller vouches for every secret it passes: each is confirmed for the
+// hosts p sends it to, except one the store loaded unconfirmed (see
+// SaveProfile for saving what a person did not re-enter).
 func (s *Store) PutProfile(p Profile, replace bool) error {
-	p.carryTargetURL()
-	if err := p.Validate(); err != nil {
-		return err
-	}
-	return s.update(func(tx *bolt.Tx) error { return putProfileTx(tx, p, replace, s.now()) })
+	_, err := s.SaveProfile(p, SaveOptions{Replace: replace, vouch: true})
+	return err
 }
 
-func putProfileTx(tx *bolt.Tx, p Profile, replace bool, now time.Time) error {
-	pb, sb := tx.Bucket([]byte(bucketProfiles)), tx.Bucket([]byte(bucketSecrets))
+// SaveOptions tune SaveProfile.
+type SaveOptions struct {
+	// Replace an existing profile of the same name (keeping CreatedAt).
+	Replace bool
+	// From names the profile whose stored secrets placeholders keep (a
+	// rename or a copy); p.Name when empty.
+	From string
+	// RefuseDrop makes a kept stored value that would be dropped (its
+	// profile now sends it to hosts it was not confirmed for) an error
+	// instead, and nothing is saved: the editor asks for it again.
+	RefuseDrop bool
+	vouch      bool // PutProfile: placeholders of confirmed secrets follow the profile's hosts
+}
+
+// SaveProfile validates p and saves it with its secrets. A secret given
+// anew (a value or reference the person typed) is confirmed for the hosts p
+// sends it to. A placeholder keeps the stored secret with its confirmation:
+// when p now sends it to other hosts, a stored value is dropped and a
+// reference is left unconfirmed; the report lists both.
+func (s *Store) SaveProfile(p Profile, o SaveOptions) (SaveReport, error) {
+	p.carryTargetURL()
+	if err := p.Validate(); err != nil {
+		return SaveReport{}, err
+	}
+	mode := saveCarry
+	if o.vouch {
+		mode = saveVouch
+	}
+	var rep SaveReport
+	err := s.updateWiping(func(tx *bolt.Tx) (bool, error) {
+		r, wipe, err := putProfileTx(tx, p, o, mode, s.now())
+		if err == nil && o.RefuseDrop && len(r.Dropped) > 0 {
+			t := r.Dropped[0]
+			return false, fmt.Errorf("profile %s: %s was confirmed for other hosts than %s; enter it again (or clear it) to save", p.Name, t.Source, strings.Join(t.Origins, ", "))
+		}
+		rep = r
+		return wipe, err
+	})
+	return rep, err
+}
+
+// saveMode says whose word the secrets being saved carry.
+type saveMode int
+
+const (
+	saveCarry  saveMode = iota // a person typed the new secrets; placeholders keep their confirmation
+	saveVouch                  // PutProfile: the caller also vouches for placeholders of confirmed secrets
+	saveImport                 // a file: references and kept secrets wait for a person's confirmation
+)
+
+// putProfileTx writes p and its secrets. wipe reports that a stored secret
+// value was replaced or dropped, so the caller compacts the file.
+func putProfileTx(tx *bolt.Tx, p Profile, o SaveOptions, mode saveMode, now time.Time) (rep SaveReport, wipe bool, err error) {
+	pb := tx.Bucket([]byte(bucketProfiles))
 	key := []byte(p.Name)
 	if old := pb.Get(key); old != nil {
-		if !replace {
-			return fmt.Errorf("profile %q: %w (use --force to replace it)", p.Name, ErrExists)
+		if !o.Replace {
+			return rep, false, fmt.Errorf("profile %q: %w (use --force to replace it)", p.Name, ErrExists)
 		}
 		var rec profileRecord
 		if err := json.Unmarshal(old, &rec); err == nil && p.CreatedAt.IsZero() {
@@ -69,40 +122,116 @@ func putProfileTx(tx *bolt.Tx, p Profile, replace bool, now time.Time) error {
 	}
 	p.UpdatedAt = now
 
-	var oldSecrets secretsRecord
-	if raw := sb.Get(key); raw != nil {
-		if err := json.Unmarshal(raw, &oldSecrets); err != nil {
-			return fmt.Errorf("profile %q: stored secrets are unreadable: %v", p.Name, err)
+	prev, err := secretsRecordTx(tx, p.Name) // what this save overwrites
+	if err != nil {
+		return rep, false, err
+	}
+	base := prev // what placeholders keep
+	if o.From != "" && o.From != p.Name {
+		if base, err = secretsRecordTx(tx, o.From); err != nil {
+			return rep, false, err
 		}
 	}
-	secrets := map[SecretKind]Secret{}
-	for k, sec := range p.Secrets {
-		if sec.keep {
-			if old, ok := oldSecrets.Secrets[k]; ok {
-				secrets[k] = Secret{ref: old.Ref, value: old.Value}
+	origins := p.SecretOrigins()
+	secrets := map[SecretKind]storedSecret{}
+	for _, k := range sortedSecretKinds(p.Secrets) {
+		sec := p.Secrets[k]
+		old, hasOld := base.Secrets[k]
+		var st storedSecret
+		switch {
+		case sec.keep:
+			if !hasOld {
+				continue
 			}
+			st = old
+			switch {
+			case old.covers(origins):
+			case mode == saveVouch && old.Confirmed:
+				st.Origins = union(old.Origins, origins)
+			case st.Value != "":
+				// A stored value goes nowhere it was not confirmed for.
+				rep.Dropped = append(rep.Dropped, trustItem(p.Name, k, old, origins))
+				continue
+			default:
+				st.Confirmed = false
+				rep.Unconfirmed = append(rep.Unconfirmed, trustItem(p.Name, k, st, origins))
+			}
+		case sec.untrusted != nil:
+			// Loaded unconfirmed and passed back: saving is no confirmation.
+			st = storedSecret{Ref: sec.ref, Value: sec.value, Origins: old.Origins}
+			rep.Unconfirmed = append(rep.Unconfirmed, trustItem(p.Name, k, st, origins))
+		case mode == saveImport && sec.ref != "":
+			// A reference reads a local file or variable: the file's
+			// author chose where it goes, so a person must confirm it,
+			// unless it is the very reference already confirmed there.
+			if hasOld && old.Ref == sec.ref && old.covers(origins) {
+				st = old
+				break
+			}
+			st = storedSecret{Ref: sec.ref}
+			rep.Unconfirmed = append(rep.Unconfirmed, trustItem(p.Name, k, st, origins))
+		case sec.IsZero():
 			continue
+		default:
+			// Typed by the person, or a literal value the import file
+			// itself carries (sending it leaks nothing local).
+			st = storedSecret{Ref: sec.ref, Value: sec.value, Confirmed: true, Origins: origins}
 		}
-		if !sec.IsZero() {
-			secrets[k] = sec
+		secrets[k] = st
+	}
+	for k, old := range prev.Secrets {
+		if old.Value != "" && secrets[k].Value != old.Value {
+			wipe = true
 		}
 	}
 	p.Secrets = nil
 	b, err := json.Marshal(profileRecord{V: 1, Profile: p})
 	if err != nil {
-		return err
+		return rep, false, err
 	}
 	if err := pb.Put(key, b); err != nil {
-		return err
+		return rep, false, err
 	}
+	return rep, wipe, putSecretsTx(tx, p.Name, secrets)
+}
+
+// putSecretsTx writes (or, when empty, deletes) the secrets record of a profile.
+func putSecretsTx(tx *bolt.Tx, name string, secrets map[SecretKind]storedSecret) error {
+	sb := tx.Bucket([]byte(bucketSecrets))
 	if len(secrets) == 0 {
-		return sb.Delete(key)
+		return sb.Delete([]byte(name))
 	}
-	sbytes, err := json.Marshal(toRecord(secrets))
+	b, err := json.Marshal(secretsRecord{V: 1, Secrets: secrets})
 	if err != nil {
 		return err
 	}
-	return sb.Put(key, sbytes)
+	return sb.Put([]byte(name), b)
+}
+
+// secretsRecordTx reads the secrets record of a profile (empty when none).
+func secretsRecordTx(tx *bolt.Tx, name string) (secretsRecord, error) {
+	var sr secretsRecord
+	raw := tx.Bucket([]byte(bucketSecrets)).Get([]byte(name))
+	if raw == nil {
+		return sr, nil
+	}
+	if err := json.Unmarshal(raw, &sr); err != nil {
+		return sr, fmt.Errorf("profile %q: stored secrets are unreadable: %v", name, err)
+	}
+	return sr, nil
+}
+
+// profileRecordTx reads a profile record without its secrets.
+func profileRecordTx(tx *bolt.Tx, name string) (Profile, error) {
+	raw := tx.Bucket([]byte(bucketProfiles)).Get([]byte(name))
+	if raw == nil {
+		return Profile{}, fmt.Errorf("profile %q: %w", name, ErrNotFound)
+	}
+	var rec profileRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return Profile{}, fmt.Errorf("profile %q: stored record is unreadable: %v", name, err)
+	}
+	return rec.Profile, nil
 }
 
 // GetProfile loads one profile with its secrets; ErrNotFound if missing.
@@ -120,22 +249,15 @@ func (s *Store) GetProfile(name string) (Profile, error) {
 }
 
 func getProfileTx(tx *bolt.Tx, name string) (Profile, error) {
-	raw := tx.Bucket([]byte(bucketProfiles)).Get([]byte(name))
-	if raw == nil {
-		return Profile{}, fmt.Errorf("profile %q: %w", name, ErrNotFound)
+	p, err := profileRecordTx(tx, name)
+	if err != nil {
+		return Profile{}, err
 	}
-	var rec profileRecord
-	if err := json.Unmarshal(raw, &rec); err != nil {
-		return Profile{}, fmt.Errorf("profile %q: stored record is unreadable: %v", name, err)
+	sr, err := secretsRecordTx(tx, name)
+	if err != nil {
+		return Profile{}, err
 	}
-	p := rec.Profile
-	if raw := tx.Bucket([]byte(bucketSecrets)).Get([]byte(name)); raw != nil {
-		var sr secretsRecord
-		if err := json.Unmarshal(raw, &sr); err != nil {
-			return Profile{}, fmt.Errorf("profile %q: stored secrets are unreadable: %v", name, err)
-		}
-		p.Secrets = fromRecord(sr)
-	}
+	p.Secrets = secretsOf(name, sr, p.SecretOrigins())
 	return p, nil
 }
 
@@ -155,7 +277,7 @@ func (s *Store) ListProfiles() ([]ProfileSummary, error) {
 			}
 			p := Profile{Issuer: r.Issuer, TokenURL: r.TokenURL, AuthURL: r.AuthURL, DeviceURL: r.DeviceURL,
 				IntrospectURL: r.IntrospectURL, UserinfoURL: r.UserinfoURL, TargetURL: r.TargetURL}
-			out = append(out, ProfileSummary{Name: string(k), Kind: r.Kind, Endpoint: p.Endpoint(),
+			out = append(out, ProfileSummary{Name: string(k), Kind: r.Kind, Endpoint: RedactURL(p.Endpoint()),
 				Tags: r.Tags, Demo: r.Demo, UpdatedAt: r.UpdatedAt})
 			return nil
 		})
@@ -165,22 +287,30 @@ func (s *Store) ListProfiles() ([]ProfileSummary, error) {
 
 // DeleteProfile removes a profile with its secrets, token cache and
 // history; ErrNotFound if it does not exist.
+// The file is then compacted when a secret value or token went with it,
+// so neither stays readable in freed pages.
 func (s *Store) DeleteProfile(name string) error {
-	return s.update(func(tx *bolt.Tx) error {
+	return s.updateWiping(func(tx *bolt.Tx) (bool, error) {
 		key := []byte(name)
 		pb := tx.Bucket([]byte(bucketProfiles))
 		if pb.Get(key) == nil {
-			return fmt.Errorf("profile %q: %w", name, ErrNotFound)
+			return false, fmt.Errorf("profile %q: %w", name, ErrNotFound)
+		}
+		wipe := tx.Bucket([]byte(bucketTokens)).Get(key) != nil
+		sr, err := secretsRecordTx(tx, name)
+		wipe = wipe || err != nil // unreadable or not, its bytes must go
+		for _, st := range sr.Secrets {
+			wipe = wipe || st.Value != ""
 		}
 		for _, b := range []string{bucketProfiles, bucketSecrets, bucketTokens} {
 			if err := tx.Bucket([]byte(b)).Delete(key); err != nil {
-				return err
+				return false, err
 			}
 		}
 		hb := tx.Bucket([]byte(bucketHistory))
 		if hb.Bucket(key) != nil {
-			return hb.DeleteBucket(key)
+			return wipe, hb.DeleteBucket(key)
 		}
-		return nil
+		return wipe, nil
 	})
 }

@@ -63,6 +63,20 @@ func (p Profile) FlowRequest(flow string) (flows.Request, error) {
 		}
 		req.ClientSecret = flows.Secret(v)
 	}
+	req.DPoP, req.DPoPAlg = p.DPoP, p.DPoPAlg
+	if s, ok := p.Secrets[DPoPKey]; ok && !s.IsZero() {
+		v, err := s.Resolve()
+		if err != nil {
+			return req, fmt.Errorf("DPoP key: %v", err)
+		}
+		// Like the private key: inline PEM / JWK, or a path.
+		if t := strings.TrimSpace(v); strings.HasPrefix(t, "-----BEGIN") || strings.HasPrefix(t, "{") {
+			req.DPoPKeyData = flows.Secret(v)
+		} else {
+			req.DPoPKey = t
+		}
+		req.DPoP = true
+	}
 	if s, ok := p.Secrets[PrivateKey]; ok && !s.IsZero() {
 		v, err := s.Resolve()
 		if err != nil {

@@ -21,10 +21,13 @@ const (
 	HMACKey      SecretKind = "hmac_key"
 	PrivateKey   SecretKind = "private_key" // PEM, for private_key_jwt
 	APIKey       SecretKind = "api_key"
+	DPoPKey      SecretKind = "dpop_key" // PEM or private JWK, the DPoP proof key (RFC 9449)
 )
 
 // SecretKinds lists every kind of secret a profile may hold.
-func SecretKinds() []SecretKind { return []SecretKind{ClientSecret, HMACKey, PrivateKey, APIKey} }
+func SecretKinds() []SecretKind {
+	return []SecretKind{ClientSecret, HMACKey, PrivateKey, APIKey, DPoPKey}
+}
 
 // Valid reports whether k is a known secret kind.
 func (k SecretKind) Valid() bool {
@@ -71,6 +74,9 @@ type Secret struct {
 	ref   string // "env:NAME" or "file:PATH"; empty for a stored value
 	value string // the stored value; empty for a reference
 	keep  bool   // a placeholder was read: keep whatever the store holds
+	// untrusted is set when the store loaded a secret that was not
+	// confirmed for the hosts its profile sends it to: Resolve refuses it.
+	untrusted *UntrustedError
 }
 
 // ParseSecret reads a flag or import value: "env:NAME", "file:PATH", a
@@ -87,6 +93,14 @@ func ParseSecret(s string) Secret {
 
 // SecretValue is a stored secret holding v.
 func SecretValue(v string) Secret { return Secret{value: v} }
+
+// KeepStored is the placeholder secret: saving it keeps what the store holds
+// for that kind (with the hosts it was confirmed for).
+func KeepStored() Secret { return Secret{keep: true} }
+
+// Confirmed is false for a secret the store loaded that was not confirmed
+// for the hosts its profile sends it to (see Profile.TrustError).
+func (s Secret) Confirmed() bool { return s.untrusted == nil }
 
 // IsZero reports whether the secret is unset.
 func (s Secret) IsZero() bool { return s.ref == "" && s.value == "" && !s.keep }
@@ -121,6 +135,10 @@ func (s Secret) check() error {
 // an error). Errors name the reference, never a value.
 func (s Secret) Resolve() (string, error) {
 	switch {
+	case s.untrusted != nil:
+		// Checked before anything is read: an imported file: reference
+		// must not even be opened for a host nobody confirmed.
+		return "", s.untrusted
 	case s.keep:
 		return "", errors.New("secret placeholder was never replaced by the stored value")
 	case s.ref == "":
@@ -221,6 +239,10 @@ func (s *Secret) UnmarshalJSON(b []byte) error {
 type storedSecret struct {
 	Ref   string `json:"ref,omitempty"`
 	Value string `json:"value,omitempty"`
+	// Confirmed: a person entered or confirmed the secret for Origins
+	// (scheme://host:port, sorted); a run refuses it for any other origin.
+	Confirmed bool     `json:"confirmed,omitempty"`
+	Origins   []string `json:"origins,omitempty"`
 }
 
 // secretsRecord is the value of the secrets bucket for one profile.
@@ -229,24 +251,15 @@ type secretsRecord struct {
 	Secrets map[SecretKind]storedSecret `json:"secrets"`
 }
 
-func toRecord(m map[SecretKind]Secret) secretsRecord {
-	r := secretsRecord{V: 1, Secrets: map[SecretKind]storedSecret{}}
-	for k, s := range m {
-		if s.ref == "" && s.value == "" {
-			continue
-		}
-		r.Secrets[k] = storedSecret{Ref: s.ref, Value: s.value}
-	}
-	return r
-}
-
-func fromRecord(r secretsRecord) map[SecretKind]Secret {
+// secretsOf turns a record into the profile's secrets, marking those not
+// confirmed for origins so that Resolve refuses them.
+func secretsOf(profile string, r secretsRecord, origins []string) map[SecretKind]Secret {
 	if len(r.Secrets) == 0 {
 		return nil
 	}
 	m := make(map[SecretKind]Secret, len(r.Secrets))
-	for k, s := range r.Secrets {
-		m[k] = Secret{ref: s.Ref, value: s.Value}
+	for k, st := range r.Secrets {
+		m[k] = Secret{ref: st.Ref, value: st.Value, untrusted: st.refusal(profile, k, origins)}
 	}
 	return m
 }

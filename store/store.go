@@ -4,9 +4,10 @@
 // terminal works while the console is open): every exported function either
 // takes an open *Store or opens one around a callback.
 //
-// Layout (schema version 2): bucket meta holds "schema" (decimal); profiles
+// Layout (schema version 3): bucket meta holds "schema" (decimal); profiles
 // maps a profile name to its JSON; secrets maps a profile name to its
-// secrets (values or env:/file: references); history holds one nested bucket
+// secrets (values or env:/file: references), each with the origins a person
+// confirmed it for (trust.go); history holds one nested bucket
 // per profile whose keys are big-endian run sequence numbers; tokens maps a
 // profile name to its latest token response. Every value is JSON with a "v"
 // field so a later schema can tell old records apart.
@@ -20,6 +21,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -28,10 +30,16 @@ import (
 
 // SchemaVersion is the layout this build writes. Opening a store with a
 // higher version fails; a lower one is migrated (see migrate.go).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
-// DefaultTimeout is how long Open waits for another process's lock.
-const DefaultTimeout = time.Second
+// DefaultTimeout is how long Open waits for another process's lock. Writes
+// hold it for milliseconds, but scripts start many at once (50 parallel
+// `profile add`), and a write that wipes freed pages takes longer.
+const DefaultTimeout = 5 * time.Second
+
+// TimeoutEnv names the environment variable that overrides DefaultTimeout:
+// a Go duration ("30s") or a number of seconds.
+const TimeoutEnv = "AUTHLAB_STORE_TIMEOUT"
 
 // Bucket and key names; []byte(name) at each use keeps them constant.
 const (
@@ -70,9 +78,10 @@ type Store struct {
 }
 
 type options struct {
-	readOnly bool
-	timeout  time.Duration
-	now      func() time.Time
+	readOnly   bool
+	timeout    time.Duration
+	timeoutSet bool // WithTimeout given: TimeoutEnv is not consulted
+	now        func() time.Time
 }
 
 // Option tunes Open.
@@ -82,8 +91,50 @@ type Option func(*options)
 // store at once, but not while a writer has it.
 func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
 
-// WithTimeout changes how long Open waits for the file lock (default 1 s).
-func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+// WithTimeout changes how long Open waits for the file lock (default
+// $AUTHLAB_STORE_TIMEOUT, else DefaultTimeout); 0 waits for ever.
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) { o.timeout, o.timeoutSet = d, true }
+}
+
+// envTimeout is the lock wait from TimeoutEnv, or DefaultTimeout.
+func envTimeout() (time.Duration, error) {
+	v := strings.TrimSpace(os.Getenv(TimeoutEnv))
+	if v == "" {
+		return DefaultTimeout, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		if n, nerr := strconv.ParseFloat(v, 64); nerr == nil && n < 1e6 {
+			d, err = time.Duration(n*float64(time.Second)), nil
+		}
+	}
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q is not a positive duration (like 10s or 2.5)", TimeoutEnv, v)
+	}
+	return d, nil
+}
+
+// notAFile refuses a store path that exists but is not a regular file:
+// opening a FIFO blocks until someone writes to it, a device reads for ever.
+func notAFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().IsRegular() {
+		return nil // missing: created below; unreadable: the open says why
+	}
+	what := "not a regular file"
+	switch m := fi.Mode(); {
+	case m.IsDir():
+		what = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeDevice != 0:
+		what = "a device"
+	}
+	return fmt.Errorf("store %s is %s, not a store file; give --store the path of a file (it is created when missing)", path, what)
+}
 
 // WithClock sets the clock used for CreatedAt/UpdatedAt (tests).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
@@ -94,12 +145,22 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // A read-only open of an existing store that is empty or needs a migration
 // briefly opens it read-write first, so readers never see an old layout.
 func Open(path string, opts ...Option) (*Store, error) {
-	o := options{timeout: DefaultTimeout, now: time.Now}
+	o := options{now: time.Now}
 	for _, fn := range opts {
 		fn(&o)
 	}
 	if path == "" {
 		return nil, errors.New("store path is empty")
+	}
+	if !o.timeoutSet {
+		d, err := envTimeout()
+		if err != nil {
+			return nil, err
+		}
+		o.timeout, o.timeoutSet = d, true
+	}
+	if err := notAFile(path); err != nil {
+		return nil, err
 	}
 	if o.readOnly {
 		fi, err := os.Stat(path)
@@ -171,17 +232,27 @@ func openDB(path string, o options) (s *Store, err error) {
 			s, err = nil, fmt.Errorf("store %s is %w (bbolt: %v); the file was left untouched", path, ErrCorrupt, r)
 		}
 	}()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.timeout, ReadOnly: o.readOnly})
-	if err != nil {
-		return nil, openError(path, err)
+	// A writer that compacted the store (compact) renamed a new file into
+	// place while this process waited for the lock on the old one: open
+	// again, or this operation would use a file nobody sees any more.
+	for attempt := 0; ; attempt++ {
+		before, errBefore := os.Stat(path)
+		db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.timeout, ReadOnly: o.readOnly})
+		if err != nil {
+			return nil, openError(path, err)
+		}
+		after, errAfter := os.Stat(path)
+		if errBefore == nil && errAfter == nil && os.SameFile(before, after) || attempt == 3 {
+			return &Store{db: db, path: path, now: o.now, readOnly: o.readOnly}, nil
+		}
+		db.Close()
 	}
-	return &Store{db: db, path: path, now: o.now, readOnly: o.readOnly}, nil
 }
 
 func openError(path string, err error) error {
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
-		return fmt.Errorf("store %s is %w (close it there, or use --store to pick another file)", path, ErrInUse)
+		return fmt.Errorf("store %s is %w (close it there, use --store to pick another file, or wait longer with %s=30s)", path, ErrInUse, TimeoutEnv)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
 		errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrInvalidMapping):
 		return fmt.Errorf("store %s is %w (corrupt, or not a bbolt file: %v); the file was left untouched", path, ErrCorrupt, err)
@@ -255,6 +326,64 @@ func (s *Store) update(fn func(*bolt.Tx) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer s.recoverCorrupt(&err)
 	return s.db.Update(fn)
+}
+
+// updateWiping is update for a change that may delete or replace a secret
+// value or a cached token (fn reports whether it did): the file is then
+// compacted, so the old value is not left readable in a freed page.
+func (s *Store) updateWiping(fn func(*bolt.Tx) (bool, error)) error {
+	wipe := false
+	err := s.update(func(tx *bolt.Tx) error {
+		var err error
+		wipe, err = fn(tx)
+		return err
+	})
+	if err != nil || !wipe {
+		return err
+	}
+	return s.compact()
+}
+
+// compact rewrites the store with only its live data and renames the copy
+// over the file: bbolt frees the pages of a deleted or replaced value but
+// does not wipe them. bbolt locks the copy when it opens it, so this
+// process holds a lock on whichever file is in place throughout, and keeps
+// using the copy; another process that waited for the old file sees the
+// rename and opens again (openDB).
+func (s *Store) compact() (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.recoverCorrupt(&err)
+	dir := filepath.Dir(s.path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(s.path)+".compact-*")
+	if err != nil {
+		return fmt.Errorf("store %s: wiping freed data: %v; the change is saved, but old values may stay in the file until it is compacted", s.path, err)
+	}
+	tmp := f.Name()
+	f.Close()
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second})
+	fail := func(err error) error {
+		if dst != nil {
+			dst.Close()
+		}
+		os.Remove(tmp)
+		return fmt.Errorf("store %s: wiping freed data: %v; the change is saved, but old values may stay in the file until it is compacted", s.path, err)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if err := bolt.Compact(dst, s.db, 8<<20); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp, s.path); err != nil {
+		return fail(err)
+	}
+	if d, err := os.Open(dir); err == nil { // make the rename durable
+		_ = d.Sync()
+		d.Close()
+	}
+	old := s.db
+	s.db = dst
+	return old.Close()
 }
 
 func (s *Store) recoverCorrupt(err *error) {

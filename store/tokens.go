@@ -12,8 +12,8 @@ import (
 
 // CachedToken is the latest token response of a profile, kept so a later
 // run can refresh or re-use it. This is the only place the store keeps
-// bearer and refresh tokens (history keeps fingerprints); the file is 0600
-// and `profile rm` deletes the entry with the profile.
+// bearer and refresh tokens (history keeps fingerprints); the file is 0600,
+// and `profile rm` deletes the entry with the profile and compacts the file.
 type CachedToken struct {
 	Flow      string          `json:"flow,omitempty"`
 	Response  json.RawMessage `json:"response"` // the token response as received
@@ -75,7 +75,14 @@ func (s *Store) GetToken(profile string) (CachedToken, error) {
 	return rec.CachedToken, err
 }
 
-// DeleteToken forgets the cached token; deleting a missing one is not an error.
+// DeleteToken forgets the cached token (and compacts the file, so it is not
+// left in a freed page); deleting a missing one is not an error.
 func (s *Store) DeleteToken(profile string) error {
-	return s.update(func(tx *bolt.Tx) error { return tx.Bucket([]byte(bucketTokens)).Delete([]byte(profile)) })
+	return s.updateWiping(func(tx *bolt.Tx) (bool, error) {
+		b := tx.Bucket([]byte(bucketTokens))
+		if b.Get([]byte(profile)) == nil {
+			return false, nil
+		}
+		return true, b.Delete([]byte(profile))
+	})
 }

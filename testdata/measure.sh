@@ -57,15 +57,21 @@ section_inspect() {
 }
 
 section_flow() {
-  echo "== flow client-credentials (discovery + token + JWKS + checks) vs one curl of discovery (target <= 10 ms)"
+  echo "== flow client-credentials (discovery + token + JWKS + checks) beside curl of discovery + token in one shell"
+  echo "   (the floor: two HTTP calls, no validation) and oauth2c's discovery + token when it is on PATH; one run"
   start_idp 19480 --alg ES256
-  hf "$BIN --store $work/cli.db flow client-credentials --issuer http://127.0.0.1:19480 --client-id demo-cc --client-secret demo-cc-secret --json" \
-     "curl -s -o /dev/null http://127.0.0.1:19480/.well-known/openid-configuration"
+  local I=http://127.0.0.1:19480
+  local cmds=(-n "authlab flow client-credentials --json" \
+    "$BIN --store $work/cli.db flow client-credentials --issuer $I --client-id demo-cc --client-secret demo-cc-secret --json"
+    -n "curl discovery && curl token (sh -c)" \
+    "sh -c 'curl -s -o /dev/null $I/.well-known/openid-configuration && curl -s -o /dev/null -u demo-cc:demo-cc-secret -d grant_type=client_credentials $I/token'")
   if command -v oauth2c >/dev/null; then
-    echo "== flow client-credentials vs oauth2c (discovery + token), same IdP"
-    hf "$BIN --store $work/cli.db flow client-credentials --issuer http://127.0.0.1:19480 --client-id demo-cc --client-secret demo-cc-secret --json" \
-       "oauth2c http://127.0.0.1:19480 --client-id demo-cc --client-secret demo-cc-secret --grant-type client_credentials --auth-method client_secret_basic --silent"
+    cmds+=(-n "oauth2c client_credentials (discovery + token)" \
+      "oauth2c $I --client-id demo-cc --client-secret demo-cc-secret --grant-type client_credentials --auth-method client_secret_basic --silent")
+  else
+    echo "   oauth2c is not on PATH: its row is missing"
   fi
+  hf "${cmds[@]}"
 }
 
 section_mtls() {

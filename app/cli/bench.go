@@ -184,6 +184,9 @@ func benchSetup(cmd *cobra.Command, g *globals, b *benchFlags, args []string) (s
 		if err := b.prof.overlay(cmd.Flags(), &p); err != nil {
 			return p, flows.Request{}, usageErr("%v", err)
 		}
+		if err := p.TrustError(); err != nil { // a secret not confirmed for these hosts
+			return p, flows.Request{}, usageErr("%v", err)
+		}
 	} else {
 		var err error
 		if p, err = b.prof.toProfile("", ""); err != nil {

@@ -34,7 +34,8 @@ func newCertsCmd(g *globals) *cobra.Command {
 127.0.0.1, ::1 and localhost, and client certificates with CN=demo-mtls: a
 plain one, one with the SPIFFE ID spiffe://authlab.test/client, an expired
 one, and one issued by a second CA that nothing trusts. Files are PEM, 0600,
-in a 0700 directory (default: "certs" beside the store file).`,
+in the directory (default: "certs" beside the store file); a directory that
+does not exist is created 0700, an existing one keeps its mode.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dir == "" {

@@ -75,6 +75,7 @@ type flowFlags struct {
 	noBrowser          bool
 	localhost          bool
 	asJSON             bool
+	expectJWT          bool
 }
 
 // profileOnlyFlags describe HMAC / API-key profiles or profile metadata:
@@ -91,7 +92,7 @@ func addFlowFlags(fs *pflag.FlagSet, f *flowFlags, withProfile bool) {
 			_ = fs.MarkHidden(n)
 		}
 	}
-	fs.StringVar(&f.token, "token", "", "input token (refresh, introspect, revoke, userinfo, token-exchange subject): a value, - for stdin, env:NAME or file:PATH")
+	fs.StringVar(&f.token, "token", "", "input token (refresh, introspect, revoke, userinfo, token-exchange subject): a value, - for stdin, env:NAME, file:PATH or raw:VALUE")
 	fs.StringVar(&f.tokenTypeHint, "token-type-hint", "", "token_type_hint for introspection / revocation (access_token, refresh_token)")
 	fs.StringVar(&f.subjectTokenType, "subject-token-type", "", "token exchange: subject token type (default access_token)")
 	fs.StringVar(&f.actorToken, "actor-token", "", "token exchange: actor token (value, env:NAME or file:PATH)")
@@ -104,6 +105,7 @@ func addFlowFlags(fs *pflag.FlagSet, f *flowFlags, withProfile bool) {
 	fs.BoolVar(&f.noBrowser, "no-browser", false, "print the authorization URL instead of opening a browser")
 	fs.BoolVar(&f.localhost, "localhost", false, "redirect to http://localhost:PORT/callback instead of 127.0.0.1")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object on stdout (see README: JSON output and exit status)")
+	fs.BoolVar(&f.expectJWT, "expect-jwt", false, "fail unless the access token is a JWT (by default an access token is opaque to the client, and one that only looks like a JWT is a warning)")
 }
 
 func newOAuthFlowCmd(g *globals, name string) *cobra.Command {
@@ -124,11 +126,44 @@ func newOAuthFlowCmd(g *globals, name string) *cobra.Command {
 			if err := f.apply(&req, g); err != nil {
 				return err
 			}
-			return runFlow(cmd.Context(), g, req, f.asJSON, nil)
+			return runFlow(cmd.Context(), g, req, f.asJSON, f.assert)
 		},
 	}
 	addFlowFlags(cmd.Flags(), &f, true)
 	return cmd
+}
+
+// assert applies the run-only expectations to a finished run's result.
+func (f *flowFlags) assert(res *flows.Result) {
+	if f.expectJWT {
+		expectJWT(res)
+	}
+}
+
+// expectJWT fails a run whose access token is not a JWT. The engine treats
+// an access token as opaque, so one that only looks like a JWT is a warning
+// there; --expect-jwt makes that (and a plainly opaque token) a failure.
+func expectJWT(res *flows.Result) {
+	at := res.AccessToken
+	if at == nil || at.Format == string(token.FormatJWS) || at.Format == string(token.FormatJWE) {
+		return
+	}
+	found := false
+	for _, cs := range [][]flows.Check{res.Checks, at.Checks} {
+		for i, c := range cs {
+			if (c.Name == "format" || c.Name == "access_token format") && c.Status != flows.Fail {
+				cs[i].Status = flows.Fail
+				cs[i].Detail = "--expect-jwt: " + c.Detail
+				found = true
+			}
+		}
+	}
+	if !found && !flows.AnyFailed(at.Checks) {
+		c := flows.Check{Name: "format", Status: flows.Fail, Detail: "--expect-jwt: the access token is " + at.Format + ", not a JWT"}
+		at.Checks = append(at.Checks, c)
+		c.Name = "access_token format"
+		res.AddCheck(c)
+	}
 }
 
 // apply copies the run-only flags into req.
@@ -187,6 +222,9 @@ func readTokenFlag(flag, v string, stdin io.Reader) (string, error) {
 		}
 		return s, nil
 	}
+	if rest, ok := strings.CutPrefix(v, "raw:"); ok {
+		return strings.TrimSpace(rest), nil // a literal that starts with env: or file:
+	}
 	if strings.HasPrefix(v, "env:") || strings.HasPrefix(v, "file:") {
 		s, err := store.ParseSecret(v).Resolve()
 		if err != nil {
@@ -230,6 +268,9 @@ func runFlow(ctx context.Context, g *globals, req flows.Request, asJSON bool, do
 	explainResult(res, flagFor)
 	if done != nil {
 		done(res)
+	}
+	if res.Failed() {
+		res.OK = false // README: ok means completed and no check failed
 	}
 	if asJSON {
 		enc := json.NewEncoder(g.stdout)
@@ -328,6 +369,7 @@ func printResult(w io.Writer, res *flows.Result, req flows.Request, color bool) 
 		}
 		fmt.Fprintln(w)
 	}
+	printDPoP(w, res)
 	shown := map[string]bool{}
 	for _, tk := range []struct {
 		name string
@@ -421,6 +463,11 @@ never bearer tokens) and the token is cached in the store.`,
 			if err := f.pf.overlay(cmd.Flags(), &p); err != nil {
 				return usageErr("%v", err)
 			}
+			// A secret not confirmed for the hosts it would go to (an
+			// import, a changed URL) is refused, in one line, exit 2.
+			if err := p.TrustError(); err != nil {
+				return storeErr(err)
+			}
 			name := flowName
 			if name == "" {
 				name = string(p.Kind)
@@ -444,6 +491,7 @@ never bearer tokens) and the token is cached in the store.`,
 			}
 			var storeErrMsg error
 			err = runFlow(cmd.Context(), g, req, f.asJSON, func(res *flows.Result) {
+				f.assert(res)
 				storeErrMsg = store.RecordRun(path, p.Name, res)
 			})
 			if storeErrMsg != nil {
@@ -498,4 +546,33 @@ func tokenFromCache(path, profile, flow string) (string, error) {
 		return "", fmt.Errorf("the cached token response of %s has no %s", profile, field)
 	}
 	return v, nil
+}
+
+// printDPoP shows the DPoP key and each request's proof, decoded (the
+// public key is shortened to its type; the private key is never shown).
+func printDPoP(w io.Writer, res *flows.Result) {
+	d := res.DPoP
+	if d == nil {
+		return
+	}
+	kind := "key from the profile or --dpop-key"
+	if d.Ephemeral {
+		kind = "ephemeral key"
+	}
+	fmt.Fprintf(w, "\nDPoP: %s %s, jkt %s, nonce retries %d\n", d.Alg, kind, d.JKT, d.NonceRetries)
+	for _, ex := range res.Exchanges {
+		if ex.DPoP == nil {
+			continue
+		}
+		h := map[string]any{}
+		for k, v := range ex.DPoP.Header {
+			h[k] = v
+		}
+		if jwk, ok := h["jwk"].(map[string]any); ok {
+			h["jwk"] = fmt.Sprintf("%v %v", jwk["kty"], jwk["crv"])
+		}
+		hb, _ := json.Marshal(h)
+		cb, _ := json.Marshal(ex.DPoP.Claims)
+		fmt.Fprintf(w, "  %s %s → %d\n    proof header %s\n    proof claims %s\n", ex.Method, render.Printable(ex.URL), ex.Status, render.Printable(string(hb)), render.Printable(string(cb)))
+	}
 }

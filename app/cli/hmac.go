@@ -28,7 +28,7 @@ type hmacFlags struct {
 	method, url                           string
 	headers                               []string
 	data                                  string
-	dryRun, verify, asJSON                bool
+	dryRun, verify, asJSON, showSecrets   bool
 	request, signerBase, ca               string
 	tolerance, timeout                    time.Duration
 	profile                               string
@@ -50,7 +50,10 @@ on a mismatch, point at the first difference you can act on.
 
 Keys: --key VALUE, env:NAME, file:PATH, hex:HEX or base64:B64, or the key
 stored in an hmac profile (--profile NAME, whose settings and URL are the
-defaults of the flags). Keys are never printed.`,
+defaults of the flags). Keys are never printed. Secret header values
+(Authorization, Cookie, X-Api-Key, X-Amz-Security-Token) show masked in the
+signature base, canonical request and headers, with their length and a short
+SHA-256 so two bases still compare; --show-secrets shows them in clear.`,
 		Example: `  authlab flow hmac --key env:API_KEY --key-id demo --method POST --url https://127.0.0.1:9090/api/hmac --data '{"hi":1}'
   authlab flow hmac --scheme aws-sigv4 --key env:AWS_SECRET_ACCESS_KEY --access-key AKID --region us-east-1 --service execute-api --url https://api.example.com/ --dry-run
   authlab flow hmac --scheme github --key env:WEBHOOK_SECRET --verify --request captured.http`,
@@ -59,7 +62,7 @@ defaults of the flags). Keys are never printed.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.scheme, "scheme", hmac.SchemeRFC9421, "rfc9421, aws-sigv4, stripe or github")
-	fl.StringVar(&f.key, "key", "", "HMAC key / secret access key: a value, env:NAME, file:PATH, hex:… or base64:…")
+	fl.StringVar(&f.key, "key", "", "HMAC key / secret access key: a value, env:NAME, file:PATH, hex:…, base64:… or raw:VALUE")
 	fl.StringVar(&f.keyID, "key-id", "", "rfc9421 keyid parameter")
 	fl.StringVar(&f.label, "label", hmac.DefaultLabel, "rfc9421 signature label (on --verify: which signature to check; default the first)")
 	fl.StringVar(&f.components, "components", "", "rfc9421 covered components (default "+hmac.DefaultComponents+"); on --verify: the components you expect")
@@ -83,6 +86,7 @@ defaults of the flags). Keys are never printed.`,
 	fl.DurationVar(&f.tolerance, "tolerance", hmac.DefaultTolerance, "with --verify: allowed age of created / timestamps")
 	fl.StringVar(&f.ca, "ca", "", "PEM CA bundle to trust when sending over HTTPS (e.g. the mock IdP's ca.pem)")
 	fl.BoolVar(&f.asJSON, "json", false, "print one JSON object")
+	fl.BoolVar(&f.showSecrets, "show-secrets", false, "show secret header values (Authorization, Cookie, X-Api-Key, X-Amz-Security-Token) in clear in bases, canonical requests and headers, for local debugging; the key is never shown")
 	fl.StringVar(&f.profile, "profile", "", "take the key, settings and URL from this hmac profile (flags given here win)")
 	fl.DurationVar(&f.timeout, "timeout", flows.DefaultTimeout, "per HTTP call")
 	return cmd
@@ -144,6 +148,9 @@ func (f *hmacFlags) applyProfile(g *globals, cmd *cobra.Command) (*hmac.Key, err
 	}
 	if p.Kind != store.KindHMAC {
 		return nil, usageErr("--profile %s is a %s profile, not an hmac one", p.Name, p.Kind)
+	}
+	if err := p.TrustError(); err != nil { // a key not confirmed for the target's host
+		return nil, storeErr(err)
 	}
 	fs := cmd.Flags()
 	for _, d := range []struct {
@@ -224,7 +231,7 @@ func runFlowHMAC(ctx context.Context, g *globals, f *hmacFlags, cmd *cobra.Comma
 		return usageErr("%v", err)
 	}
 	req := hmac.Request{Config: cfg, Method: f.method, URL: f.url, Header: h, Body: body, DryRun: f.dryRun,
-		Client: flows.ClientOptions{Timeout: f.timeout}}
+		ShowSecrets: f.showSecrets, Client: flows.ClientOptions{Timeout: f.timeout}}
 	if f.ca != "" && !f.dryRun {
 		tc, err := mtls.LoadClientTLS("", "", f.ca)
 		if err != nil {
@@ -241,7 +248,7 @@ func runFlowHMAC(ctx context.Context, g *globals, f *hmacFlags, cmd *cobra.Comma
 	m := sent.Message
 	out := &hmacOutput{Flow: flows.FlowHMAC, Scheme: f.scheme, OK: res.Err == nil, Error: res.Err, Checks: res.Checks, Exchanges: []exchangeView{},
 		Signed: sent.Signed, Server: sent.ServerDiff,
-		Request: &requestView{Method: m.Method, URL: m.URL.String(), Headers: flows.MaskHeaders(m.Header), Body: flows.MaskBody(m.Body, m.Header.Get("Content-Type"))}}
+		Request: &requestView{Method: m.Method, URL: m.URL.String(), Headers: f.maskHeaders(m.Header), Body: flows.MaskBody(m.Body, m.Header.Get("Content-Type"))}}
 	if out.Checks == nil {
 		out.Checks = []flows.Check{}
 	}
@@ -257,7 +264,9 @@ func runFlowHMAC(ctx context.Context, g *globals, f *hmacFlags, cmd *cobra.Comma
 // signConfig is the signing configuration the flags describe.
 func (f *hmacFlags) signConfig(key hmac.Key, now func() time.Time) (hmac.Config, error) {
 	session := f.session
-	if d := flows.DescribeSecret(session); f.scheme == hmac.SchemeSigV4 && d != "value" && d != "base64" && d != "hex" {
+	if rest, ok := strings.CutPrefix(session, "raw:"); ok {
+		session = rest // a literal token that starts with a prefix
+	} else if d := flows.DescribeSecret(session); f.scheme == hmac.SchemeSigV4 && d != "value" && d != "base64" && d != "hex" {
 		// env:NAME or file:PATH; base64:/hex: are not decoded, a
 		// session token is text.
 		b, err := flows.ResolveSecret(session)
@@ -391,7 +400,11 @@ func runHMACVerify(g *globals, f *hmacFlags, key hmac.Key, now func() time.Time,
 	if err != nil {
 		return usageErr("%v", explainFlags(err, hmacFlagFor))
 	}
-	out := &hmacOutput{Flow: flows.FlowHMAC, Scheme: f.scheme, OK: res.OK, Verify: res, Checks: res.Checks, Exchanges: []exchangeView{}}
+	shown := res.Masked()
+	if f.showSecrets {
+		shown = res
+	}
+	out := &hmacOutput{Flow: flows.FlowHMAC, Scheme: f.scheme, OK: res.OK, Verify: shown, Checks: res.Checks, Exchanges: []exchangeView{}}
 	if out.Checks == nil {
 		out.Checks = []flows.Check{}
 	}
@@ -411,7 +424,18 @@ func verifyKeyID(f *hmacFlags) string {
 	return ""
 }
 
+// maskHeaders masks secret request headers unless --show-secrets.
+func (f *hmacFlags) maskHeaders(h http.Header) http.Header {
+	if f.showSecrets {
+		return h
+	}
+	return flows.MaskHeaders(h)
+}
+
 func printHMAC(g *globals, f *hmacFlags, out *hmacOutput, m *hmac.Message) error {
+	if f.showSecrets {
+		fmt.Fprintln(g.stderr, "warning: --show-secrets: secret header values are shown in clear; do not share this output")
+	}
 	if f.asJSON {
 		if err := writeJSON(g.stdout, out); err != nil {
 			return err
@@ -453,7 +477,7 @@ func printHMAC(g *globals, f *hmacFlags, out *hmacOutput, m *hmac.Message) error
 		}
 		if f.dryRun {
 			fmt.Fprintf(w, "\nsigned request (not sent, --dry-run):\n")
-			for _, l := range strings.Split(strings.TrimRight(m.Render(flows.MaskHeaders), "\n"), "\n") {
+			for _, l := range strings.Split(strings.TrimRight(m.Render(f.maskHeaders), "\n"), "\n") {
 				fmt.Fprintf(w, "  %s\n", l)
 			}
 		}

@@ -248,3 +248,52 @@ func TestFlowMessagesNameFlags(t *testing.T) {
 		t.Fatalf("sigv4 without access key: exit %d, stderr %q", code, errs)
 	}
 }
+
+// TestFlowHMACMasksSecretHeadersInBases: the SigV4 canonical request and the
+// RFC 9421 signature base show x-amz-security-token, Authorization, Cookie
+// and X-Api-Key masked (length and hash), in human and JSON output, unless
+// --show-secrets.
+func TestFlowHMACMasksSecretHeadersInBases(t *testing.T) {
+	const session, bearer, cookie, apiKey = "live-session-token-1", "live-bearer-token-2", "live-cookie-3", "live-api-key-4"
+	sigv4 := []string{"flow", "hmac", "--dry-run", "--scheme", "aws-sigv4", "--key", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+		"--access-key", "AKIDEXAMPLE", "--region", "us-east-1", "--service", "service", "--time", "2015-08-30T12:36:00Z",
+		"--url", "https://example.amazonaws.com/", "--session-token", session}
+	rfc := []string{"flow", "hmac", "--dry-run", "--key", rfcKeyFlag, "--key-id", "k", "--url", "https://api.example/x",
+		"--components", `"@method" "authorization" "cookie" "x-api-key"`,
+		"-H", "Authorization: Bearer " + bearer, "-H", "Cookie: s=" + cookie, "-H", "X-Api-Key: " + apiKey}
+	for _, c := range []struct {
+		args    []string
+		secrets []string
+		want    string
+	}{
+		{sigv4, []string{session}, "x-amz-security-token:" + flows.Masked + " (20 bytes, sha256:"},
+		{rfc, []string{bearer, cookie, apiKey}, `"x-api-key": ` + flows.Masked + " (14 bytes, sha256:"},
+	} {
+		for _, asJSON := range []bool{false, true} {
+			args := c.args
+			if asJSON {
+				args = append(append([]string(nil), args...), "--json")
+			}
+			code, out, errs := runAuthlab(t, "", "", args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			for _, s := range c.secrets {
+				if strings.Contains(out, s) || strings.Contains(errs, s) {
+					t.Errorf("json=%v: %q shown:\n%s", asJSON, s, out)
+				}
+			}
+			if w := c.want; asJSON {
+				if b, _ := json.Marshal(w); !strings.Contains(out, string(b[1:len(b)-1])) {
+					t.Errorf("json: no masked line %q:\n%s", w, out)
+				}
+			} else if !strings.Contains(out, w) {
+				t.Errorf("no masked line %q:\n%s", w, out)
+			}
+			code, out, errs = runAuthlab(t, "", "", append(args, "--show-secrets")...)
+			if code != 0 || !strings.Contains(out, c.secrets[0]) || !strings.Contains(errs, "--show-secrets") {
+				t.Errorf("--show-secrets json=%v: exit %d, %q not shown:\n%s%s", asJSON, code, c.secrets[0], out, errs)
+			}
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 type idpFlags struct {
 	addr, issuer, alg, config, keys string
 	tls, login, printConfig         bool
+	dpopNonce                       bool
 }
 
 func newIdpCmd(g *globals) *cobra.Command {
@@ -54,6 +55,7 @@ IdP serves the same JWKS.`,
 	f.StringVar(&fl.alg, "alg", "", "signing algorithm: RS256 (default), ES256 or EdDSA")
 	f.BoolVar(&fl.tls, "tls", false, "serve HTTPS with a generated CA and mTLS endpoint aliases")
 	f.BoolVar(&fl.login, "login", false, "serve a login + consent page instead of auto-approving")
+	f.BoolVar(&fl.dpopNonce, "dpop-nonce", false, "require DPoP server nonces (RFC 9449 8, 9) at the token endpoint and the demo resources (config: dpop_nonce)")
 	f.StringVar(&fl.config, "config", "", "JSON file replacing clients, users, lifetimes and algorithms")
 	f.BoolVar(&fl.printConfig, "print-config", false, "print the effective configuration and exit")
 	f.StringVar(&fl.keys, "keys", "", "directory for signing keys (default: beside the store)")
@@ -69,6 +71,9 @@ func runIdp(ctx context.Context, g *globals, fl idpFlags, ready func(*mockidp.Se
 			return usageErr("--config: %v", err)
 		}
 		cfg = c
+	}
+	if fl.dpopNonce {
+		cfg.DPoPNonce = true
 	}
 	if fl.alg != "" {
 		switch fl.alg {

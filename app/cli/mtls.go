@@ -187,6 +187,8 @@ func printMTLSHuman(w io.Writer, out *mtlsOutput) {
 		}
 		fmt.Fprintln(w)
 		switch {
+		case rep.ClientCertRequestUnknown != "":
+			fmt.Fprintf(w, "client certificate: unknown whether the server asks for one (%s)\n", rep.ClientCertRequestUnknown)
 		case !rep.ClientCertRequested && len(rep.ServerChain) > 0:
 			fmt.Fprintf(w, "client certificate: not requested by the server\n")
 		case rep.ClientCertRequested:

@@ -28,7 +28,12 @@ func newProfileCmd(g *globals) *cobra.Command {
 		Long: `Profiles are saved flow configurations, kept in the store (--store). Secrets
 (client secret, HMAC key, private key, API key) are kept beside a profile,
 either as a value in the store or as a reference resolved when a flow runs:
-env:NAME reads an environment variable, file:PATH reads a file.`,
+env:NAME reads an environment variable, file:PATH reads a file.
+
+Each secret is bound to the hosts (scheme://host:port of the issuer, token
+and other endpoints, or target URL) it was entered for. Secrets that come
+through 'profile import', or whose profile now names other hosts, are refused
+by every run until 'authlab profile trust NAME' confirms where they go.`,
 		Example: `  authlab profile add corp --kind client-credentials --issuer https://idp.example.com \
       --client-id api-test --client-secret env:CORP_SECRET --scope "read write"
   authlab profile list
@@ -37,7 +42,7 @@ env:NAME reads an environment variable, file:PATH reads a file.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newProfileListCmd(g), newProfileShowCmd(g), newProfileAddCmd(g),
-		newProfileRmCmd(g), newProfileImportCmd(g), newProfileExportCmd(g))
+		newProfileRmCmd(g), newProfileImportCmd(g), newProfileExportCmd(g), newProfileTrustCmd(g))
 	return cmd
 }
 
@@ -163,7 +168,7 @@ file: references are shown as they are (they are not secrets).`,
 				enc := json.NewEncoder(g.stdout)
 				enc.SetEscapeHTML(false)
 				enc.SetIndent("", "  ")
-				return enc.Encode(p)
+				return enc.Encode(p.Redacted())
 			}
 			return printProfile(g.stdout, p)
 		},
@@ -173,6 +178,11 @@ file: references are shown as they are (they are not secrets).`,
 }
 
 func printProfile(out io.Writer, p store.Profile) error {
+	unconfirmed := map[store.SecretKind]bool{}
+	for k, s := range p.Secrets {
+		unconfirmed[k] = !s.Confirmed()
+	}
+	p = p.Redacted() // a password in a URL saved before they were refused
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	// Every value goes through render.Printable: profile text can come from
 	// an imported file, and must not reach the terminal as escapes.
@@ -222,7 +232,11 @@ func printProfile(out io.Writer, p store.Profile) error {
 	}
 	for _, k := range store.SecretKinds() {
 		if s, ok := p.Secrets[k]; ok {
-			line(strings.ReplaceAll(string(k), "_", " "), s.String())
+			v := s.String()
+			if unconfirmed[k] {
+				v += " (not confirmed for these hosts: authlab profile trust " + p.Name + ")"
+			}
+			line(strings.ReplaceAll(string(k), "_", " "), v)
 		}
 	}
 	if !p.CreatedAt.IsZero() {
@@ -251,7 +265,11 @@ which is kept in the store (file mode 0600), or a reference resolved each run:
 env:NAME or file:PATH. Prefer references: a value on the command line is
 visible to other local users in the process list.
 
-An existing profile is an error unless --force replaces it (all of it).`,
+An existing profile is an error unless --force replaces it (all of it).
+A secret given as its placeholder ("<stored secret>") keeps the stored one,
+but only for the hosts it was confirmed for: if the new URLs send it
+elsewhere, a stored value is dropped and a reference waits for
+'authlab profile trust NAME'.`,
 		Example: `  authlab profile add corp --kind client-credentials --issuer https://idp.example.com \
       --client-id api-test --client-secret env:CORP_SECRET --scope "read write" --tag prod
   authlab profile add web --kind auth-code --auth-url https://idp/authorize --token-url https://idp/token \
@@ -277,9 +295,14 @@ An existing profile is an error unless --force replaces it (all of it).`,
 			if err != nil {
 				return storeErr(err)
 			}
-			if err := store.Update(path, func(s *store.Store) error { return s.PutProfile(p, force) }); err != nil {
+			var rep store.SaveReport
+			if err := store.Update(path, func(s *store.Store) (err error) {
+				rep, err = s.SaveProfile(p, store.SaveOptions{Replace: force})
+				return err
+			}); err != nil {
 				return storeErr(err)
 			}
+			printNotes(g, rep)
 			verb := "added"
 			if force {
 				verb = "saved"
@@ -333,7 +356,13 @@ func newProfileImportCmd(g *globals) *cobra.Command {
 profile is checked first and every problem is reported with its field name;
 on any problem nothing is imported. Existing names are an error unless
 --force replaces them. A secret written as a placeholder ("<stored secret...>")
-keeps the value already stored for that profile, if any.`,
+keeps the value already stored for that profile, if any.
+
+The file's author chose its URLs and references, so env: and file:
+references and kept stored secrets are not sent anywhere until you confirm
+them with 'authlab profile trust NAME' (a reference already confirmed for the
+same hosts stays confirmed). A kept stored value whose profile now names
+other hosts is dropped.`,
 		Example: `  authlab profile import profiles.json
   authlab profile export | ssh other-host authlab profile import - --force`,
 		Args: exactArgs(1, "FILE|-"),
@@ -365,14 +394,96 @@ keeps the value already stored for that profile, if any.`,
 			if err != nil {
 				return storeErr(err)
 			}
-			if err := store.Update(path, func(s *store.Store) error { return s.ImportProfiles(ps, force) }); err != nil {
+			var rep store.SaveReport
+			if err := store.Update(path, func(s *store.Store) (err error) {
+				rep, err = s.ImportProfilesReport(ps, force)
+				return err
+			}); err != nil {
 				return storeErr(fmt.Errorf("profile import %s: %w (nothing was imported)", src, err))
 			}
 			fmt.Fprintf(g.stdout, "imported %d profile%s from %s\n", len(ps), plural(len(ps)), src)
+			printNotes(g, rep)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "replace existing profiles of the same names")
+	return cmd
+}
+
+// printNotes tells the person, on stderr, which secrets a save dropped or
+// left waiting for confirmation.
+func printNotes(g *globals, rep store.SaveReport) {
+	for _, n := range rep.Notes() {
+		fmt.Fprintf(g.stderr, "authlab: %s\n", render.Printable(n))
+	}
+}
+
+func newProfileTrustCmd(g *globals) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "trust NAME",
+		Short: "Confirm which secret of a profile may go to which host",
+		Long: `Show each secret of a profile (the env: variable, the file: path, or the
+stored value, never shown) and the hosts a run sends it to, and ask for a
+confirmation (y/N) on standard input. Runs refuse secrets of imported
+profiles, and of profiles whose URLs changed, until they are confirmed here
+(or in the console).
+
+Read what is listed: a profile file from someone else can name any file on
+your machine and any server.`,
+		Example: `  authlab profile import team-profiles.json
+  authlab profile trust api
+  authlab profile trust api --yes   # scripts: confirm without asking`,
+		Args: exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			path, err := g.resolveStorePath()
+			if err != nil {
+				return storeErr(err)
+			}
+			var items []store.TrustItem
+			if err := store.View(path, func(s *store.Store) (err error) {
+				items, err = s.TrustItems(name)
+				return err
+			}); err != nil {
+				return storeErr(err)
+			}
+			if len(items) == 0 {
+				fmt.Fprintf(g.stdout, "profile %s has no secrets to confirm\n", name)
+				return nil
+			}
+			pending := 0
+			fmt.Fprintf(g.stdout, "profile %s sends:\n", name)
+			for _, it := range items {
+				state := "confirmed"
+				if !it.Confirmed {
+					state = "NOT CONFIRMED"
+					pending++
+				}
+				fmt.Fprintf(g.stdout, "  %s  [%s]\n", render.Printable(it.String()), state)
+			}
+			if pending == 0 {
+				fmt.Fprintf(g.stdout, "every secret of profile %s is already confirmed for these hosts\n", name)
+				return nil
+			}
+			if !yes {
+				fmt.Fprint(g.stdout, "Send these secrets to these hosts when the profile runs? [y/N] ")
+				answer, _ := bufio.NewReader(io.LimitReader(g.stdin, 256)).ReadString('\n')
+				fmt.Fprintln(g.stdout)
+				switch strings.ToLower(strings.TrimSpace(answer)) {
+				case "y", "yes":
+				default:
+					return failErr(fmt.Errorf("profile %s: not confirmed, nothing changed (answer y, or pass --yes in a script)", name))
+				}
+			}
+			if err := store.Update(path, func(s *store.Store) error { return s.ConfirmTrust(name, items) }); err != nil {
+				return storeErr(err)
+			}
+			fmt.Fprintf(g.stdout, "confirmed %d secret%s of profile %s\n", len(items), plural(len(items)), name)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "confirm without asking (scripts)")
 	return cmd
 }
 
@@ -451,6 +562,8 @@ type profileFlags struct {
 	scheme, hmacKey, keyID, label, components        string
 	region, service, accessKey, apiKey, apiKeyHeader string
 	notes                                            string
+	dpop                                             bool
+	dpopKey, dpopAlg                                 string
 }
 
 // addProfileFlags registers the profile flags on fs.
@@ -468,6 +581,9 @@ func addProfileFlags(fs *pflag.FlagSet, p *profileFlags) {
 	fs.StringVar(&p.clientSecret, "client-secret", "", "client secret: a value, env:NAME or file:PATH")
 	fs.StringVar(&p.authMethod, "auth-method", "", "client authentication: "+strings.Join(store.AuthMethods(), ", "))
 	fs.StringVar(&p.privateKey, "private-key", "", "PEM private key for private_key_jwt: a value, env:NAME or file:PATH")
+	fs.BoolVar(&p.dpop, "dpop", false, "send DPoP proofs (RFC 9449) with an ephemeral key, for DPoP-bound tokens")
+	fs.StringVar(&p.dpopKey, "dpop-key", "", "DPoP proof key (PEM PKCS#8/EC/RSA/Ed25519 or a private JWK): a path, env:NAME or file:PATH; implies --dpop")
+	fs.StringVar(&p.dpopAlg, "dpop-alg", "", "DPoP proof algorithm: ES256 (default), PS256, RS256, EdDSA")
 	fs.StringArrayVar(&p.scopes, "scope", nil, "scope (repeatable, or several separated by spaces)")
 	fs.StringArrayVar(&p.audience, "audience", nil, "audience (repeatable)")
 	fs.StringArrayVar(&p.resource, "resource", nil, "resource indicator, RFC 8707 (repeatable)")
@@ -503,6 +619,7 @@ func (p *profileFlags) toProfile(name string, kind store.Kind) (store.Profile, e
 		HMAC: store.HMAC{Scheme: p.scheme, KeyID: p.keyID, Label: p.label, Components: p.components,
 			Region: p.region, Service: p.service, AccessKey: p.accessKey},
 		APIKeyHeader: p.apiKeyHeader, Tags: p.tags, Notes: p.notes,
+		DPoP: p.dpop || p.dpopKey != "", DPoPAlg: p.dpopAlg,
 	}
 	if (kind == store.KindHMAC || kind == store.KindAPIKey) && out.TargetURL == "" {
 		// --token-url is how these profiles were given their URL before
@@ -523,7 +640,7 @@ func (p *profileFlags) toProfile(name string, kind store.Kind) (store.Profile, e
 		out.ExtraParams[k] = v
 	}
 	for kind, v := range map[store.SecretKind]string{store.ClientSecret: p.clientSecret, store.HMACKey: p.hmacKey,
-		store.PrivateKey: p.privateKey, store.APIKey: p.apiKey} {
+		store.PrivateKey: p.privateKey, store.APIKey: p.apiKey, store.DPoPKey: p.dpopKey} {
 		if v == "" {
 			continue
 		}
@@ -579,6 +696,9 @@ func profileFlagFields() []profileFlagField {
 		{"client-secret", "secrets.client_secret", secretCopy(store.ClientSecret)},
 		{"auth-method", "auth_method", func(d, s *store.Profile) { d.AuthMethod = s.AuthMethod }},
 		{"private-key", "secrets.private_key", secretCopy(store.PrivateKey)},
+		{"dpop", "dpop", func(d, s *store.Profile) { d.DPoP = s.DPoP }},
+		{"dpop-key", "secrets.dpop_key", func(d, s *store.Profile) { secretCopy(store.DPoPKey)(d, s); d.DPoP = true }},
+		{"dpop-alg", "dpop_alg", func(d, s *store.Profile) { d.DPoPAlg = s.DPoPAlg }},
 		{"scope", "scopes", func(d, s *store.Profile) { d.Scopes = s.Scopes }},
 		{"audience", "audience", func(d, s *store.Profile) { d.Audience = s.Audience }},
 		{"resource", "resource", func(d, s *store.Profile) { d.Resource = s.Resource }},

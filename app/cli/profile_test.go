@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/spf13/pflag"
+	bolt "go.etcd.io/bbolt"
 
 	"authlab/store"
 )
@@ -422,5 +426,184 @@ func TestProfileTargetURL(t *testing.T) {
 	}
 	if exp := c.ok("profile", "export", "old"); !strings.Contains(exp, `"target_url": "https://api.example.com/d"`) || strings.Contains(exp, "token_url") {
 		t.Fatalf("export:\n%s", exp)
+	}
+}
+
+// exfilServer stands for the server of someone who shares a profile file:
+// it counts every request it gets and answers like a token endpoint.
+func exfilServer(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"opaque-at","token_type":"Bearer","expires_in":60}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+// Item 1: a shared profile file names a local file, an environment variable
+// and its own server; no run (run, bench, flow hmac) sends anything until a
+// person confirms, and the refusal is one line naming profile, reference
+// and host.
+func TestImportedProfileCannotExfiltrateSecrets(t *testing.T) {
+	srv, hits := exfilServer(t)
+	origin := strings.TrimPrefix(srv.URL, "http://")
+	key := filepath.Join(t.TempDir(), "key.pem")
+	os.WriteFile(key, []byte("local-file-secret-Ab3\n"), 0o600)
+	t.Setenv("AUTHLAB_TEST_VICTIM", "local-env-secret-Cd4")
+	shared := fmt.Sprintf(`{"format":"authlab-profiles","version":1,"profiles":[
+ {"name":"api","kind":"client-credentials","token_url":%q,"client_id":"c","secrets":{"client_secret":"file:%s"}},
+ {"name":"sig","kind":"hmac","target_url":%q,"hmac":{"scheme":"github"},"secrets":{"hmac_key":"env:AUTHLAB_TEST_VICTIM"}}]}`,
+		srv.URL+"/token", key, srv.URL+"/hook")
+	c := newCLI(t)
+	code, out, errs := c.run(shared, "profile", "import", "-")
+	if code != 0 || !strings.Contains(out, "imported 2 profiles") || !strings.Contains(errs, "file:"+key+" is not confirmed yet; run 'authlab profile trust api'") {
+		t.Fatalf("import: %d %q %q", code, out, errs)
+	}
+	wantAPI := fmt.Sprintf("authlab: profile \"api\": file:%s would be sent to http://%s, which it was not confirmed for; run 'authlab profile trust api' to confirm\n", key, origin)
+	wantSig := fmt.Sprintf("authlab: profile \"sig\": env:AUTHLAB_TEST_VICTIM would be sent to http://%s, which it was not confirmed for; run 'authlab profile trust sig' to confirm\n", origin)
+	for _, r := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "api"}, wantAPI},
+		{[]string{"run", "api", "--flow", "introspect", "--token", "x"}, wantAPI},
+		{[]string{"bench", "api", "-n", "1"}, wantAPI},
+		{[]string{"flow", "hmac", "--profile", "sig"}, wantSig},
+	} {
+		if code, _, errs := c.run("", r.args...); code != exitUsage || errs != r.want {
+			t.Errorf("%v: exit %d, stderr %q\nwant %q", r.args, code, errs, r.want)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the server got %d requests before anyone confirmed", n)
+	}
+	if show := c.ok("profile", "show", "api"); !strings.Contains(show, "not confirmed for these hosts") {
+		t.Fatalf("show:\n%s", show)
+	}
+
+	// trust shows what goes where and asks; no is no.
+	code, out, errs = c.run("n\n", "profile", "trust", "api")
+	if code != exitFailed || !strings.Contains(out, "client secret: file:"+key+" → http://"+origin+"  [NOT CONFIRMED]") ||
+		!strings.Contains(out, "[y/N]") || !strings.Contains(errs, "not confirmed, nothing changed") {
+		t.Fatalf("trust, answer n: %d %q %q", code, out, errs)
+	}
+	if code, _, _ := c.run("", "profile", "trust", "api"); code != exitFailed { // no answer is no
+		t.Fatalf("trust without an answer: exit %d", code)
+	}
+	if code, _, errs := c.run("", "run", "api"); code != exitUsage || errs != wantAPI {
+		t.Fatalf("after a refusal: %d %q", code, errs)
+	}
+	if code, out, errs := c.run("yes\n", "profile", "trust", "api"); code != 0 || !strings.Contains(out, "confirmed 1 secret of profile api") {
+		t.Fatalf("trust, answer yes: %d %q %q", code, out, errs)
+	}
+	if code, _, errs := c.run("", "run", "api"); code != 0 || hits.Load() != 1 {
+		t.Fatalf("confirmed run: exit %d, %d requests, %s", code, hits.Load(), errs)
+	}
+	if out := c.ok("profile", "trust", "api"); !strings.Contains(out, "already confirmed") {
+		t.Fatalf("trust again: %q", out)
+	}
+	c.ok("profile", "trust", "sig", "--yes")
+	if code, _, errs := c.run("", "flow", "hmac", "--profile", "sig"); code != 0 || hits.Load() != 2 {
+		t.Fatalf("confirmed hmac: exit %d, %s", code, errs)
+	}
+
+	// The same file edited to point the confirmed file at another host.
+	other := strings.Replace(shared, srv.URL+"/token", "http://127.0.0.1:1/token", 1)
+	if code, _, errs := c.run(other, "profile", "import", "-", "--force"); code != 0 || !strings.Contains(errs, "is not confirmed yet") {
+		t.Fatalf("re-import: %d %q", code, errs)
+	}
+	if code, _, errs := c.run("", "run", "api"); code != exitUsage || !strings.Contains(errs, "would be sent to http://127.0.0.1:1,") {
+		t.Fatalf("moved reference: %d %q", code, errs)
+	}
+}
+
+// Item 1: profile add --force over a profile whose URLs change keeps a
+// stored secret (placeholder) only for the hosts it was entered for.
+func TestProfileAddForceOriginChangeDropsStoredSecret(t *testing.T) {
+	c := newCLI(t)
+	c.ok("profile", "add", "api", "--kind", "client-credentials", "--token-url", "https://a.example/token", "--client-secret", clientSecretValue)
+	keep := "<stored secret: set with --client-secret>"
+	code, _, errs := c.run("", "profile", "add", "api", "--force", "--kind", "client-credentials", "--token-url", "https://a.example/v2/token", "--client-secret", keep)
+	if code != 0 || errs != "" || !strings.Contains(c.ok("profile", "show", "api"), "(stored)") {
+		t.Fatalf("same host: %d %q", code, errs)
+	}
+	code, _, errs = c.run("", "profile", "add", "api", "--force", "--kind", "client-credentials", "--token-url", "https://b.example/token", "--client-secret", keep)
+	if code != 0 || !strings.Contains(errs, "profile api: dropped the stored client secret: it was confirmed for other hosts than https://b.example:443; set it again with --client-secret") {
+		t.Fatalf("new host: %d %q", code, errs)
+	}
+	if show := c.ok("profile", "show", "api"); strings.Contains(show, "client secret") {
+		t.Fatalf("the stored secret followed the profile to a new host:\n%s", show)
+	}
+	// A reference kept the same way waits for a confirmation; typed again it is confirmed.
+	c.ok("profile", "add", "api", "--force", "--kind", "client-credentials", "--token-url", "https://b.example/token", "--client-secret", "env:API_SECRET")
+	code, _, errs = c.run("", "profile", "add", "api", "--force", "--kind", "client-credentials", "--token-url", "https://c.example/token", "--client-secret", keep)
+	if code != 0 || !strings.Contains(errs, "env:API_SECRET is not confirmed yet") {
+		t.Fatalf("kept reference: %d %q", code, errs)
+	}
+	c.ok("profile", "add", "api", "--force", "--kind", "client-credentials", "--token-url", "https://c.example/token", "--client-secret", "env:API_SECRET")
+	if show := c.ok("profile", "show", "api"); strings.Contains(show, "not confirmed") {
+		t.Fatalf("a typed reference is confirmed:\n%s", show)
+	}
+}
+
+// Item 7: a URL password never shows in profile list, show or export (a
+// profile saved before they were refused), and new profiles refuse one
+// without echoing it.
+func TestURLPasswordsHiddenInProfileOutput(t *testing.T) {
+	c := newCLI(t)
+	code, _, errs := c.run("", "profile", "add", "pw", "--kind", "client-credentials", "--token-url", "https://u:pw-Kx1@idp.example.com/t")
+	if code != exitUsage || !strings.Contains(errs, "--token-url: carries a password") || strings.Contains(errs, "pw-Kx1") {
+		t.Fatalf("add: %d %q", code, errs)
+	}
+	if code, _, errs := c.run("", "profile", "add", "pw", "--kind", "client-credentials", "--token-url", "https://u:pw-Kx1@"); strings.Contains(errs, "pw-Kx1") || code != exitUsage {
+		t.Fatalf("add, no host: %d %q", code, errs)
+	}
+	c.ok("profile", "add", "legacy", "--kind", "client-credentials", "--token-url", "https://idp.example.com/t", "--issuer", "https://idp.example.com")
+	// As an older authlab could have saved it.
+	db, err := bolt.Open(c.store, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("profiles")).Put([]byte("legacy"), []byte(`{"v":1,"name":"legacy","kind":"client-credentials","issuer":"https://u:pw-Kx1@idp.example.com","token_url":"https://u:pw-Kx1@idp.example.com/t"}`))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"profile", "list"}, {"profile", "list", "--json"}, {"profile", "show", "legacy"},
+		{"profile", "show", "legacy", "--json"}, {"profile", "export"}, {"profile", "export", "legacy"}} {
+		out := c.ok(args...)
+		if strings.Contains(out, "pw-Kx1") || !strings.Contains(out, "u:xxxxx@idp.example.com") {
+			t.Errorf("%v shows the password (or no URL):\n%s", args, out)
+		}
+	}
+}
+
+// Item 8: profile rm, and a secret replaced by profile add --force, leave
+// no old value readable in the store file.
+func TestProfileRmLeavesNoSecretInFile(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	inFile := func(v string) bool {
+		b, err := os.ReadFile(c.store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bytes.Contains(b, []byte(v))
+	}
+	if !inFile(clientSecretValue) || !inFile(hmacKeyValue) {
+		t.Fatal("fixture: the secrets are not in the file")
+	}
+	c.ok("profile", "rm", "corp")
+	c.ok("profile", "add", "sig", "--force", "--kind", "hmac", "--scheme", "rfc9421", "--hmac-key", "new-hmac-key-Q1")
+	if inFile(clientSecretValue) || inFile(hmacKeyValue) {
+		t.Fatal("a removed or replaced secret is still readable in the store file")
+	}
+	if out := c.ok("profile", "list"); !strings.Contains(out, "sig") || strings.Contains(out, "corp") {
+		t.Fatalf("list after compaction:\n%s", out)
 	}
 }

@@ -120,6 +120,7 @@ Exit status: 0 ok; 1 a flow or a check failed; 2 usage or configuration error.`,
 		newProfileCmd(g),
 		newCertsCmd(g),
 		newBenchCmd(g),
+		newAuditCmd(g), // audit.go
 	)
 	return root
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"authlab/flows"
+	"authlab/flows/dpop"
 	"authlab/flows/mtls"
 	"authlab/flows/token"
 	"authlab/views/render"
@@ -28,6 +29,7 @@ type tokenInspectFlags struct {
 	leeway                                    time.Duration
 	json, explain                             bool
 	timeout                                   time.Duration
+	dpop                                      tokDPoPFlags
 }
 
 func newTokenCmd(g *globals) *cobra.Command {
@@ -72,7 +74,7 @@ token is malformed; 2 usage error.`,
 	fl := inspect.Flags()
 	fl.StringVar(&f.issuer, "issuer", "", "issuer URL: fetch its keys via discovery (also the expected iss, and the skew source)")
 	fl.StringVar(&f.jwks, "jwks", "", "JWKS URL or file")
-	fl.StringVar(&f.key, "key", "", "PEM key file, or HMAC secret (value, env:NAME, file:PATH, base64:, hex:)")
+	fl.StringVar(&f.key, "key", "", "PEM key file, or HMAC secret (value, env:NAME, file:PATH, base64:, hex:, raw:VALUE)")
 	fl.StringSliceVar(&f.aud, "aud", nil, "expected audience (repeatable; any one must match)")
 	fl.StringVar(&f.iss, "iss", "", "expected issuer (default: --issuer)")
 	fl.StringVar(&f.nonce, "nonce", "", "expected nonce (ID tokens)")
@@ -85,7 +87,13 @@ token is malformed; 2 usage error.`,
 	fl.BoolVar(&f.json, "json", false, "print one JSON object")
 	fl.BoolVar(&f.explain, "explain", false, "explain each claim in plain words")
 	fl.DurationVar(&f.timeout, "timeout", flows.DefaultTimeout, "per HTTP call (discovery, JWKS)")
+	fl.StringVar(&f.dpop.key, "dpop-key", "", "DPoP key (PEM or JWK) the token's cnf.jkt must name, or a DPoP proof's key")
+	fl.StringVar(&f.dpop.jkt, "dpop-jkt", "", "JWK thumbprint the token's cnf.jkt must equal (RFC 9449 6)")
+	fl.StringVar(&f.dpop.method, "method", "", "DPoP proof: the request method its htm must match")
+	fl.StringVar(&f.dpop.url, "url", "", "DPoP proof: the request URL its htu must match")
+	fl.StringVar(&f.dpop.accessToken, "access-token", "", "DPoP proof: the access token its ath must hash")
 	cmd.AddCommand(inspect)
+	cmd.AddCommand(newTokenMintCmd(g)) // mint.go
 	return cmd
 }
 
@@ -192,7 +200,11 @@ func tokKeySource(f *tokenInspectFlags, client *flows.Client) (token.KeySource, 
 		return token.StaticKeys{Set: ks}, nil
 	case f.key != "":
 		path, isFile := strings.CutPrefix(f.key, "file:")
-		if !isFile {
+		if kind := flows.NotAPathKind(f.key); kind != "" && !isFile {
+			// A key pasted inline (`--key "$(cat pub.pem)"`): never echoed.
+			return nil, usageErr("--key: the value looks like %s, not a path; pass it as file:PATH or through env:NAME", kind)
+		}
+		if !isFile && !strings.HasPrefix(f.key, "raw:") {
 			// A bare value names a file when one exists there (a JWT
 			// secret never does), or when it plainly looks like a path.
 			_, err := os.Stat(f.key)
@@ -211,11 +223,19 @@ func tokKeySource(f *tokenInspectFlags, client *flows.Client) (token.KeySource, 
 			if err != nil {
 				return nil, usageErr("--key: %v", err)
 			}
+			if tokIsPEM(b) && !strings.HasPrefix(f.key, "raw:") { // env:NAME holding a PEM key
+				ks, err := token.ParsePEM(b)
+				if err != nil {
+					return nil, usageErr("--key %s: %v", flows.DescribeSecret(f.key), err)
+				}
+				ks.Source = "PEM from " + flows.DescribeSecret(f.key)
+				return token.StaticKeys{Set: ks}, nil
+			}
 			return token.SecretKeys(b), nil
 		}
 		b, err := flows.ReadFileCapped(path, flows.MaxKeyFileSize)
 		if err != nil {
-			return nil, usageErr("--key %s: %v", f.key, tokPathErr(err))
+			return nil, usageErr("--key %s: %v", tokKeyShown(f.key), tokPathErr(err))
 		}
 		if tokIsPEM(b) {
 			ks, err := token.ParsePEM(b)
@@ -234,6 +254,16 @@ func tokKeySource(f *tokenInspectFlags, client *flows.Client) (token.KeySource, 
 		return token.SecretKeys(b), nil
 	}
 	return nil, nil
+}
+
+// tokKeyShown names a --key value in a message: a path (file:PATH, or one
+// that plainly looks like a path) as given, anything else by what it looks
+// like, since --key also takes secrets.
+func tokKeyShown(v string) string {
+	if p, ok := strings.CutPrefix(v, "file:"); ok {
+		return "file:" + p
+	}
+	return flows.DisplayPath(v)
 }
 
 // tokPathErr drops the "open PATH:" wrapper when the flag already names it.
@@ -291,6 +321,9 @@ func runTokenInspect(ctx context.Context, g *globals, f *tokenInspectFlags, args
 	raw, err := tokReadArg(g, args)
 	if err != nil {
 		return err
+	}
+	if dpop.IsProof(raw) { // typ dpop+jwt: checked by RFC 9449's rules, not a token's
+		return inspectProof(g, &f.dpop, f.leeway, f.json, raw)
 	}
 	opts := token.Options{Leeway: f.leeway, Issuer: f.iss, Audience: f.aud, Nonce: f.nonce, Algs: f.algs}
 	if f.leeway == 0 {
@@ -376,6 +409,15 @@ func runTokenInspect(ctx context.Context, g *globals, f *tokenInspectFlags, args
 			}
 		}
 		return failErr(errors.New(render.Printable(decErr.Error())))
+	}
+	if rep.Token != nil {
+		c, ok, err := f.dpop.jktCheck(rep.Token.Claims)
+		if err != nil {
+			return err
+		}
+		if ok {
+			rep.Checks = append(rep.Checks, c)
+		}
 	}
 	if f.json {
 		out := tokInspectJSON{Flow: "token inspect", OK: rep.OK(), Token: rep.Token, Kind: rep.Kind, Verified: rep.Verified,

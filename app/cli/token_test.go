@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"authlab/flows/token/tokentest"
 	"bytes"
 	"crypto"
 	"crypto/ecdsa"
@@ -36,17 +37,10 @@ func tokB64(t *testing.T, v any) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// tokSignRS256 signs with testdata/token/rsa1.key using only the standard library.
+// tokSignRS256 signs with testdata/token/rsa1.key using only the standard library
+// (no JWT library: the fixture must not depend on what it tests).
 func tokSignRS256(t *testing.T, header, claims map[string]any) string {
-	b, err := os.ReadFile(filepath.Join(tokTestdata, "rsa1.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blk, _ := pem.Decode(b)
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := tokentest.LoadPKCS8(t, filepath.Join(tokTestdata, "rsa1.key"))
 	h := map[string]any{"alg": "RS256", "kid": "rsa1"}
 	for k, v := range header {
 		h[k] = v
@@ -265,41 +259,9 @@ func BenchmarkTokenInspectCmd(b *testing.B) {
 // on where the renderer wraps a line.
 func tokFlat(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// tokEncrypt wraps a JWT in a compact JWE with go-jose, as an issuer that
-// encrypts its tokens does.
-func tokEncrypt(t *testing.T, inner string, to any) string {
-	t.Helper()
-	e, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.RSA_OAEP_256, Key: to}, (&jose.EncrypterOptions{}).WithContentType("JWT"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := e.Encrypt([]byte(inner))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func tokLoadKey(t *testing.T, name string) crypto.Signer {
-	b, err := os.ReadFile(filepath.Join(tokTestdata, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blk, _ := pem.Decode(b)
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k.(crypto.Signer)
-}
-
 func TestTokenInspectDecryptKey(t *testing.T) {
-	rsa1 := tokLoadKey(t, "rsa1.key")
-	jwe := tokEncrypt(t, tokFixture(t), rsa1.Public())
+	rsa1 := tokentest.LoadPKCS8(t, filepath.Join(tokTestdata, "rsa1.key"))
+	jwe := tokentest.EncryptJWE(t, tokFixture(t), jose.RSA_OAEP_256, jose.A256GCM, rsa1.Public())
 	jwks := filepath.Join(tokTestdata, "jwks.json")
 
 	code, out, errOut := runAuthlab(t, "", "", "token", "inspect", "--jwks", jwks, "--decrypt-key", filepath.Join(tokTestdata, "rsa1.key"), jwe)
@@ -381,7 +343,7 @@ func TestTokenInspectDecryptKey(t *testing.T) {
 }
 
 func TestTokenInspectX5CWithCA(t *testing.T) {
-	rsa1 := tokLoadKey(t, "rsa1.key")
+	rsa1 := tokentest.LoadPKCS8(t, filepath.Join(tokTestdata, "rsa1.key"))
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)

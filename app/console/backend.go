@@ -5,6 +5,7 @@ import (
 
 	"authlab/flows"
 	"authlab/flows/bench"
+	"authlab/store"
 	"authlab/views/history"
 	"authlab/views/inspect"
 	"authlab/views/profiles"
@@ -79,6 +80,17 @@ type Bencher interface {
 	// StartBench prepares the operation (discovery, one shared transport)
 	// and starts it in the background. The run ends with ctx or its bounds.
 	StartBench(ctx context.Context, name string, cfg bench.Config) (BenchRun, error)
+}
+
+// Truster is the optional part of a Backend that confirms where a profile's
+// secrets may go. Runs refuse a secret that came through an import, or whose
+// profile's URLs changed, until the person confirms it: the console shows
+// Trust's items (which file, variable or stored secret goes to which host)
+// and, on yes, passes the same items to ConfirmTrust, which refuses them if
+// the profile changed in between.
+type Truster interface {
+	Trust(name string) ([]store.TrustItem, error)
+	ConfirmTrust(name string, shown []store.TrustItem) error
 }
 
 // BenchRun is a bench in progress (a *bench.Handle, plus what it measures).

@@ -178,6 +178,9 @@ func (b *StoreBackend) benchProfile(name string) (store.Profile, flows.Request, 
 	if err != nil {
 		return p, flows.Request{}, err
 	}
+	if err := p.TrustError(); err != nil {
+		return p, flows.Request{}, err
+	}
 	if !benchable(p.Kind) {
 		return p, flows.Request{}, fmt.Errorf("%s is a %s profile: bench repeats non-interactive flows only (client credentials, token exchange, mTLS)", name, p.Kind)
 	}

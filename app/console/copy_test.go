@@ -97,3 +97,48 @@ func TestIdPPanelRotateAndReset(t *testing.T) {
 		t.Errorf("faults after reset = %+v", idp.faults)
 	}
 }
+
+// TestCurlMasksLiveTokensInForms: "copy as curl (secrets masked)" must not
+// carry a token or code a request sent in its form body or query, even when
+// the exchange it is built from was not masked; "with secrets" puts back
+// only the client credentials.
+func TestCurlMasksLiveTokensInForms(t *testing.T) {
+	live := map[string]string{
+		"token": "live-token-1", "refresh_token": "live-refresh-2", "subject_token": "live-subject-3", "actor_token": "live-actor-4",
+		"code": "live-code-5", "assertion": "live-assertion-6", "client_assertion": "live-client-assertion-7",
+		"password": "live-password-8", "code_verifier": "live-verifier-9", "device_code": "live-device-10",
+	}
+	var form []string
+	for k, v := range live {
+		form = append(form, k+"="+v)
+	}
+	form = append(form, "grant_type=refresh_token", "client_secret=s3cret-value")
+	x := flows.Exchange{Method: "POST", URL: "https://idp.example/token?access_token=live-query-11",
+		RequestHeaders: map[string][]string{"Content-Type": {"application/x-www-form-urlencoded"}, "Authorization": {"Bearer live-bearer-12"}},
+		RequestBody:    strings.Join(form, "&")}
+	masked, withSecrets := Curl(x, nil), Curl(x, &Secrets{ClientID: "a", ClientSecret: "s3cret-value"})
+	for _, v := range append(mapValues(live), "live-query-11", "live-bearer-12") {
+		if strings.Contains(masked, v) || strings.Contains(withSecrets, v) {
+			t.Errorf("curl carries %q:\n%s\n%s", v, masked, withSecrets)
+		}
+	}
+	if strings.Contains(masked, "s3cret-value") || !strings.Contains(masked, "grant_type=refresh_token") || !strings.Contains(masked, "refresh_token="+flows.Masked) {
+		t.Errorf("masked curl = %s", masked)
+	}
+	if !strings.Contains(withSecrets, "client_secret=s3cret-value") {
+		t.Errorf("curl with secrets lost the client secret: %s", withSecrets)
+	}
+	js := flows.Exchange{Method: "POST", URL: "https://idp.example/x", RequestHeaders: map[string][]string{"Content-Type": {"application/json"}},
+		RequestBody: `{"subject_token":"live-json-13","audience":"api"}`}
+	if c := Curl(js, nil); strings.Contains(c, "live-json-13") || !strings.Contains(c, `"audience":"api"`) {
+		t.Errorf("JSON body curl = %s", c)
+	}
+}
+
+func mapValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}

@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/base64"
+	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -21,9 +22,13 @@ type Secrets struct {
 	ClientSecret string
 }
 
-// Curl renders an exchange as a curl command. The exchange is already
-// masked; with sec, the masked client credentials are put back (Basic
-// header and client_secret form field) — only on an explicit user action.
+// Curl renders an exchange as a curl command. It masks on its own what a
+// request may carry — secret headers, and credential parameters of the
+// query and body (client_secret, client_assertion, password, and the live
+// token=, refresh_token=, subject_token=, code=, assertion= ...) — rather
+// than trust that the exchange was masked. With sec, the masked client
+// credentials are put back (Basic header and client_secret form field) —
+// only on an explicit user action; tokens and codes never are.
 func Curl(x flows.Exchange, sec *Secrets) string {
 	var b strings.Builder
 	b.WriteString("curl -sS")
@@ -40,6 +45,9 @@ func Curl(x flows.Exchange, sec *Secrets) string {
 			continue
 		}
 		for _, v := range x.RequestHeaders[k] {
+			if !strings.Contains(v, flows.Masked) { // masked already: keep its fingerprint
+				v = flows.MaskHeaders(http.Header{k: {v}}).Get(k)
+			}
 			if sec != nil && strings.EqualFold(k, "Authorization") && strings.HasPrefix(v, "Basic ") && sec.ClientSecret != "" {
 				v = "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(sec.ClientID)+":"+url.QueryEscape(sec.ClientSecret)))
 			}
@@ -47,7 +55,7 @@ func Curl(x flows.Exchange, sec *Secrets) string {
 		}
 	}
 	if x.RequestBody != "" {
-		body := x.RequestBody
+		body := maskBody(x.RequestBody, x.RequestHeaders.Get("Content-Type"))
 		if sec != nil && sec.ClientSecret != "" {
 			if vals, err := url.ParseQuery(body); err == nil && vals.Has("client_secret") {
 				vals.Set("client_secret", sec.ClientSecret)
@@ -56,8 +64,36 @@ func Curl(x flows.Exchange, sec *Secrets) string {
 		}
 		b.WriteString(" --data-raw " + shellQuote(body))
 	}
-	b.WriteString(" " + shellQuote(x.URL))
+	b.WriteString(" " + shellQuote(maskURL(x.URL))) // credential query parameters too
 	return b.String()
+}
+
+// encodedMask is flows.Masked as a form encoder writes it.
+var encodedMask = url.QueryEscape(flows.Masked)
+
+// maskBody masks credential parameters of a form body in place, keeping
+// the order and spelling of the others; a JSON body goes through
+// flows.MaskCredentials; other bodies are left alone.
+func maskBody(body, contentType string) string {
+	ct := strings.ToLower(contentType)
+	if strings.Contains(ct, "json") {
+		return flows.MaskCredentials([]byte(body), contentType)
+	}
+	if ct != "" && !strings.Contains(ct, "application/x-www-form-urlencoded") {
+		return body
+	}
+	pairs := strings.Split(body, "&")
+	for i, p := range pairs {
+		k, v, _ := strings.Cut(p, "=")
+		name, err := url.QueryUnescape(k)
+		if err != nil {
+			name = k
+		}
+		if flows.IsCredentialParam(name) || strings.Contains(v, encodedMask) {
+			pairs[i] = k + "=" + flows.Masked
+		}
+	}
+	return strings.Join(pairs, "&")
 }
 
 func shellQuote(s string) string {

@@ -110,8 +110,14 @@ func (b *StoreBackend) Duplicate(name string) (string, error) {
 			if _, err := s.GetProfile(n); errors.Is(err, store.ErrNotFound) {
 				p.Name, p.Demo = n, false
 				p.CreatedAt, p.UpdatedAt = time.Time{}, time.Time{}
+				// The copy keeps each secret with the hosts it was
+				// confirmed for: copying confirms nothing.
+				for k := range p.Secrets {
+					p.Secrets[k] = store.KeepStored()
+				}
 				out = n
-				return s.PutProfile(p, false)
+				_, err := s.SaveProfile(p, store.SaveOptions{From: name})
+				return err
 			}
 		}
 		return fmt.Errorf("no free name for a copy of %s", name)
@@ -191,6 +197,9 @@ func (b *StoreBackend) Secrets(name string) (Secrets, error) {
 		return Secrets{}, err
 	}
 	sec := Secrets{ClientID: p.ClientID}
+	if err := p.TrustError(); err != nil {
+		return Secrets{}, err // the curl would send it to a host nobody confirmed
+	}
 	if s, ok := p.Secrets[store.ClientSecret]; ok && !s.IsZero() {
 		v, err := s.Resolve()
 		if err != nil {
@@ -223,6 +232,11 @@ func (b *StoreBackend) Run(ctx context.Context, rr RunRequest, ev Events) *flows
 	}, store.ReadOnly())
 	if err != nil {
 		return fail(flows.Errorf(flows.ErrConfig, "profile %s: %v", rr.Profile, err))
+	}
+	// The one line the run screen shows for a secret not confirmed for the
+	// hosts it would go to; nothing is read or sent.
+	if err := p.TrustError(); err != nil {
+		return fail(flows.Errorf(flows.ErrConfig, "%v", err))
 	}
 	if p.Kind == store.KindHMAC && rr.Flow == "" {
 		res := runHMAC(ctx, p, b.now, b.Transport, ev)
@@ -372,6 +386,19 @@ func profileToForm(p store.Profile) Form {
 	return f
 }
 
+// Trust lists each secret of a profile with the hosts a run sends it to
+// (Truster).
+func (b *StoreBackend) Trust(name string) ([]store.TrustItem, error) {
+	var items []store.TrustItem
+	err := store.View(b.Path, func(s *store.Store) (err error) { items, err = s.TrustItems(name); return }, store.ReadOnly())
+	return items, err
+}
+
+// ConfirmTrust records the person's confirmation of what Trust showed.
+func (b *StoreBackend) ConfirmTrust(name string, shown []store.TrustItem) error {
+	return store.Update(b.Path, func(s *store.Store) error { return s.ConfirmTrust(name, shown) })
+}
+
 // Form loads a profile into the editor.
 func (b *StoreBackend) Form(name string) (Form, error) {
 	p, err := store.LoadProfile(b.Path, name)
@@ -395,29 +422,39 @@ func (b *StoreBackend) SaveForm(f Form, original string) error {
 	}
 	return store.Update(b.Path, func(s *store.Store) error {
 		p.Secrets = map[store.SecretKind]store.Secret{}
+		var old store.Profile
 		if original != "" {
-			old, err := s.GetProfile(original)
-			if err != nil {
+			var err error
+			if old, err = s.GetProfile(original); err != nil {
 				return err
 			}
 			// fields the form does not show survive an edit
 			p.ExtraParams, p.Tags, p.Demo = old.ExtraParams, old.Tags, old.Demo
 			p.JWKSURL, p.IntrospectURL, p.RevokeURL, p.UserinfoURL = old.JWKSURL, old.IntrospectURL, old.RevokeURL, old.UserinfoURL
 			p.HMAC.Label, p.HMAC.Components, p.HMAC.Region, p.HMAC.Service, p.HMAC.AccessKey = old.HMAC.Label, old.HMAC.Components, old.HMAC.Region, old.HMAC.Service, old.HMAC.AccessKey
-			for k, sec := range old.Secrets {
-				p.Secrets[k] = sec
+			// Secrets the form does not show (the private key) are kept
+			// with the hosts they were confirmed for.
+			for k := range old.Secrets {
+				p.Secrets[k] = store.KeepStored()
 			}
 		}
 		for _, k := range []store.SecretKind{store.ClientSecret, store.HMACKey, store.APIKey} {
-			if val := strings.TrimSpace(v[string(k)]); val != "" {
-				if !strings.HasPrefix(val, "<stored secret") {
-					p.Secrets[k] = store.ParseSecret(val)
-				}
-			} else {
+			val := strings.TrimSpace(v[string(k)])
+			switch {
+			case val == "":
 				delete(p.Secrets, k)
+			case strings.HasPrefix(val, "<stored secret"), old.Secrets[k].IsRef() && val == old.Secrets[k].Ref():
+				// Left as it was: kept with its confirmation, which a
+				// changed URL does not extend (the store says so).
+				p.Secrets[k] = store.KeepStored()
+			default:
+				p.Secrets[k] = store.ParseSecret(val) // typed here: confirmed for the form's hosts
 			}
 		}
-		if err := s.PutProfile(p, original == p.Name); err != nil {
+		// A stored value the new URLs would send elsewhere is refused
+		// rather than dropped quietly: the person enters it again or
+		// clears it.
+		if _, err := s.SaveProfile(p, store.SaveOptions{Replace: original == p.Name, From: original, RefuseDrop: true}); err != nil {
 			return err
 		}
 		if original != "" && original != p.Name {
@@ -435,6 +472,10 @@ func (b *StoreBackend) Discover(ctx context.Context, f Form) (Form, error) {
 	}
 	md, err := eng.Discover(ctx, nil)
 	if err != nil {
+		// The message names the issuer; a password in it stays hidden.
+		if iss := f.Fields["issuer"]; store.RedactURL(iss) != iss {
+			return f, errors.New(strings.ReplaceAll(err.Error(), iss, store.RedactURL(iss)))
+		}
 		return f, err
 	}
 	out := Form{Name: f.Name, Kind: f.Kind, Fields: map[string]string{}}

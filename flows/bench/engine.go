@@ -306,10 +306,12 @@ func runWorker(ctx context.Context, cfg Config, op Op, w *worker, issued *atomic
 		if cfg.Requests > 0 && i >= int64(cfg.Requests) {
 			return // the others finish their slots; Run sees all workers done
 		}
+		var intended time.Time
 		if interval > 0 {
 			// Each request has a slot start+i·interval; sleep until it (no
 			// busy loop, no central dispatcher).
-			if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
+			intended = start.Add(time.Duration(i) * interval)
+			if wait := time.Until(intended); wait > 0 {
 				if pace == nil {
 					pace = time.NewTimer(wait)
 				} else {
@@ -327,6 +329,13 @@ func runWorker(ctx context.Context, cfg Config, op Op, w *worker, issued *atomic
 		t1 := time.Now()
 		if out.Latency <= 0 {
 			out.Latency = t1.Sub(t0)
+		}
+		if !intended.IsZero() && t0.After(intended) {
+			// At a fixed rate a request is late when the ones before it were
+			// slow; counting from its slot, not from when it finally left,
+			// keeps a stall in the percentiles (coordinated omission, as wrk2
+			// corrects it).
+			out.Latency += t0.Sub(intended)
 		}
 		if !out.OK && ctx.Err() != nil {
 			// Cut off by the grace deadline or by cancellation: not the server's fault.

@@ -3,6 +3,10 @@ package bench
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -151,5 +155,81 @@ func TestConfigValidation(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), Config{Requests: 3}, func(ctx context.Context) Outcome { return Outcome{Err: errors.New("x")} }); err != nil {
 		t.Error(err)
+	}
+}
+
+// At a fixed rate a server that stalls once holds back the requests queued
+// behind the stalled one; measured from their scheduled send times they show
+// the stall, so p99 does too (measured from the actual send, only the one
+// stalled request would, and p99 would look healthy).
+func TestRateLatencyCountsFromSchedule(t *testing.T) {
+	const stall = 500 * time.Millisecond
+	var n atomic.Int64
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 10 {
+			select { // the injected stall, bounded by the test and the client
+			case <-time.After(stall):
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		w.Write([]byte(`{"access_token":"x","token_type":"Bearer"}`))
+	}))
+	t.Cleanup(srv.Close)
+	s, err := NewSetup(context.Background(), flows.Request{Endpoints: flows.Endpoints{Token: srv.URL + "/token"},
+		ClientID: "c", ClientSecret: "s", Timeout: 10 * time.Second}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	op, ok := s.TokenOp(url.Values{"grant_type": {"client_credentials"}})
+	if !ok {
+		t.Fatal("no lean path")
+	}
+	// 150 slots 10 ms apart; the stall at the 10th holds back about 50 more.
+	rep, err := Run(context.Background(), Config{Requests: 150, Concurrency: 1, Rate: 100, Duration: time.Minute}, op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK != 150 || rep.Latency.From != FromIntended {
+		t.Fatalf("%d ok of 150, latency from %q", rep.OK, rep.Latency.From)
+	}
+	if rep.Latency.P99 < stall*8/10 {
+		t.Errorf("p99 %v hides the %v stall", rep.Latency.P99, stall)
+	}
+	// The queued requests count too, not only the stalled one.
+	late := 0
+	for _, d := range rep.sorted {
+		if d >= stall/2 {
+			late++
+		}
+	}
+	if late < 10 {
+		t.Errorf("%d requests at or above %v, want the queue behind the stall (≥ 10)", late, stall/2)
+	}
+	var text strings.Builder
+	rep.WriteText(&text, 20)
+	if !strings.Contains(text.String(), "scheduled send time") || rep.JSON().LatencyMS.From != FromIntended {
+		t.Errorf("the report does not say latency is from the schedule:\n%s", text.String())
+	}
+}
+
+// Without a rate each worker sends when its previous answer is in, and the
+// report says latency runs from the send.
+func TestClosedLoopLatencyFromSend(t *testing.T) {
+	rep, err := Run(context.Background(), Config{Requests: 10, Concurrency: 2},
+		func(ctx context.Context) Outcome { return Outcome{OK: true, Latency: time.Millisecond} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Latency.From != FromSent || rep.Latency.Max != time.Millisecond {
+		t.Fatalf("from %q, max %v; want from the send, exactly the op's 1ms", rep.Latency.From, rep.Latency.Max)
+	}
+	var text strings.Builder
+	rep.WriteText(&text, 20)
+	if !strings.Contains(text.String(), "from each request's send") {
+		t.Errorf("report:\n%s", text.String())
 	}
 }

@@ -46,12 +46,31 @@ type Setup struct {
 	ClientCert bool
 	Endpoints  flows.Endpoints
 	Meta       *oauth.Metadata // nil without discovery
+
+	concurrency int
+	conns       *closers // connections ops keep outside Transport; shared by copies
+}
+
+// closers are Close functions Setup.Close calls.
+type closers struct {
+	mu  sync.Mutex
+	fns []func()
+}
+
+// track has Close call fn.
+func (s *Setup) track(fn func()) {
+	if s.conns == nil {
+		s.conns = &closers{}
+	}
+	s.conns.mu.Lock()
+	s.conns.fns = append(s.conns.fns, fn)
+	s.conns.mu.Unlock()
 }
 
 // NewSetup builds the transport for concurrency workers and resolves the
 // endpoints (one discovery when the request names an issuer).
 func NewSetup(ctx context.Context, req flows.Request, concurrency int) (*Setup, error) {
-	s := &Setup{Request: req.Clone()}
+	s := &Setup{Request: req.Clone(), concurrency: concurrency, conns: &closers{}}
 	if req.CertFile != "" || req.CAFile != "" {
 		key := req.KeyFile
 		if key == "" {
@@ -106,7 +125,20 @@ func NewTransport(conf *tls.Config, concurrency int) *http.Transport {
 }
 
 // Close releases idle connections.
-func (s *Setup) Close() { s.Transport.CloseIdleConnections() }
+func (s *Setup) Close() {
+	if s.conns != nil {
+		s.conns.mu.Lock()
+		fns := s.conns.fns
+		s.conns.fns = nil
+		s.conns.mu.Unlock()
+		for _, fn := range fns {
+			fn()
+		}
+	}
+	if s.Transport != nil {
+		s.Transport.CloseIdleConnections()
+	}
+}
 
 // engine builds an oauth engine on the shared transport. With every endpoint
 // it needs already resolved, it does not discover again.
@@ -205,10 +237,11 @@ func (s *Setup) FlowOp(flow string) (Op, error) {
 
 // TokenOp is a lean token request: the form and client authentication the
 // engine would send (client_secret_basic with RFC 6749 2.3.1 encoding,
-// client_secret_post, or none), encoded once, on the shared transport,
-// without the per-request masking and records the engine keeps for display,
-// so the client costs no more CPU per request than hey. ok is false for the
-// methods that need a fresh assertion per request (JWT, mTLS): use the engine.
+// client_secret_post, or none), serialised once and sent by a rawClient
+// (net/http on the shared transport when a proxy applies), without the
+// per-request masking and records the engine keeps for display, so the
+// client costs less CPU per request than hey. ok is false for the methods
+// that need a fresh assertion per request (JWT, mTLS): use the engine.
 func (s *Setup) TokenOp(form url.Values) (op Op, ok bool) {
 	r := s.Request
 	method := r.AuthMethod
@@ -256,7 +289,6 @@ func (s *Setup) TokenOp(form url.Values) (op Op, ok bool) {
 	if err != nil {
 		return nil, false
 	}
-	hc := &http.Client{Transport: s.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	timeout := r.Timeout
 	if timeout <= 0 {
 		timeout = flows.DefaultTimeout
@@ -269,6 +301,52 @@ func (s *Setup) TokenOp(form url.Values) (op Op, ok bool) {
 		header["Authorization"] = []string{authz}
 	}
 	bodyBytes := []byte(body)
+	// A 200 carrying an access token is recognised without decoding the
+	// token (the lean path never inspects it); anything else gets the full
+	// diagnosis.
+	classify := func(status int, h http.Header, b []byte) Outcome {
+		if status == http.StatusOK && bytes.Contains(b, []byte(`"access_token":"`)) && !bytes.Contains(b, []byte(`"error":`)) {
+			return Outcome{OK: true, Status: status}
+		}
+		fr := &flows.Response{Status: status, Header: h, Body: bytes.Clone(b)}
+		if status != http.StatusOK {
+			return HTTPOutcome(fr, nil)
+		}
+		var tr struct {
+			AccessToken string `json:"access_token"`
+			Error       string `json:"error"`
+		}
+		if err := json.Unmarshal(b, &tr); err != nil || tr.AccessToken == "" || tr.Error != "" {
+			// No body snippet: a 200 body may hold other tokens.
+			return Outcome{Status: status, OAuthError: tr.Error, Err: flows.Errorf(flows.ErrProtocol,
+				"token request: %s answered HTTP 200 without an access_token (%s, %d bytes)", u.Host, orNone(fr.ContentType()), len(b))}
+		}
+		return Outcome{OK: true, Status: status}
+	}
+	proxyFor := http.ProxyFromEnvironment
+	if s.Transport != nil && s.Transport.Proxy != nil {
+		proxyFor = s.Transport.Proxy
+	}
+	if proxy, err := proxyFor(&http.Request{URL: u}); err == nil && proxy == nil {
+		if rc := newRawClient(http.MethodPost, u, header, bodyBytes, s.TLS, timeout, s.concurrency); rc != nil {
+			s.track(rc.Close)
+			return func(ctx context.Context) Outcome {
+				buf := rc.buffer()
+				defer rc.release(buf)
+				ans, err := rc.Do(ctx, buf)
+				if err != nil {
+					var fe *flows.Error
+					if errors.As(err, &fe) {
+						return Outcome{Err: fe}
+					}
+					return Outcome{Err: flows.ExplainTransportError("token request", u, err, timeout)}
+				}
+				return classify(ans.Status, ans.Header, ans.Body)
+			}, true
+		}
+	}
+	// Through a proxy: net/http, with the request built once and copied.
+	hc := &http.Client{Transport: s.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	template := &http.Request{Method: http.MethodPost, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: header, Host: u.Host, ContentLength: int64(len(bodyBytes)),
 		// GetBody lets the transport resend on a keep-alive connection the
@@ -294,26 +372,7 @@ func (s *Setup) TokenOp(form url.Values) (op Op, ok bool) {
 		if _, err := buf.ReadFrom(io.LimitReader(resp.Body, flows.MaxResponseBody+1)); err != nil {
 			return Outcome{Status: resp.StatusCode, Err: flows.ExplainTransportError("token request", u, err, timeout)}
 		}
-		b := buf.Bytes()
-		// The common case, a 200 carrying an access token, is recognised
-		// without decoding the token; anything else gets the full diagnosis.
-		if resp.StatusCode == http.StatusOK && bytes.Contains(b, []byte(`"access_token":"`)) && !bytes.Contains(b, []byte(`"error":`)) {
-			return Outcome{OK: true, Status: resp.StatusCode}
-		}
-		fr := &flows.Response{Status: resp.StatusCode, Header: resp.Header, Body: bytes.Clone(b)}
-		if resp.StatusCode != http.StatusOK {
-			return HTTPOutcome(fr, nil)
-		}
-		var tr struct {
-			AccessToken string `json:"access_token"`
-			Error       string `json:"error"`
-		}
-		if err := json.Unmarshal(b, &tr); err != nil || tr.AccessToken == "" || tr.Error != "" {
-			// No body snippet: a 200 body may hold other tokens.
-			return Outcome{Status: resp.StatusCode, OAuthError: tr.Error, Err: flows.Errorf(flows.ErrProtocol,
-				"token request: %s answered HTTP 200 without an access_token (%s, %d bytes)", u.Host, orNone(fr.ContentType()), len(b))}
-		}
-		return Outcome{OK: true, Status: resp.StatusCode}
+		return classify(resp.StatusCode, resp.Header, buf.Bytes())
 	}, true
 }
 

@@ -21,6 +21,28 @@ const (
 type LatencyStats struct {
 	Min, P50, P90, P95, P99, Max, Mean time.Duration
 	Method                             string
+	// From says where each latency starts: FromIntended with a rate,
+	// FromSent without.
+	From string
+}
+
+// Where latencies are measured from.
+const (
+	// FromSent: from when the request was sent to its answer (no rate: each
+	// worker sends as soon as its previous answer is in).
+	FromSent = "sent"
+	// FromIntended: from the request's slot in the --rate schedule, so time
+	// spent waiting behind a slow request counts (coordinated omission
+	// corrected, as wrk2 does).
+	FromIntended = "intended"
+)
+
+// describeFrom is From in words, for the human report.
+func describeFrom(from string) string {
+	if from == FromIntended {
+		return "from each request's scheduled send time (--rate; includes time queued behind slow requests)"
+	}
+	return "from each request's send to its answer"
 }
 
 // Report is the result of a run.
@@ -53,6 +75,10 @@ func (r *Report) Quantile(q float64) time.Duration {
 
 func buildReport(cfg Config, workers []*worker, start time.Time, reason string) *Report {
 	r := &Report{Started: start, StopReason: reason, Concurrency: cfg.Concurrency, Rate: cfg.Rate, buckets: newBuckets()}
+	r.Latency.From = FromSent
+	if cfg.Rate > 0 {
+		r.Latency.From = FromIntended
+	}
 	var last time.Time
 	exact := true
 	var total int64
@@ -234,6 +260,7 @@ func (r *Report) WriteText(w io.Writer, width int) {
 	l := r.Latency
 	fmt.Fprintf(w, "latency      min %s  p50 %s  p90 %s  p95 %s  p99 %s  max %s\n",
 		FormatDuration(l.Min), FormatDuration(l.P50), FormatDuration(l.P90), FormatDuration(l.P95), FormatDuration(l.P99), FormatDuration(l.Max))
+	fmt.Fprintf(w, "measured     %s\n", describeFrom(l.From))
 	if len(r.Failures) > 0 {
 		fmt.Fprintln(w, "failures")
 		for _, g := range r.Failures {
@@ -268,6 +295,8 @@ type LatencyJSON struct {
 	Max    float64 `json:"max"`
 	Mean   float64 `json:"mean"`
 	Method string  `json:"method"`
+	// From is "intended" (from the --rate schedule) or "sent".
+	From string `json:"from"`
 }
 
 // BinJSON is one histogram row.
@@ -304,7 +333,7 @@ func (r *Report) JSON() ReportJSON {
 		SuccessRate: math.Round(r.SuccessRate()*1000) / 1000,
 		Throughput:  math.Round(r.Throughput*10) / 10,
 		ElapsedMS:   ms(r.Elapsed), StopReason: r.StopReason, Concurrency: r.Concurrency, Rate: r.Rate,
-		LatencyMS: LatencyJSON{Min: ms(l.Min), P50: ms(l.P50), P90: ms(l.P90), P95: ms(l.P95), P99: ms(l.P99), Max: ms(l.Max), Mean: ms(l.Mean), Method: l.Method},
+		LatencyMS: LatencyJSON{Min: ms(l.Min), P50: ms(l.P50), P90: ms(l.P90), P95: ms(l.P95), P99: ms(l.P99), Max: ms(l.Max), Mean: ms(l.Mean), Method: l.Method, From: l.From},
 		Failures:  r.Failures,
 		Histogram: []BinJSON{},
 	}

@@ -74,13 +74,7 @@ func BenchmarkRFC9421SignVerifyReusedHeader(b *testing.B) {
 }
 
 func BenchmarkBareHMACSameBase(b *testing.B) {
-	key := []byte("bench-secret-0123456789abcdef")
-	m := benchMessage()
-	rec, err := Sign9421(m, NewKey(key), RFC9421Options{Now: func() time.Time { return time.Unix(1795752000, 0) }, Params: Params{KeyID: "k"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	base := []byte(rec.SignatureBase)
+	key, base := benchKeyAndBase(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		h := chmac.New(sha256.New, key)
@@ -97,13 +91,7 @@ func BenchmarkBareHMACSameBase(b *testing.B) {
 // BenchmarkBareHMACReusedState is the stricter baseline: crypto/hmac with
 // the keyed state reused via Reset, as Key does internally.
 func BenchmarkBareHMACReusedState(b *testing.B) {
-	key := []byte("bench-secret-0123456789abcdef")
-	m := benchMessage()
-	rec, err := Sign9421(m, NewKey(key), RFC9421Options{Now: func() time.Time { return time.Unix(1795752000, 0) }, Params: Params{KeyID: "k"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	base := []byte(rec.SignatureBase)
+	key, base := benchKeyAndBase(b)
 	h := chmac.New(sha256.New, key)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -116,4 +104,15 @@ func BenchmarkBareHMACReusedState(b *testing.B) {
 			b.Fatal("mismatch")
 		}
 	}
+}
+
+// benchKeyAndBase is the key and the RFC 9421 signature base of
+// benchMessage, for the bare crypto/hmac baselines.
+func benchKeyAndBase(b *testing.B) ([]byte, []byte) {
+	key := []byte("bench-secret-0123456789abcdef")
+	rec, err := Sign9421(benchMessage(), NewKey(key), RFC9421Options{Now: func() time.Time { return time.Unix(1795752000, 0) }, Params: Params{KeyID: "k"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return key, []byte(rec.SignatureBase)
 }

@@ -123,8 +123,9 @@ func DefaultKeySource() KeySource {
 	}}
 }
 
-// ParseKey reads a key given as a value, env:NAME, file:PATH, hex:HEX or
-// base64:B64 (standard or URL alphabet, padding optional). A file's trailing
+// ParseKey reads a key given as a value, env:NAME, file:PATH, hex:HEX,
+// base64:B64 (standard or URL alphabet, padding optional) or raw:VALUE (the
+// value byte for byte, for one that starts with a prefix). A file's trailing
 // newline is dropped; errors name the form, never the value.
 func (s KeySource) ParseKey(spec string) (Key, error) {
 	if spec == "" {
@@ -133,6 +134,13 @@ func (s KeySource) ParseKey(spec string) (Key, error) {
 	prefix, rest, hasPrefix := strings.Cut(spec, ":")
 	if hasPrefix {
 		switch prefix {
+		case "raw": // a literal key that itself starts with env:, file:, ...
+			if rest == "" {
+				return Key{}, errors.New(`key "raw:" holds no value (raw:VALUE)`)
+			}
+			k := plainKey([]byte(rest))
+			k.src = "value"
+			return withPool(k), nil
 		case "env":
 			if s.Getenv == nil {
 				return Key{}, errors.New("key env:" + rest + ": no environment")

@@ -82,7 +82,11 @@ func (v *Verifier) Middleware(scheme string, next http.Handler) http.Handler {
 				}
 				w.Header().Set("Accept-Signature", DefaultLabel+"=("+req+`);alg="`+AlgHMACSHA256+`"`)
 			}
-			body := ErrorBody{Error: "invalid_signature", Problem: res.Problem, SignatureBase: res.SignatureBase, CanonicalRequest: res.CanonicalRequest, Checks: res.Checks}
+			// The base goes back masked: the caller's secret headers are
+			// no business of whatever logs this answer (MaskBase keeps
+			// length and hash, so the caller can still diff it).
+			mr := res.Masked()
+			body := ErrorBody{Error: "invalid_signature", Problem: res.Problem, SignatureBase: mr.SignatureBase, CanonicalRequest: mr.CanonicalRequest, Checks: res.Checks}
 			if res.Problem != nil {
 				body.ErrorDescription = res.Problem.Message
 			}

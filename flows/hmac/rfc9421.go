@@ -242,14 +242,18 @@ func derivedValues(m *Message, name string, params []Param) ([]string, error) {
 
 // formEncode percent-encodes everything but ALPHA DIGIT * - . _ (RFC 9421 §2.2.8,
 // the WHATWG form-urlencoded set). It differs from awsEncode (sigv4.go) on
-// purpose: '*' stays and '~' is escaped here, the reverse of RFC 3986, so the
-// two cannot share one table.
-func formEncode(s string) string {
+// purpose: '*' stays and '~' is escaped here, the reverse of RFC 3986.
+func formEncode(s string) string { return percentEncode(s, '*') }
+
+// percentEncode escapes every byte but A-Z a-z 0-9 - . _ and the one extra
+// byte a scheme keeps ('*' for RFC 9421 forms, '~' for RFC 3986). Neither
+// net/url escaper matches these two sets exactly.
+func percentEncode(s string, extra byte) string {
 	const hexd = "0123456789ABCDEF"
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '*' || c == '-' || c == '.' || c == '_' {
+		if (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == extra {
 			b.WriteByte(c)
 			continue
 		}

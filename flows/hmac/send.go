@@ -132,18 +132,6 @@ func Sign(m *Message, cfg Config) (*Signed, error) {
 	return s.Sign(m)
 }
 
-// Masked is the record with credentials that ride in added headers (a
-// session token) masked; signatures are derived values and stay visible.
-func (s *Signed) Masked() *Signed {
-	c := *s
-	c.Headers = make([]HeaderField, len(s.Headers))
-	for i, h := range s.Headers {
-		c.Headers[i] = h
-		c.Headers[i].Value = flows.MaskHeaders(http.Header{h.Name: {h.Value}}).Get(h.Name)
-	}
-	return &c
-}
-
 // Request is one request to sign and send.
 type Request struct {
 	Config
@@ -155,6 +143,10 @@ type Request struct {
 	Client flows.ClientOptions
 	// DryRun signs and records the request and sends nothing.
 	DryRun bool
+	// ShowSecrets keeps secret header values in clear in the Sent record
+	// (signature base, canonical request, headers added): local debugging
+	// only. The key itself is never shown.
+	ShowSecrets bool
 }
 
 // Sent is the HMAC side of a Send's result (flows.Result.Detail; SentOf).
@@ -162,13 +154,16 @@ type Sent struct {
 	Scheme string
 	// Message is the request as signed, its added headers included.
 	Message *Message
-	// Signed is what was signed, credentials masked (Signed.Masked).
+	// Signed is what was signed, credentials masked (Signed.Masked)
+	// unless the request asked to show them.
 	Signed *Signed
 	// Response is the server's answer; nil for a dry run or no answer.
 	Response *flows.Response
 	// ServerDiff is the first difference between our signature base and
 	// the one a rejecting server sent back (the mock IdP does), if any.
 	ServerDiff *LineDiff
+
+	showSecrets bool
 }
 
 // SentOf returns the HMAC record of a Send's result, or nil.
@@ -190,12 +185,14 @@ const CheckAccepted = "server accepted the signature"
 // the *Sent record. Configuration problems are errors of kind config.
 func Send(ctx context.Context, req Request, obs flows.Observer) *flows.Result {
 	rec := flows.NewRecorder(flows.FlowHMAC, obs)
+	rec.Secrets().AddKey(req.Key.Bytes()) // masked wherever a server reflects them
+	rec.Secrets().Add(req.SessionToken)
 	res := rec.Result()
 	scheme := req.Scheme
 	if scheme == "" {
 		scheme = SchemeRFC9421
 	}
-	sent := &Sent{Scheme: scheme}
+	sent := &Sent{Scheme: scheme, showSecrets: req.ShowSecrets}
 	res.Detail = sent
 	method := strings.ToUpper(req.Method)
 	if method == "" {
@@ -219,7 +216,7 @@ func Send(ctx context.Context, req Request, obs flows.Observer) *flows.Result {
 	if err != nil {
 		return rec.Finish(flows.Wrap(flows.ErrConfig, err, "%v", err))
 	}
-	sent.Signed = signed.Masked()
+	sent.Signed = signed // masked in Finish (Sent.MaskSecrets) unless ShowSecrets
 	if req.DryRun {
 		return rec.Finish(nil)
 	}
@@ -259,7 +256,9 @@ func Send(ctx context.Context, req Request, obs flows.Observer) *flows.Result {
 	if json.Unmarshal(resp.Body, &eb) == nil && eb.ErrorDescription != "" {
 		detail = fmt.Sprintf("HTTP %d: %s", resp.Status, eb.ErrorDescription)
 		if eb.SignatureBase != "" && signed.SignatureBase != "" {
-			sent.ServerDiff = DiffBases(signed.SignatureBase, eb.SignatureBase)
+			// Both masked: a server masks the secret lines of the base it
+			// sends back, and masking keeps length and hash comparable.
+			sent.ServerDiff = DiffBases(MaskBase(signed.SignatureBase), MaskBase(eb.SignatureBase))
 		}
 	}
 	res.AddCheck(flows.Check{Name: CheckAccepted, Status: flows.Fail, Detail: detail})

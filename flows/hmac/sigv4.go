@@ -234,23 +234,8 @@ func unescapeQuery(s string) (string, error) {
 }
 
 // awsEncode is RFC 3986 encoding: everything but A-Z a-z 0-9 - _ . ~.
-// Not formEncode (rfc9421.go): SigV4 keeps '~' and escapes '*', RFC 9421's
-// form encoding does the reverse.
-func awsEncode(s string) string {
-	const hexd = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hexd[c>>4])
-		b.WriteByte(hexd[c&15])
-	}
-	return b.String()
-}
+// Not formEncode (rfc9421.go): SigV4 keeps '~' and escapes '*'.
+func awsEncode(s string) string { return percentEncode(s, '~') }
 
 // sigV4Auth is a parsed SigV4 Authorization header.
 type sigV4Auth struct {

@@ -16,6 +16,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"net"
 	"net/url"
@@ -92,20 +93,27 @@ func PathsIn(dir string) *CertSet {
 	}
 }
 
-// InitCerts writes (or reuses) the demo certificates in dir: the directory
-// is created 0700 and every file 0600. Existing files are kept when they
+// InitCerts writes (or reuses) the demo certificates in dir: a missing
+// directory is created 0700 (an existing one is left as it is) and every
+// file is 0600. Existing files are kept when they
 // still parse, match their key, chain to the CA in dir and are not about to
 // expire, so a restarted IdP keeps its CA and clients keep trusting it.
 func InitCerts(dir string, now time.Time) (*CertSet, error) {
 	if dir == "" {
 		return nil, errors.New("certs: no directory given")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("certs: create %s: %w", dir, err)
-	}
-	// MkdirAll leaves an existing directory's mode alone; tighten it.
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("certs: chmod %s: %w", dir, err)
+	// Only a directory created here is made 0700: an existing one keeps
+	// its mode (a shared 1777 /tmp/x must not become private). The keys
+	// are 0600 either way.
+	switch st, err := os.Stat(dir); {
+	case err == nil && !st.IsDir():
+		return nil, fmt.Errorf("certs: %s exists and is not a directory", dir)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("certs: %w", err)
+	case err != nil:
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("certs: create %s: %w", dir, err)
+		}
 	}
 	s := PathsIn(dir)
 	g := &generator{now: now, set: s}

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -132,4 +133,42 @@ func mustCert(t *testing.T, p string) *x509.Certificate {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// Only a directory InitCerts creates is made 0700; an existing one (a
+// shared 1777 directory) keeps its mode.
+func TestInitCertsLeavesAnExistingDirectorysMode(t *testing.T) {
+	shared := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(shared, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	s, err := InitCerts(shared, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(shared); st.Mode()&(os.ModePerm|os.ModeSticky) != 0o777|os.ModeSticky {
+		t.Fatalf("existing directory mode became %v, want drwxrwxrwt", st.Mode())
+	}
+	for _, f := range s.Files() {
+		if st, err := os.Stat(f); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v, want 0600", f, st.Mode(), err)
+		}
+	}
+	fresh := filepath.Join(t.TempDir(), "a", "b")
+	if _, err := InitCerts(fresh, testNow); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{fresh, filepath.Dir(fresh)} {
+		if st, _ := os.Stat(d); st.Mode().Perm() != 0o700 {
+			t.Errorf("new directory %s is %v, want 0700", d, st.Mode().Perm())
+		}
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o600)
+	if _, err := InitCerts(file, testNow); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("a file as the directory: %v", err)
+	}
 }

@@ -111,6 +111,9 @@ type Report struct {
 	ServerVerified bool       `json:"server_verified"`
 	// ClientCertRequested: the server sent a CertificateRequest.
 	ClientCertRequested bool `json:"client_cert_requested"`
+	// ClientCertRequestUnknown says why ClientCertRequested could not be
+	// known: the handshake ended before a request would have been seen.
+	ClientCertRequestUnknown string `json:"client_cert_request_unknown,omitempty"`
 	// AcceptableCAs are the issuer DNs from the CertificateRequest (empty:
 	// the server did not say, or did not ask).
 	AcceptableCAs []string `json:"acceptable_cas,omitempty"`
@@ -138,6 +141,7 @@ type handshakeState struct {
 	sent          bool
 	chain         []*x509.Certificate
 	verified      bool
+	version       uint16 // negotiated, as seen when verifying the server
 }
 
 // Run connects to opts.URL with the client certificate, reports the
@@ -213,6 +217,7 @@ func Run(ctx context.Context, opts Options, obs flows.Observer) (*Report, error)
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			st.mu.Lock()
 			st.chain = cs.PeerCertificates
+			st.version = cs.Version
 			st.mu.Unlock()
 			if len(cs.PeerCertificates) == 0 {
 				return errors.New("the server presented no certificate")
@@ -277,6 +282,7 @@ func Run(ctx context.Context, opts Options, obs flows.Observer) (*Report, error)
 	for _, dn := range st.acceptableCAs {
 		rep.AcceptableCAs = append(rep.AcceptableCAs, describeDN(dn))
 	}
+	rep.ClientCertRequestUnknown = requestUnknown(st, doErr)
 	st.mu.Unlock()
 	for _, e := range rec.Exchanges() {
 		if e.TLS != nil {
@@ -358,9 +364,30 @@ func (r *Report) clientChecks() {
 			return
 		}
 		r.check("client certificate", flows.Pass, detail)
+	case r.ClientCertRequestUnknown != "" && r.ClientCert != nil:
+		r.check("client certificate", flows.Warn, "ours was not sent, and whether the server asks for one is unknown: "+r.ClientCertRequestUnknown)
 	case !r.ClientCertRequested && r.ClientCert != nil && len(r.ServerChain) > 0:
 		r.check("client certificate", flows.Warn, "the server did not ask for a client certificate, so ours was not sent (is this the mTLS endpoint or alias?)")
 	}
+}
+
+// requestUnknown says why a handshake that saw no CertificateRequest
+// cannot tell whether the server would have sent one, or "" when it can. In
+// TLS 1.2 the request follows the server's certificate; in TLS 1.3 it comes
+// first, but a client answers it only after accepting that certificate. So
+// a handshake that stopped at the server's certificate knows nothing.
+func requestUnknown(st *handshakeState, doErr error) string {
+	switch {
+	case st.requested, doErr == nil:
+		return ""
+	case len(st.chain) == 0:
+		return "the connection failed before the server presented its certificate"
+	case !st.verified:
+		return "the handshake stopped at the server's certificate, which was not accepted, before a request for ours could be seen"
+	case st.version != tls.VersionTLS13:
+		return "the handshake failed after the server's certificate, before a request for ours could be seen (TLS 1.2 sends it later)"
+	}
+	return "" // TLS 1.3: the request, if any, came before the certificate we accepted
 }
 
 func acceptsSuffix(cas []string) string {

@@ -260,3 +260,37 @@ func TestExplainTransportErrorRemoteAlerts(t *testing.T) {
 		}
 	}
 }
+
+// A handshake that stops at the server's certificate (unknown CA) never
+// reaches the point where a request for ours would be seen: the report says
+// that is unknown and why, not that the server did not ask.
+func TestReportClientCertRequestUnknownWhenServerCertRejected(t *testing.T) {
+	s := certSet(t)
+	require := tlsServer(t, s, tls.RequireAndVerifyClientCert, "", "")
+	for _, o := range []Options{
+		{URL: require.URL, CertFile: s.ClientCert, KeyFile: s.ClientKey},                            // system roots: unknown CA
+		{URL: require.URL, CertFile: s.ClientCert, KeyFile: s.ClientKey, CAFile: s.UntrustedCACert}, // the wrong CA
+	} {
+		r := run(t, o)
+		if r.OK || r.ServerVerified || r.ClientCertRequested {
+			t.Fatalf("ok %v verified %v requested %v", r.OK, r.ServerVerified, r.ClientCertRequested)
+		}
+		if !strings.Contains(r.ClientCertRequestUnknown, "stopped at the server's certificate") {
+			t.Errorf("unknown reason %q", r.ClientCertRequestUnknown)
+		}
+		for _, c := range r.Checks {
+			if strings.Contains(c.Detail, "did not ask") {
+				t.Errorf("check %s claims what was not knowable: %s", c.Name, c.Detail)
+			}
+			if c.Name == "client certificate" && (c.Status != flows.Warn || !strings.Contains(c.Detail, "unknown")) {
+				t.Errorf("client certificate check %s: %s", c.Status, c.Detail)
+			}
+		}
+	}
+	// Once the handshake completes, "not requested" is a fact again.
+	plain := tlsServer(t, s, tls.NoClientCert, "", "")
+	r := run(t, Options{URL: plain.URL, CAFile: s.CACert, CertFile: s.ClientCert, KeyFile: s.ClientKey})
+	if r.ClientCertRequestUnknown != "" {
+		t.Errorf("completed handshake reported unknown: %q", r.ClientCertRequestUnknown)
+	}
+}

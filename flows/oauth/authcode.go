@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"authlab/flows"
+	"authlab/flows/dpop"
 )
 
 // CallbackPath is the only path the loopback listener serves.
@@ -27,7 +28,7 @@ const CallbackPath = "/callback"
 // the flow's security (state, PKCE, nonce) or its wiring.
 func isProtectedParam(k string) bool {
 	switch k {
-	case "state", "nonce", "code_challenge", "code_challenge_method", "redirect_uri", "response_type", "client_id":
+	case "state", "nonce", "code_challenge", "code_challenge_method", "redirect_uri", "response_type", "client_id", "dpop_jkt":
 		return true
 	}
 	return false
@@ -289,6 +290,9 @@ func (e *Engine) AuthCode(ctx context.Context, obs flows.Observer) *flows.Result
 	q.Set("state", state)
 	q.Set("code_challenge", challenge)
 	q.Set("code_challenge_method", "S256")
+	if e.dpop != nil {
+		q.Set(dpop.ParamJKT, e.dpop.JKT()) // RFC 9449 10: bind the code to our key
+	}
 	if len(scopes) > 0 {
 		q.Set("scope", strings.Join(scopes, " "))
 	}

@@ -120,11 +120,7 @@ func (e *Engine) Device(ctx context.Context, obs flows.Observer) *flows.Result {
 		waited += interval
 		da.Polls = poll
 		form := url.Values{"grant_type": {grantDeviceCode}, "device_code": {deviceCode}}
-		header := http.Header{}
-		if err := e.authenticate(form, header, e.assertionAudience(m, ep.Token)); err != nil {
-			return r.finish(err)
-		}
-		resp, err := r.hc.PostForm(ctx, "device poll", ep.Token, form, header)
+		resp, err := e.tokenPost(ctx, r, "device poll", ep.Token, e.assertionAudience(m, ep.Token), form)
 		if err != nil {
 			return r.finish(err)
 		}
@@ -137,6 +133,7 @@ func (e *Engine) Device(ctx context.Context, obs flows.Observer) *flows.Result {
 			r.res.AddCheck(checks...)
 			r.note("device approved", fmt.Sprintf("after %d polls, %s", poll, time.Since(started).Round(time.Millisecond)), true)
 			e.inspectTokens(ctx, r, ep, m, tr, resp, "")
+			e.dpopTokenChecks(r, tr)
 			r.res.AddCheck(scopeCheck(e.req.Scopes, tr))
 			return r.finish(e.maybeCall(ctx, r, tr.AccessToken))
 		}

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 
 	"authlab/flows"
+	"authlab/flows/token"
 )
 
 // Metadata is the part of an OIDC discovery document / RFC 8414 metadata
@@ -46,7 +49,7 @@ const (
 func discoveryURLs(issuer string) ([]string, error) {
 	u, err := url.Parse(issuer)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("issuer %q is not a URL", issuer)
+		return nil, fmt.Errorf("issuer %q is not a URL", withoutUserinfo(issuer))
 	}
 	path := strings.TrimRight(u.Path, "/")
 	oidc := *u
@@ -100,7 +103,41 @@ func (e *Engine) discover(ctx context.Context, r *run) (*Metadata, error) {
 	return meta, nil
 }
 
+// fetchMetadata fetches issuer's metadata. Its errors quote the URLs it
+// tried, so a password in the issuer URL (https://user:pw@host) is masked
+// out of them here, once, rather than at each message.
 func fetchMetadata(ctx context.Context, hc *flows.Client, issuer string) (*Metadata, error) {
+	m, err := fetchMetadataFrom(ctx, hc, issuer)
+	if err == nil {
+		return m, nil
+	}
+	u, perr := url.Parse(issuer)
+	if perr != nil || u.User == nil {
+		return nil, err
+	}
+	pw, has := u.User.Password()
+	if !has || pw == "" {
+		return nil, err
+	}
+	hide := func(s string) string {
+		for _, form := range []string{pw, url.PathEscape(pw), url.QueryEscape(pw), url.UserPassword("", pw).String()[1:]} {
+			if form != "" {
+				s = strings.ReplaceAll(s, form, "xxxxx")
+			}
+		}
+		return s
+	}
+	var fe *flows.Error
+	if errors.As(err, &fe) {
+		masked := *fe
+		masked.Message = hide(fe.Message)
+		masked.OAuthDescription = hide(fe.OAuthDescription)
+		return nil, &masked
+	}
+	return nil, errors.New(hide(err.Error()))
+}
+
+func fetchMetadataFrom(ctx context.Context, hc *flows.Client, issuer string) (*Metadata, error) {
 	urls, err := discoveryURLs(issuer)
 	if err != nil {
 		return nil, flows.Errorf(flows.ErrConfig, "discovery: %v", err)
@@ -239,23 +276,112 @@ func (e *Engine) resolve(ctx context.Context, r *run) (flows.Endpoints, *Metadat
 	return ep, m, nil
 }
 
-// prefetchKeys fetches the JWKS while the token request is in flight, so
-// verifying the tokens costs no extra round trip. The key cache's lock makes
-// the verifier wait for it; finish waits for it too.
+// prefetchKeys starts fetching the JWKS as soon as discovery names it, so
+// it travels alongside the token request and verifying the tokens costs no
+// extra round trip. One goroutine per run at most, on the run's transport
+// with its timeout and caps, under a context finish cancels when the flow
+// ends without needing the keys. Its exchange is held back and recorded
+// when the keys are used (or when the flow ends), so a run's exchanges read
+// discovery, token request, JWKS, as if fetched in turn.
 func (e *Engine) prefetchKeys(ctx context.Context, r *run, ep flows.Endpoints) {
 	switch r.res.Flow {
 	case flows.FlowClientCredentials, flows.FlowAuthCode, flows.FlowRefresh, flows.FlowTokenExchange:
 	default:
 		return
 	}
-	if e.opts.SkipInspect || ep.JWKS == "" || e.keys.fresh(ep.JWKS) {
+	if e.opts.SkipInspect || ep.JWKS == "" || r.pre != nil || e.keys.fresh(ep.JWKS) {
 		return
 	}
+	pctx, cancel := context.WithCancel(ctx)
+	p := &prefetch{url: ep.JWKS, done: make(chan struct{}), cancel: cancel, r: r}
+	r.pre = p
+	// Its own client buffers the exchange; runKeys only uses the run's client.
+	shadow := &run{e: e, hc: flows.NewClient(flows.ClientOptions{Timeout: e.req.Timeout, Transport: e.transport}, &p.held)}
 	r.bg.Add(1)
 	go func() {
 		defer r.bg.Done()
-		_, _ = runKeys{e: e, r: r, url: ep.JWKS}.Keys(ctx, false) // errors surface in the signature check
+		defer close(p.done)
+		p.set, p.err = runKeys{e: e, r: shadow, url: ep.JWKS}.Keys(pctx, false)
 	}()
+}
+
+// prefetch is a JWKS fetch started alongside the token request. It is the
+// run's key source for that URL: the first use waits for it.
+type prefetch struct {
+	url    string
+	done   chan struct{}
+	cancel context.CancelFunc
+	r      *run
+	set    *token.KeySet
+	err    error
+
+	held     heldExchanges
+	once     sync.Once
+	unneeded bool // finish cancelled it: the flow ended first
+}
+
+// Keys waits for the prefetch (refresh false) or refetches through the run
+// (refresh true: a key id the prefetched set lacks).
+func (p *prefetch) Keys(ctx context.Context, refresh bool) (*token.KeySet, error) {
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	p.record()
+	if refresh {
+		return runKeys{e: p.r.e, r: p.r, url: p.url}.Keys(ctx, true)
+	}
+	return p.set, p.err
+}
+
+// record passes the held exchange to the run's recorder once, after done.
+func (p *prefetch) record() {
+	p.once.Do(func() {
+		for _, ex := range p.held.take() {
+			if p.unneeded && ex.Err != "" {
+				ex.Err = "JWKS prefetch cancelled: the flow ended before the keys were needed"
+			}
+			p.r.rec.Exchange(ex)
+		}
+	})
+}
+
+// stop ends the prefetch with the flow: cancelled when still under way
+// (the flow ended without using the keys: it failed, or its tokens were
+// opaque), waited for, and its exchange recorded.
+func (p *prefetch) stop() {
+	select {
+	case <-p.done:
+	default:
+		p.unneeded = true // written before cancel; read after done
+		p.cancel()
+	}
+	<-p.done
+	p.cancel()
+	p.record()
+}
+
+// heldExchanges is an observer that keeps exchanges for later.
+type heldExchanges struct {
+	mu  sync.Mutex
+	exs []flows.Exchange
+}
+
+func (h *heldExchanges) Step(flows.StepEvent) {}
+
+func (h *heldExchanges) Exchange(ex flows.Exchange) {
+	h.mu.Lock()
+	h.exs = append(h.exs, ex)
+	h.mu.Unlock()
+}
+
+func (h *heldExchanges) take() []flows.Exchange {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	exs := h.exs
+	h.exs = nil
+	return exs
 }
 
 // wantsMetadata: flows that use metadata beyond endpoint URLs (iss

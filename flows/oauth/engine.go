@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"authlab/flows"
+	"authlab/flows/dpop"
 	"authlab/flows/mtls"
 )
 
@@ -53,11 +55,15 @@ type Engine struct {
 	clientTLS *tls.Certificate  // mTLS client certificate, when given
 	clientCrt *x509.Certificate // its leaf, for cnf checks
 	signer    *assertionKey     // private_key_jwt key, when given
+	dpop      *dpop.Key         // DPoP proof key, when the request uses DPoP
+	nonces    *dpop.Nonces      // DPoP server nonces, per origin
 
 	mu   sync.Mutex
 	meta *Metadata // discovered once, on first success
 
 	keys keyCache
+
+	secrets flows.Secrets // the request's, computed once; each run inherits them
 }
 
 // New validates req and loads its certificates and keys. Errors are
@@ -68,6 +74,7 @@ func New(req flows.Request, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{req: req, opts: opts}
+	e.secrets.AddRequest(&e.req)
 	if req.CertFile != "" || req.CAFile != "" {
 		if req.CertFile != "" && req.KeyFile == "" {
 			req.KeyFile = req.CertFile // a combined PEM
@@ -108,6 +115,12 @@ func New(req flows.Request, opts Options) (*Engine, error) {
 		}
 		e.signer = k
 	}
+	k, err := loadDPoPKey(&req)
+	if err != nil {
+		return nil, err
+	}
+	e.dpop = k
+	e.nonces = dpop.NewNonces(0)
 	return e, nil
 }
 
@@ -251,12 +264,45 @@ func defaultAuthMethod(r *flows.Request) flows.AuthMethod {
 func httpURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
+		if shown := withoutUserinfo(s); shown != s {
+			// The parser's reason quotes pieces of the password.
+			return fmt.Errorf("%q is not a URL (check the escaping of its user:password part)", shown)
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the whole URL
+		}
 		return fmt.Errorf("%q is not a URL: %v", s, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL", s)
+		return fmt.Errorf("%q is not an http(s) URL", withoutUserinfo(s))
 	}
 	return nil
+}
+
+// withoutUserinfo is s for an error message: whatever stands before the last
+// '@' of its authority (user:password) replaced, since a URL that does not
+// parse cannot be masked field by field.
+func withoutUserinfo(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
+	}
+	authority, path := rest, ""
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority, path = rest[:i], rest[i:]
+	}
+	// The '/' of an unescaped password ends the authority early: look for
+	// '@' in the whole remainder then.
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		at = strings.LastIndex(rest, "@")
+		if at < 0 {
+			return s
+		}
+		return scheme + "://xxxxx@" + rest[at+1:]
+	}
+	return scheme + "://xxxxx@" + authority[at+1:] + path
 }
 
 // neededEndpoints names the endpoint fields a flow needs without discovery.
@@ -302,10 +348,12 @@ type run struct {
 	res *flows.Result
 	hc  *flows.Client
 	bg  sync.WaitGroup // background work (JWKS prefetch) finish waits for
+	pre *prefetch      // the JWKS fetched alongside the token request, or nil
 }
 
 func (e *Engine) newRun(flow string, obs flows.Observer) *run {
 	rec := flows.NewRecorder(flow, obs)
+	rec.Secrets().Inherit(&e.secrets) // masked wherever a server reflects them
 	r := &run{e: e, rec: rec, res: rec.Result()}
 	r.hc = flows.NewClient(flows.ClientOptions{Timeout: e.req.Timeout, Transport: e.transport}, rec)
 	return r
@@ -319,6 +367,9 @@ func (r *run) note(name, detail string, ok bool) { r.rec.Note(name, detail, ok) 
 
 // finish sets OK and the duration and returns the result.
 func (r *run) finish(err error) *flows.Result {
+	if r.pre != nil {
+		r.pre.stop() // keys not used by now are not needed: cancel the fetch
+	}
 	r.bg.Wait() // nothing may report into the result after it is returned
 	return r.rec.Finish(err)
 }

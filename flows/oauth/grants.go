@@ -41,12 +41,8 @@ func (e *Engine) postToken(ctx context.Context, r *run, ep flows.Endpoints, m *M
 	var tr *flows.TokenResponse
 	var resp *flows.Response
 	err := r.step("token request", func() (string, error) {
-		header := http.Header{}
-		if err := e.authenticate(form, header, e.assertionAudience(m, ep.Token)); err != nil {
-			return "", err
-		}
 		var err error
-		resp, err = r.hc.PostForm(ctx, "token request", ep.Token, form, header)
+		resp, err = e.tokenPost(ctx, r, "token request", ep.Token, e.assertionAudience(m, ep.Token), form)
 		if err != nil {
 			return "", err
 		}
@@ -70,7 +66,25 @@ func (e *Engine) postToken(ctx context.Context, r *run, ep flows.Endpoints, m *M
 		return nil, err
 	}
 	e.inspectTokens(ctx, r, ep, m, tr, resp, nonce)
+	e.dpopTokenChecks(r, tr)
 	return tr, nil
+}
+
+// tokenPost is the one place token-endpoint requests are sent, for every
+// grant: client authentication and, with a DPoP key, a fresh proof per
+// attempt and the nonce retry. form is not modified.
+func (e *Engine) tokenPost(ctx context.Context, r *run, step, endpoint, aud string, form url.Values) (*flows.Response, error) {
+	return e.sendProofed(ctx, r, step, http.MethodPost, endpoint, "", func() (url.Values, http.Header, error) {
+		f := make(url.Values, len(form)+2)
+		for k, v := range form {
+			f[k] = append([]string(nil), v...)
+		}
+		header := http.Header{}
+		if err := e.authenticate(f, header, aud); err != nil {
+			return nil, nil, err
+		}
+		return f, header, nil
+	})
 }
 
 // setSkewOnly records a Date-header skew estimate when no token came back.
@@ -364,7 +378,7 @@ func (e *Engine) Userinfo(ctx context.Context, tok string, obs flows.Observer) *
 		return r.finish(missingEndpoint("userinfo", flows.FieldUserinfoURL))
 	}
 	err = r.step("userinfo", func() (string, error) {
-		resp, err := r.hc.Get(ctx, "userinfo", ep.Userinfo, http.Header{"Authorization": {"Bearer " + tok}})
+		resp, err := e.resourceGet(ctx, r, "userinfo", ep.Userinfo, tok)
 		if err != nil {
 			return "", err
 		}
@@ -411,7 +425,7 @@ func (e *Engine) maybeCall(ctx context.Context, r *run, tok string) error {
 // WWW-Authenticate challenge in words), not a transport error.
 func (e *Engine) call(ctx context.Context, r *run, target, tok string) error {
 	return r.step("call resource", func() (string, error) {
-		resp, err := r.hc.Get(ctx, "call resource", target, http.Header{"Authorization": {"Bearer " + tok}, "Accept": {"*/*"}})
+		resp, err := e.resourceGet(ctx, r, "call resource", target, tok)
 		if err != nil {
 			return "", err
 		}

@@ -187,7 +187,7 @@ func parseTokenResponse(step, endpoint string, resp *flows.Response) (*flows.Tok
 	case strings.EqualFold(tt, "bearer"):
 		add("token_type", flows.Pass, "%q (token types are case-insensitive, RFC 6749 5.1)", tt)
 	case strings.EqualFold(tt, "DPoP"):
-		add("token_type", flows.Warn, "DPoP: the token must be presented with a DPoP proof (RFC 9449), which authlab does not send")
+		add("token_type", flows.Pass, "DPoP: sender-constrained; it must be presented with a DPoP proof (RFC 9449 7.1)")
 	case strings.EqualFold(tt, "N_A"):
 		add("token_type", flows.Pass, "N_A (token exchange: not an access token)")
 	default:

@@ -51,6 +51,13 @@ var glossary = map[string]string{
 	"cnf.x5t#S256": "bound to a client certificate with this SHA-256 thumbprint: use it only over mTLS with that certificate (RFC 8705)",
 	"cnf.jkt":      "bound to a DPoP key with this JWK thumbprint: each request needs a DPoP proof signed by it (RFC 9449)",
 	"cnf.jwk":      "bound to this public key (RFC 7800)",
+	// DPoP proofs (RFC 9449)
+	"jkt":          "JWK SHA-256 thumbprint (RFC 7638) of a DPoP key: what cnf.jkt and dpop_jkt name (RFC 9449)",
+	"dpop_jkt":     "authorization request parameter binding the code to this DPoP key's thumbprint (RFC 9449 10)",
+	"ath":          "DPoP proof: base64url SHA-256 of the access token sent with it, so a proof cannot carry another token (RFC 9449 4.2)",
+	"htm":          "DPoP proof: the HTTP method of the request it was made for (RFC 9449 4.2)",
+	"htu":          "DPoP proof: the URL of the request it was made for, without query and fragment (RFC 9449 4.2)",
+	"dpop_nonce":   "DPoP nonce: a value the server sent in DPoP-Nonce and wants in the proof's nonce claim; use_dpop_nonce asks for a retry with it (RFC 9449 8, 9)",
 	"cnf.kid":      "bound to the key with this id (RFC 7800)",
 	"entitlements": "entitlements of the subject (RFC 9068, from SCIM)",
 	"roles":        "roles of the subject (RFC 9068, from SCIM; Azure app roles)",

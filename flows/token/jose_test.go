@@ -1,6 +1,7 @@
 package token
 
 import (
+	"authlab/flows/token/tokentest"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -24,25 +25,6 @@ import (
 
 	"authlab/flows"
 )
-
-// encryptJWE wraps inner in a compact JWE with go-jose, the way an issuer
-// that encrypts its tokens would.
-func encryptJWE(t testing.TB, inner string, alg jose.KeyAlgorithm, enc jose.ContentEncryption, to any) string {
-	t.Helper()
-	e, err := jose.NewEncrypter(enc, jose.Recipient{Algorithm: alg, Key: to}, (&jose.EncrypterOptions{}).WithContentType("JWT"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := e.Encrypt([]byte(inner))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 func inspectT(t testing.TB, raw string, o Options) *Report {
 	t.Helper()
@@ -85,7 +67,7 @@ func TestJWERoundTrip(t *testing.T) {
 		{jose.ECDH_ES_A256KW, jose.A128CBC_HS256, ec, &ec.PublicKey},
 	} {
 		t.Run(string(c.alg)+"/"+string(c.enc), func(t *testing.T) {
-			raw := encryptJWE(t, inner, c.alg, c.enc, c.pub)
+			raw := tokentest.EncryptJWE(t, inner, c.alg, c.enc, c.pub)
 			rep := inspectT(t, raw, Options{Keys: rsaKeys(t), DecryptKey: c.priv})
 			want := fmt.Sprintf("decrypted the JWE (alg %s, enc %s) with the ", c.alg, c.enc)
 			mustCheck(t, rep, "decrypt", flows.Pass, want)
@@ -105,14 +87,14 @@ func TestJWERoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := inspectT(t, encryptJWE(t, inner, jose.ECDH_ES_A256KW, jose.A256GCM, &ec.PublicKey), Options{DecryptKey: key})
+	rep := inspectT(t, tokentest.EncryptJWE(t, inner, jose.ECDH_ES_A256KW, jose.A256GCM, &ec.PublicKey), Options{DecryptKey: key})
 	mustCheck(t, rep, "decrypt", flows.Pass, "EC P-256 private key")
 	mustCheck(t, rep, "signature", flows.Warn, "not verified: no key given")
 }
 
 func TestJWEWithoutKeyIsNamed(t *testing.T) {
 	rsa1 := loadSigner(t, "rsa1").(*rsa.PrivateKey)
-	raw := encryptJWE(t, sign(t, "RS256", rsa1, nil, baseClaims()), jose.RSA_OAEP_256, jose.A256GCM, &rsa1.PublicKey)
+	raw := tokentest.EncryptJWE(t, sign(t, "RS256", rsa1, nil, baseClaims()), jose.RSA_OAEP_256, jose.A256GCM, &rsa1.PublicKey)
 	rep := inspectT(t, raw, Options{Keys: rsaKeys(t)})
 	mustCheck(t, rep, "format", flows.Warn, "encrypted token (JWE, alg RSA-OAEP-256, enc A256GCM)")
 	if !rep.OK() || rep.Token.Format != FormatJWE || rep.JWE != nil || rep.Token.Claims != nil || len(rep.Checks) != 1 {
@@ -129,11 +111,11 @@ func TestJWEWrongKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	inner := sign(t, "RS256", rsa1, nil, baseClaims())
-	toRSA := encryptJWE(t, inner, jose.RSA_OAEP_256, jose.A256GCM, &rsa1.PublicKey)
-	toEC := encryptJWE(t, inner, jose.ECDH_ES_A128KW, jose.A128GCM, &ec.PublicKey)
+	toRSA := tokentest.EncryptJWE(t, inner, jose.RSA_OAEP_256, jose.A256GCM, &rsa1.PublicKey)
+	toEC := tokentest.EncryptJWE(t, inner, jose.ECDH_ES_A128KW, jose.A128GCM, &ec.PublicKey)
 	secret := make([]byte, 16)
 	rand.Read(secret)
-	dir := encryptJWE(t, inner, jose.DIRECT, jose.A128GCM, secret)
+	dir := tokentest.EncryptJWE(t, inner, jose.DIRECT, jose.A128GCM, secret)
 	for _, c := range []struct {
 		name, raw string
 		key       crypto.PrivateKey
@@ -162,7 +144,7 @@ func TestJWEWrongKey(t *testing.T) {
 
 func TestJWEContentNotAJWT(t *testing.T) {
 	rsa1 := loadSigner(t, "rsa1").(*rsa.PrivateKey)
-	raw := encryptJWE(t, `{"sub":"u1"}`, jose.RSA_OAEP, jose.A128GCM, &rsa1.PublicKey)
+	raw := tokentest.EncryptJWE(t, `{"sub":"u1"}`, jose.RSA_OAEP, jose.A128GCM, &rsa1.PublicKey)
 	rep := inspectT(t, raw, Options{DecryptKey: rsa1})
 	mustCheck(t, rep, "decrypt", flows.Fail, "decrypted with the RSA 2048-bit private key, but the content is not a signed JWT")
 }

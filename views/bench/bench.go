@@ -439,7 +439,11 @@ func (m *Model) reportView(w, room int) []string {
 	if len(fails) > 0 {
 		histRoom--
 	}
-	out = append(out, "", t.Title.Render("Latency"))
+	title := "Latency"
+	if l.From == fbench.FromIntended {
+		title = "Latency from each request's scheduled send (--rate)"
+	}
+	out = append(out, "", t.Title.Render(title))
 	out = append(out, histogram(r.Bins(min(12, max(1, histRoom))), w, histRoom)...)
 	if len(fails) > 0 {
 		out = append(out, "")
