@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"authlab/flows/dpop"
 	"context"
 	"encoding/json"
 	"errors"
@@ -454,6 +455,9 @@ never bearer tokens) and the token is cached in the store.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path, err := g.resolveStorePath()
 			if err != nil {
+				return storeErr(err)
+			}
+			if _, err := store.EnsureDPoPKey(path, args[0], dpop.GeneratePEM); err != nil {
 				return storeErr(err)
 			}
 			p, err := store.LoadProfile(path, args[0])

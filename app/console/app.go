@@ -8,6 +8,7 @@
 package console
 
 import (
+	"authlab/store"
 	"context"
 	"strings"
 	"time"
@@ -98,6 +99,9 @@ type Model struct {
 	idpSub   func()
 	idpGen   int
 	idpOrder *idpOrder
+	// trustShown is what the profile list last asked to confirm: a yes
+	// confirms exactly these items.
+	trustShown []store.TrustItem
 	// the bench screen's run: its id and how to cancel it
 	benchSeq    int
 	benchCancel context.CancelFunc
@@ -258,7 +262,7 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 			return msg.run()
 		}
 		return nil
-	case profilesMsg, lastRunsMsg, reloadMsg, selectMsg, historyMsg, profiles.ActionMsg:
+	case profilesMsg, lastRunsMsg, reloadMsg, selectMsg, historyMsg, trustMsg, profiles.ActionMsg:
 		return m.handleProfiles(msg)
 	case runMsg:
 		return m.handleRun(msg)

@@ -105,10 +105,15 @@ func TestDemoProfilesRun(t *testing.T) {
 		{"demo-hmac", "", true, ""},
 		{"demo-client-credentials", "introspect", true, ""},
 		{"demo-client-credentials", "call", true, ""},
+		{"demo-dpop", "", true, ""},
+		{"demo-dpop", "call", true, ""},
 	} {
 		res := b.Run(ctx, RunRequest{Profile: c.profile, Flow: c.flow}, nopEvents{})
 		if res.Failed() == c.ok {
 			t.Errorf("%s %s: failed=%v (%s), want ok=%v", c.profile, c.flow, res.Failed(), res.Reason(), c.ok)
+		}
+		if c.profile == "demo-dpop" && c.flow == "" && (res.Token == nil || !strings.EqualFold(res.Token.TokenType, "DPoP")) {
+			t.Errorf("demo-dpop %s: token %+v, want a DPoP-bound token", c.flow, res.Token)
 		}
 		if c.want != "" && (res.Err == nil || !strings.Contains(res.Err.OAuthError+res.Err.Message, c.want)) {
 			t.Errorf("%s: error %+v, want it to name %s", c.profile, res.Err, c.want)

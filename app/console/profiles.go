@@ -2,9 +2,11 @@ package console
 
 import (
 	"fmt"
+	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"authlab/store"
 	"authlab/views/history"
 	"authlab/views/profiles"
 )
@@ -79,6 +81,8 @@ func (m *Model) handleProfiles(msg tea.Msg) tea.Cmd {
 		}
 		m.hist.SetEntries(msg.name, msg.entries)
 		m.show(scrHistory)
+	case trustMsg:
+		m.handleTrust(msg)
 	case profiles.ActionMsg:
 		return m.profileAction(msg)
 	}
@@ -141,6 +145,59 @@ func (m *Model) profileAction(a profiles.ActionMsg) tea.Cmd {
 		return m.openInspector()
 	case profiles.ActBench:
 		return m.openBench(name)
+	case profiles.ActTrust, profiles.ActConfirmTrust:
+		return m.trustAction(a)
 	}
 	return nil
+}
+
+// trustMsg carries the secrets of a profile that await confirmation.
+type trustMsg struct {
+	name  string
+	items []store.TrustItem
+	err   error
+}
+
+// trustAction asks the backend what would be confirmed (ActTrust), or
+// confirms exactly what was shown (ActConfirmTrust).
+func (m *Model) trustAction(a profiles.ActionMsg) tea.Cmd {
+	t, ok := m.opts.Backend.(Truster)
+	if !ok {
+		return func() tea.Msg { return noteMsg{"this store cannot confirm secrets", true} }
+	}
+	name := a.Name
+	if a.Action == profiles.ActTrust {
+		return func() tea.Msg {
+			items, err := t.Trust(name)
+			return trustMsg{name: name, items: items, err: err}
+		}
+	}
+	shown := m.trustShown
+	m.trustShown = nil
+	return func() tea.Msg {
+		if err := t.ConfirmTrust(name, shown); err != nil {
+			return noteMsg{"confirm " + name + ": " + err.Error(), true}
+		}
+		return reloadMsg{selectName: name, note: fmt.Sprintf("confirmed %d secret(s) of %s for the hosts shown", len(shown), name)}
+	}
+}
+
+// handleTrust shows what awaits confirmation, or says there is nothing.
+func (m *Model) handleTrust(tm trustMsg) {
+	if tm.err != nil {
+		m.note("trust "+tm.name+": "+tm.err.Error(), true)
+		return
+	}
+	var pending []string
+	for _, it := range tm.items {
+		if !it.Confirmed {
+			pending = append(pending, it.String())
+		}
+	}
+	if len(pending) == 0 {
+		m.note(tm.name+": every secret is confirmed for the hosts it goes to", false)
+		return
+	}
+	m.trustShown = tm.items
+	m.prof.AskTrust(tm.name, strings.Join(pending, "; "))
 }

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"authlab/flows/dpop"
 	"context"
 	"encoding/json"
 	"errors"
@@ -217,6 +218,9 @@ func (b *StoreBackend) Run(ctx context.Context, rr RunRequest, ev Events) *flows
 		r := &flows.Result{Flow: rr.Flow, Started: started}
 		r.Fail(err)
 		return r
+	}
+	if _, err := store.EnsureDPoPKey(b.Path, rr.Profile, dpop.GeneratePEM, store.WithClock(b.now)); err != nil {
+		return fail(flows.Errorf(flows.ErrConfig, "profile %s: %v", rr.Profile, err))
 	}
 	var p store.Profile
 	var cached *store.CachedToken

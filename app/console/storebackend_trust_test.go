@@ -93,3 +93,28 @@ func TestConsoleRunRefusesUnconfirmedSecret(t *testing.T) {
 		t.Fatalf("typed in the editor: %+v", items)
 	}
 }
+
+// The console's side of trust: T on an imported profile shows which secret
+// goes to which host, y confirms exactly that, and the next run is allowed.
+func TestConsoleTrustKeyConfirmsShownSecrets(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key.pem")
+	os.WriteFile(key, []byte("console-local-secret-Gg7"), 0o600)
+	file := filepath.Join(dir, "shared.json")
+	os.WriteFile(file, []byte(`[{"name":"api","kind":"client-credentials","token_url":"https://idp.example.com/token","client_id":"c","secrets":{"client_secret":"file:`+key+`"}}]`), 0o600)
+	b := &StoreBackend{Path: filepath.Join(dir, "authlab.db")}
+	if _, err := b.Import(file); err != nil {
+		t.Fatal(err)
+	}
+	tm := startTea(t, newTestModel(b), 200, 30)
+	waitText(t, tm, "api")
+	press(tm, "T")
+	waitText(t, tm, "file:"+key, "https://idp.example.com:443", "y to confirm")
+	press(tm, "y")
+	waitText(t, tm, "confirmed 1 secret(s) of api")
+	finalModel(t, tm)
+	items, err := b.Trust("api")
+	if err != nil || len(items) != 1 || !items[0].Confirmed {
+		t.Fatalf("after y: %+v %v", items, err)
+	}
+}

@@ -12,8 +12,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
@@ -283,4 +285,20 @@ func (k *Key) ProofAt(now time.Time, htm, htu, nonce, accessToken string) (strin
 		return "", fmt.Errorf("DPoP proof: %v", err)
 	}
 	return jws.CompactSerialize()
+}
+
+// GeneratePEM makes a new private key for alg (as Generate) and returns it
+// as PEM PKCS#8, for a profile to keep: a DPoP-bound token is only usable
+// with the key it was bound to, so a profile's follow-up calls, refreshes
+// and cached tokens need the same key on every run.
+func GeneratePEM(alg string) ([]byte, error) {
+	k, err := Generate(alg)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k.priv)
+	if err != nil {
+		return nil, fmt.Errorf("DPoP key: %v", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }

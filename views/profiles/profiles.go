@@ -57,6 +57,10 @@ const (
 	ActHistory   Action = "history"
 	ActInspect   Action = "inspect" // open the token inspector
 	ActBench     Action = "bench"
+	// ActTrust asks which secrets of the profile await confirmation; the
+	// root answers with AskTrust. ActConfirmTrust is sent after y.
+	ActTrust        Action = "trust"
+	ActConfirmTrust Action = "confirm-trust"
 )
 
 // ActionMsg asks the root model to act on a profile.
@@ -71,7 +75,7 @@ type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
 	Filter, ClearFilter                     key.Binding
 	Run, New, Edit, Duplicate, Delete       key.Binding
-	Export, Import, History                 key.Binding
+	Export, Import, History, Trust          key.Binding
 	Confirm, Cancel                         key.Binding
 	// Inspect and Bench open other screens (Bench only when SetBench allows)
 	Inspect, Bench key.Binding
@@ -96,6 +100,7 @@ func DefaultKeyMap() KeyMap {
 		Export:      key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "export")),
 		Import:      key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "import")),
 		History:     key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "history")),
+		Trust:       key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "trust secrets")),
 		Confirm:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "confirm")),
 		Cancel:      key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "cancel")),
 		Inspect:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "inspect a token")),
@@ -115,6 +120,8 @@ type Model struct {
 	filter   textinput.Model
 	filterOn bool
 	confirm  string // profile awaiting delete confirmation
+	trust    string // profile whose secrets await a y/n to be trusted
+	trustMsg string // which secret goes to which host, as asked
 	status   string
 	loaded   bool // the store was read (until then the list says so)
 	imp      importPrompt
@@ -190,7 +197,13 @@ func (m *Model) SetStatus(s string) { m.status = s }
 func (m *Model) Typing() bool { return m.filterOn || m.imp.on }
 
 // Confirming reports whether a delete awaits y/n.
-func (m *Model) Confirming() bool { return m.confirm != "" }
+func (m *Model) Confirming() bool { return m.confirm != "" || m.trust != "" }
+
+// AskTrust shows which secrets of profile name would go where (one line per
+// secret, joined) and waits for y/n: y sends ActConfirmTrust.
+func (m *Model) AskTrust(name, what string) {
+	m.trust, m.trustMsg = name, what
+}
 
 func (m *Model) refilter() {
 	q := strings.ToLower(strings.TrimSpace(m.filter.Value()))
@@ -245,6 +258,18 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case tea.KeyMsg:
+		if m.trust != "" {
+			switch {
+			case key.Matches(msg, m.keys.Confirm):
+				name := m.trust
+				m.trust, m.trustMsg = "", ""
+				return func() tea.Msg { return ActionMsg{Action: ActConfirmTrust, Name: name} }
+			case key.Matches(msg, m.keys.Cancel):
+				m.trust, m.trustMsg = "", ""
+				m.status = "not confirmed: runs keep refusing those secrets"
+			}
+			return nil
+		}
 		if m.confirm != "" {
 			switch {
 			case key.Matches(msg, m.keys.Confirm):
@@ -324,6 +349,10 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(msg, m.keys.Delete):
 			if n := m.Selected(); n != "" {
 				m.confirm = n
+			}
+		case key.Matches(msg, m.keys.Trust):
+			if n := m.Selected(); n != "" {
+				return func() tea.Msg { return ActionMsg{Action: ActTrust, Name: n} }
 			}
 		}
 	}
@@ -426,6 +455,8 @@ func (m *Model) View() string {
 		b.WriteByte('\n')
 	}
 	switch {
+	case m.trust != "":
+		b.WriteString(t.Warn.Render(ui.Truncate("Send "+m.trustMsg+"? y to confirm, n to keep refusing", w)))
 	case m.confirm != "":
 		b.WriteString(t.Warn.Render(ui.Truncate("Delete profile "+m.confirm+"? y to delete, n to keep", w)))
 	case m.filterOn || m.filter.Value() != "":
@@ -459,7 +490,7 @@ func (m *Model) ShortHelp() []key.Binding {
 	if m.imp.on {
 		return m.imp.help()
 	}
-	if m.confirm != "" {
+	if m.confirm != "" || m.trust != "" {
 		return []key.Binding{m.keys.Confirm, m.keys.Cancel}
 	}
 	if m.filterOn {
@@ -476,6 +507,6 @@ func (m *Model) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{m.keys.Up, m.keys.Down, m.keys.PageUp, m.keys.PageDown, m.keys.Top, m.keys.Bottom},
 		{m.keys.Run, m.keys.New, m.keys.Edit, m.keys.Duplicate, m.keys.Delete},
-		{m.keys.Filter, m.keys.ClearFilter, m.keys.Export, m.keys.Import, m.keys.History},
+		{m.keys.Filter, m.keys.ClearFilter, m.keys.Export, m.keys.Import, m.keys.History, m.keys.Trust},
 	}
 }
