@@ -311,23 +311,12 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
-	if e := parseForm(r); e != nil {
-		e.write(w)
+	c, tok, ok := s.tokenForm(w, r)
+	if !ok {
 		return
 	}
-	c, e := s.authenticateClient(r, s.endpointURL)
-	if e != nil {
-		e.write(w)
-		return
-	}
-	note(w, c.ID, "")
 	if c.Public {
 		errInvalidClient("public clients may not introspect (RFC 7662 2.1)").write(w)
-		return
-	}
-	tok := r.PostForm.Get("token")
-	if tok == "" {
-		errInvalidRequest("token is missing").write(w)
 		return
 	}
 	now := s.Now()
@@ -376,19 +365,8 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	if e := parseForm(r); e != nil {
-		e.write(w)
-		return
-	}
-	c, e := s.authenticateClient(r, s.endpointURL)
-	if e != nil {
-		e.write(w)
-		return
-	}
-	note(w, c.ID, "")
-	tok := r.PostForm.Get("token")
-	if tok == "" {
-		errInvalidRequest("token is missing").write(w)
+	c, tok, ok := s.tokenForm(w, r)
+	if !ok {
 		return
 	}
 	now := s.Now()

@@ -170,15 +170,7 @@ func TestIntrospectAndRevoke(t *testing.T) {
 func TestStoreCapAndSweep(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
-	o := mockidp.Options{MaxEntries: 3, Clock: func() time.Time { return clock() }}
-	s, err := mockidp.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := startIdP(t, mockidp.Options{MaxEntries: 3, Clock: func() time.Time { return clock() }})
 	conf := oauth2.Config{ClientID: "demo-web", Endpoint: endpoint(s), RedirectURL: "http://127.0.0.1/callback"}
 	for i := 0; i < 3; i++ {
 		if q := authorize(t, conf.AuthCodeURL("s")); q.Get("code") == "" {

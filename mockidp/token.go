@@ -99,12 +99,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		errInvalidRequest("grant_type is missing").write(w)
 		return
 	}
-	c, e := s.authenticateClient(r, s.endpointURL)
-	if e != nil {
-		e.write(w)
+	c, ok := s.clientOf(w, r)
+	if !ok {
 		return
 	}
-	note(w, c.ID, "")
 	switch grant {
 	case GrantClientCreds, GrantAuthCode, GrantRefresh, GrantDeviceCode, GrantTokenExchange:
 	default:
@@ -665,4 +663,35 @@ func (s *Server) grantTokenExchange(w http.ResponseWriter, r *http.Request, c *a
 		return
 	}
 	tokenResponse(w, tokenTypeFor(c), tok, exp, s.Now(), scope, "", "", tokenTypeAccess)
+}
+
+// clientOf authenticates the client of a parsed token-endpoint-style request
+// and notes it for the event record; false when it has answered already.
+func (s *Server) clientOf(w http.ResponseWriter, r *http.Request) (*authedClient, bool) {
+	c, e := s.authenticateClient(r, s.endpointURL)
+	if e != nil {
+		e.write(w)
+		return nil, false
+	}
+	note(w, c.ID, "")
+	return c, true
+}
+
+// tokenForm parses an introspection or revocation request, authenticates its
+// client and reads the token it names; false when it has answered already.
+func (s *Server) tokenForm(w http.ResponseWriter, r *http.Request) (*authedClient, string, bool) {
+	if e := parseForm(r); e != nil {
+		e.write(w)
+		return nil, "", false
+	}
+	c, ok := s.clientOf(w, r)
+	if !ok {
+		return nil, "", false
+	}
+	tok := r.PostForm.Get("token")
+	if tok == "" {
+		errInvalidRequest("token is missing").write(w)
+		return nil, "", false
+	}
+	return c, tok, true
 }

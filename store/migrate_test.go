@@ -49,18 +49,7 @@ func TestMigrateV0Fixture(t *testing.T) {
 			})
 			db.Close()
 
-			var opts []Option
-			if mode == "read-only" {
-				opts = append(opts, ReadOnly())
-			}
-			s, err := Open(path, opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if v, _ := s.schema(); v != SchemaVersion {
-				t.Fatalf("schema after migration %d", v)
-			}
+			s := openMigrated(t, path, mode)
 			corp, err := s.GetProfile("corp")
 			if err != nil {
 				t.Fatal(err)
@@ -156,18 +145,7 @@ func TestMigrateV1FixtureMovesTargetURL(t *testing.T) {
 			})
 			db.Close()
 
-			var opts []Option
-			if mode == "read-only" {
-				opts = append(opts, ReadOnly())
-			}
-			s, err := Open(path, opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if v, _ := s.schema(); v != SchemaVersion {
-				t.Fatalf("schema after migration %d", v)
-			}
+			s := openMigrated(t, path, mode)
 			sig, err := s.GetProfile("sig")
 			if err != nil {
 				t.Fatal(err)
@@ -246,4 +224,23 @@ func TestMigrateV1KeepsUnreadableRecords(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// openMigrated opens a copy of an old fixture (read-write or read-only, by
+// mode) and checks that it now stands at the current schema version.
+func openMigrated(t *testing.T, path, mode string) *Store {
+	t.Helper()
+	var opts []Option
+	if mode == "read-only" {
+		opts = append(opts, ReadOnly())
+	}
+	s, err := Open(path, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if v, _ := s.schema(); v != SchemaVersion {
+		t.Fatalf("schema after migration %d", v)
+	}
+	return s
 }

@@ -24,13 +24,18 @@ func benchToken(b *testing.B) string {
 	return strings.TrimSpace(string(raw))
 }
 
-func BenchmarkInspectWarmJWKS(b *testing.B) {
-	tok := benchToken(b)
+// benchIDP serves the testdata JWKS as an issuer would.
+func benchIDP(b *testing.B) *idp {
 	jwks, err := os.ReadFile(filepath.Join(testdataDir, "jwks.json"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := newIDP(&testing.T{}, jwks)
+	return newIDP(&testing.T{}, jwks)
+}
+
+func BenchmarkInspectWarmJWKS(b *testing.B) {
+	tok := benchToken(b)
+	p := benchIDP(b)
 	defer p.srv.Close()
 	src := NewJWKS(JWKSOptions{URL: p.issue + "/jwks"})
 	opts := Options{Keys: src, Issuer: "https://idp.example.test", Audience: []string{"https://api.example.test"}}
@@ -71,11 +76,7 @@ func BenchmarkGolangJWTParse(b *testing.B) {
 // authlab's throughput as a share of golang-jwt's.
 func BenchmarkPaired(b *testing.B) {
 	tok := benchToken(b)
-	jwks, err := os.ReadFile(filepath.Join(testdataDir, "jwks.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	p := newIDP(&testing.T{}, jwks)
+	p := benchIDP(b)
 	defer p.srv.Close()
 	opts := Options{Keys: NewJWKS(JWKSOptions{URL: p.issue + "/jwks"}), Issuer: "https://idp.example.test", Audience: []string{"https://api.example.test"}}
 	if rep, err := Inspect(context.Background(), tok, opts); err != nil || !rep.Verified {
