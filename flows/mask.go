@@ -567,30 +567,36 @@ func (s *Secrets) MaskExchange(ex Exchange) Exchange {
 	return ex
 }
 
-// MaskError masks e's message, its OAuth fields and the arguments its
-// message is rebuilt from (Explain), nested errors included.
-func (s *Secrets) MaskError(e *Error) {
+// MaskError returns a copy of e with its message, its OAuth fields and the
+// arguments its message is rebuilt from (Explain) masked, nested errors
+// included. e itself is left alone: another goroutine of the flow (the
+// loopback callback page) may still be reading it.
+func (s *Secrets) MaskError(e *Error) *Error {
 	if e == nil {
-		return
+		return nil
 	}
-	e.Message = s.Mask(e.Message)
-	e.OAuthError = s.Mask(e.OAuthError)
-	e.OAuthDescription = s.Mask(e.OAuthDescription)
-	e.OAuthURI = s.Mask(e.OAuthURI)
+	m := *e
+	m.Message = s.Mask(e.Message)
+	m.OAuthError = s.Mask(e.OAuthError)
+	m.OAuthDescription = s.Mask(e.OAuthDescription)
+	m.OAuthURI = s.Mask(e.OAuthURI)
+	m.args = make([]any, len(e.args))
 	for i, a := range e.args {
+		m.args[i] = a
 		switch v := a.(type) {
 		case Field, Fields:
 		case *Error:
-			s.MaskError(v)
+			m.args[i] = s.MaskError(v)
 		case string:
-			e.args[i] = s.Mask(v)
+			m.args[i] = s.Mask(v)
 		case error, fmt.Stringer, []byte:
 			// Only replaced when it held a secret, so its verb still fits.
 			if str := fmt.Sprint(v); s.Mask(str) != str {
-				e.args[i] = s.Mask(str)
+				m.args[i] = s.Mask(str)
 			}
 		}
 	}
+	return &m
 }
 
 // SecretMasker is a Result.Detail that masks its own records (an engine's
@@ -611,7 +617,7 @@ func (s *Secrets) MaskResult(res *Result) {
 	if res == nil {
 		return
 	}
-	s.MaskError(res.Err)
+	res.Err = s.MaskError(res.Err)
 	for i := range res.Steps {
 		res.Steps[i].Detail = s.Mask(res.Steps[i].Detail)
 	}

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -119,6 +120,8 @@ type Endpoints struct {
 	Revoke     string `json:"revocation,omitempty"`
 	Userinfo   string `json:"userinfo,omitempty"`
 	JWKS       string `json:"jwks,omitempty"`
+	// PAR is the pushed authorization request endpoint (RFC 9126).
+	PAR string `json:"pushed_authorization_request,omitempty"`
 }
 
 // Request is everything an OAuth 2.0 / OIDC flow needs. It is built from a
@@ -181,6 +184,20 @@ type Request struct {
 	// empty: github.com/pkg/browser.
 	Browser string `json:"browser,omitempty"`
 
+	// The authorization request's shape. PAR pushes the parameters first
+	// (RFC 9126; also whenever the metadata requires it). RequestObject
+	// sends them as a signed JWT (RFC 9101), signed with RequestKey /
+	// RequestKeyData, else the private_key_jwt key. ResponseMode is
+	// query, fragment, form_post, jwt, query.jwt, fragment.jwt or
+	// form_post.jwt (the *.jwt modes are JARM). AuthorizationDetails is a
+	// JSON array (RFC 9396) sent in the authorization, PAR and token requests.
+	PAR                  bool            `json:"par,omitempty"`
+	RequestObject        bool            `json:"request_object,omitempty"`
+	RequestKey           string          `json:"request_key,omitempty"`
+	RequestKeyData       Secret          `json:"request_key_data,omitempty"`
+	ResponseMode         string          `json:"response_mode,omitempty"`
+	AuthorizationDetails json.RawMessage `json:"authorization_details,omitempty"`
+
 	// CallURL: after the flow, call this resource with the access token.
 	CallURL string `json:"call_url,omitempty"`
 
@@ -202,6 +219,11 @@ type Request struct {
 
 // UsesDPoP reports whether the request asks for DPoP-bound tokens.
 func (r *Request) UsesDPoP() bool { return r.DPoP || r.DPoPKey != "" || r.DPoPKeyData.IsSet() }
+
+// ResponseModes lists the response_mode values the loopback listener takes.
+func ResponseModes() []string {
+	return []string{"query", "fragment", "form_post", "jwt", "query.jwt", "fragment.jwt", "form_post.jwt"}
+}
 
 // DefaultWait bounds how long a flow waits for a user (browser or device).
 const DefaultWait = 5 * time.Minute
@@ -228,6 +250,7 @@ func (r Request) Clone() Request {
 	c.Scopes = append([]string(nil), r.Scopes...)
 	c.Audience = append([]string(nil), r.Audience...)
 	c.Resource = append([]string(nil), r.Resource...)
+	c.AuthorizationDetails = append(json.RawMessage(nil), r.AuthorizationDetails...)
 	if r.ExtraParams != nil {
 		c.ExtraParams = make(url.Values, len(r.ExtraParams))
 		for k, v := range r.ExtraParams {
@@ -260,3 +283,13 @@ func (r Request) String() string {
 	}
 	return b.String()
 }
+
+// Names of the authorization request settings in engine messages.
+const (
+	FieldPARURL               Field = "par_url"
+	FieldPAR                  Field = "par"
+	FieldRequestObject        Field = "request_object"
+	FieldRequestKey           Field = "request_key"
+	FieldResponseMode         Field = "response_mode"
+	FieldAuthorizationDetails Field = "authorization_details"
+)

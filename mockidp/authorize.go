@@ -11,7 +11,8 @@ import (
 )
 
 // authzParams are the authorization request parameters the IdP keeps.
-var authzParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt", "login_hint", "max_age", "dpop_jkt"}
+var authzParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt", "login_hint", "max_age", "dpop_jkt",
+	"response_mode", "request", "request_uri", "authorization_details"}
 
 // Authorization request caps: every parameter the IdP keeps is copied into
 // a pending login or a code, so their size is bounded before anything is
@@ -83,16 +84,17 @@ func isLoopbackHost(h string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// authzError redirects an error to the client per RFC 6749 4.1.2.1 (with iss, RFC 9207).
-func (s *Server) authzError(w http.ResponseWriter, r *http.Request, redirect, state, code, desc string) {
+// authzError sends an error to the client per RFC 6749 4.1.2.1 (with iss,
+// RFC 9207), in the request's response mode.
+func (s *Server) authzError(w http.ResponseWriter, r *http.Request, p map[string]string, code, desc string) {
 	if rw, ok := w.(*recWriter); ok {
 		rw.oerr = code
 	}
 	q := url.Values{"error": {code}, "error_description": {desc}, "iss": {s.issuerFor(r)}}
-	if state != "" {
-		q.Set("state", state)
+	if p["state"] != "" {
+		q.Set("state", p["state"])
 	}
-	http.Redirect(w, r, appendQuery(redirect, q), http.StatusFound)
+	s.respond(w, r, p, q)
 }
 
 func appendQuery(u string, q url.Values) string {
@@ -113,6 +115,38 @@ func authzPage(w http.ResponseWriter, status int, code, desc string) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	pageTmpl.Execute(w, pageData{Title: "Authorization error", Error: code + ": " + desc})
+}
+
+// authzFail is a refused authorization request: shown on a page when the
+// client or its redirect_uri cannot be trusted, else sent to the client.
+type authzFail struct {
+	page       bool
+	status     int
+	code, desc string
+}
+
+func pageFail(status int, code, desc string) *authzFail {
+	return &authzFail{page: true, status: status, code: code, desc: desc}
+}
+
+func redirectFail(code, desc string) *authzFail { return &authzFail{code: code, desc: desc} }
+
+// readAuthzParams takes the parameters the IdP keeps, once each and each
+// capped, from a parsed request.
+func readAuthzParams(form url.Values) (map[string]string, *authzFail) {
+	p := map[string]string{}
+	for _, k := range authzParams {
+		if len(form[k]) > 1 {
+			return nil, pageFail(http.StatusBadRequest, "invalid_request", "parameter "+k+" appears more than once")
+		}
+		if v := form.Get(k); v != "" {
+			if len(v) > maxAuthzParam && k != "request" {
+				return nil, pageFail(http.StatusBadRequest, "invalid_request", "parameter "+k+" is longer than 2 KiB")
+			}
+			p[k] = v
+		}
+	}
+	return p, nil
 }
 
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
@@ -139,19 +173,10 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		authzPage(w, http.StatusBadRequest, "invalid_request", "cannot parse the request: "+err.Error())
 		return
 	}
-	p := map[string]string{}
-	for _, k := range authzParams {
-		if len(r.Form[k]) > 1 {
-			authzPage(w, http.StatusBadRequest, "invalid_request", "parameter "+k+" appears more than once")
-			return
-		}
-		if v := r.Form.Get(k); v != "" {
-			if len(v) > maxAuthzParam {
-				authzPage(w, http.StatusBadRequest, "invalid_request", "parameter "+k+" is longer than 2 KiB")
-				return
-			}
-			p[k] = v
-		}
+	p, f := readAuthzParams(r.Form)
+	if f != nil {
+		authzPage(w, f.status, f.code, f.desc)
+		return
 	}
 	note(w, p["client_id"], GrantAuthCode)
 	c := s.clients[p["client_id"]]
@@ -159,50 +184,43 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		authzPage(w, http.StatusBadRequest, "invalid_request", "unknown client_id "+quoteOrNone(p["client_id"]))
 		return
 	}
-	redirect := p["redirect_uri"]
-	if redirect == "" || !redirectAllowed(c.RedirectURIs, redirect) {
-		authzPage(w, http.StatusBadRequest, "invalid_request", "redirect_uri "+quoteOrNone(redirect)+" is not registered for client "+c.ID)
-		return
-	}
-	state := p["state"]
-	if p["response_type"] != "code" {
-		s.authzError(w, r, redirect, state, "unsupported_response_type", "response_type must be code")
-		return
-	}
-	if !c.grants[GrantAuthCode] {
-		s.authzError(w, r, redirect, state, "unauthorized_client", "client "+c.ID+" may not use the authorization code grant")
-		return
-	}
-	if _, e := s.checkScope(c, p["scope"], ""); e != nil {
-		s.authzError(w, r, redirect, state, "invalid_scope", e.desc)
-		return
-	}
-	if ch := p["code_challenge"]; ch != "" {
-		m := p["code_challenge_method"]
-		if m == "" {
-			m = "plain" // RFC 7636 4.3 default
-		}
-		switch {
-		case m == "S256":
-		case m == "plain" && (s.cfg.AllowPlainPKCE || c.AllowPlainPKCE):
-		case m == "plain":
-			s.authzError(w, r, redirect, state, "invalid_request", "code_challenge_method plain is not allowed; use S256")
-			return
-		default:
-			s.authzError(w, r, redirect, state, "invalid_request", "code_challenge_method "+m+" is not supported")
+	pushed := false
+	switch {
+	case p["request_uri"] != "":
+		// RFC 9126 4: the pushed parameters replace the request's own.
+		if p["request"] != "" {
+			authzPage(w, http.StatusBadRequest, "invalid_request", "request and request_uri in one authorization request")
 			return
 		}
-		if len(ch) < 43 || len(ch) > 128 {
-			s.authzError(w, r, redirect, state, "invalid_request", "code_challenge must be 43 to 128 characters")
+		inner, e := s.takePushed(p["request_uri"], c.ID)
+		if e != nil {
+			authzPage(w, e.status, e.code, e.desc)
 			return
 		}
-		p["code_challenge_method"] = m
-	} else if c.Public {
-		s.authzError(w, r, redirect, state, "invalid_request", "PKCE is required for public clients: send code_challenge (S256)")
+		p, pushed = inner, true
+	case p["request"] != "":
+		// RFC 9101 5: only the request object's parameters count.
+		inner, e := s.requestObjectParams(r, c, p)
+		if e != nil {
+			authzPage(w, e.status, e.code, e.desc)
+			return
+		}
+		p = inner
+	}
+	if f := s.checkAuthzParams(c, p); f != nil {
+		if f.page {
+			authzPage(w, f.status, f.code, f.desc)
+		} else {
+			s.authzError(w, r, p, f.code, f.desc)
+		}
 		return
 	}
-	if j := p["dpop_jkt"]; j != "" && !validJKT(j) {
-		s.authzError(w, r, redirect, state, "invalid_request", "dpop_jkt must be a base64url SHA-256 JWK thumbprint (43 characters, RFC 9449 10)")
+	switch {
+	case !pushed && s.requiresPAR(c):
+		s.authzError(w, r, p, "invalid_request", "client "+c.ID+" must push its authorization request to the PAR endpoint first (require_pushed_authorization_requests)")
+		return
+	case !pushed && c.RequireSignedRequestObject && r.Form.Get("request") == "":
+		s.authzError(w, r, p, "invalid_request", "client "+c.ID+" must send a signed request object (require_signed_request_object)")
 		return
 	}
 	// Without --login the mock user is always signed in and always
@@ -210,7 +228,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Login {
 		for _, pr := range strings.Fields(p["prompt"]) {
 			if pr == "none" {
-				s.authzError(w, r, redirect, state, "login_required", "prompt=none but this IdP asks for a login")
+				s.authzError(w, r, p, "login_required", "prompt=none but this IdP asks for a login")
 				return
 			}
 		}
@@ -222,10 +240,64 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		user = h
 	}
 	if user == "" || s.users[user] == nil {
-		s.authzError(w, r, redirect, state, "login_required", "no default user configured")
+		s.authzError(w, r, p, "login_required", "no default user configured")
 		return
 	}
 	s.issueCode(w, r, c, p, user)
+}
+
+// checkAuthzParams checks an authorization request's parameters, for the
+// authorization and the PAR endpoint alike. It may normalise
+// code_challenge_method.
+func (s *Server) checkAuthzParams(c *clientInfo, p map[string]string) *authzFail {
+	redirect := p["redirect_uri"]
+	if redirect == "" || !redirectAllowed(c.RedirectURIs, redirect) {
+		return pageFail(http.StatusBadRequest, "invalid_request", "redirect_uri "+quoteOrNone(redirect)+" is not registered for client "+c.ID)
+	}
+	if m := p["response_mode"]; m != "" && !validResponseMode(m) {
+		delete(p, "response_mode") // the error goes back by the default mode
+		return redirectFail("invalid_request", "response_mode "+m+" is not supported (one of "+strings.Join(responseModes(), ", ")+")")
+	}
+	if p["response_type"] != "code" {
+		return redirectFail("unsupported_response_type", "response_type must be code")
+	}
+	if !c.grants[GrantAuthCode] {
+		return redirectFail("unauthorized_client", "client "+c.ID+" may not use the authorization code grant")
+	}
+	if _, e := s.checkScope(c, p["scope"], ""); e != nil {
+		return redirectFail("invalid_scope", e.desc)
+	}
+	if ch := p["code_challenge"]; ch != "" {
+		m := p["code_challenge_method"]
+		if m == "" {
+			m = "plain" // RFC 7636 4.3 default
+		}
+		switch {
+		case m == "S256":
+		case m == "plain" && (s.cfg.AllowPlainPKCE || c.AllowPlainPKCE):
+		case m == "plain":
+			return redirectFail("invalid_request", "code_challenge_method plain is not allowed; use S256")
+		default:
+			return redirectFail("invalid_request", "code_challenge_method "+m+" is not supported")
+		}
+		if len(ch) < 43 || len(ch) > 128 {
+			return redirectFail("invalid_request", "code_challenge must be 43 to 128 characters")
+		}
+		p["code_challenge_method"] = m
+	} else if c.Public {
+		return redirectFail("invalid_request", "PKCE is required for public clients: send code_challenge (S256)")
+	}
+	if j := p["dpop_jkt"]; j != "" && !validJKT(j) {
+		return redirectFail("invalid_request", "dpop_jkt must be a base64url SHA-256 JWK thumbprint (43 characters, RFC 9449 10)")
+	}
+	if d := p["authorization_details"]; d != "" {
+		norm, desc := s.checkDetails(d)
+		if desc != "" {
+			return redirectFail("invalid_authorization_details", desc)
+		}
+		p["authorization_details"] = norm
+	}
+	return nil
 }
 
 func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, c *clientInfo, p map[string]string, user string) {
@@ -233,19 +305,20 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, c *clientInfo
 	code := randomToken(32)
 	st := s.st
 	ac := &authCode{ClientID: c.ID, RedirectURI: p["redirect_uri"], Scope: strings.Join(strings.Fields(p["scope"]), " "), Nonce: p["nonce"],
-		Challenge: p["code_challenge"], Method: p["code_challenge_method"], User: user, AuthTime: now, Expires: now.Add(s.cfg.Lifetimes.Code.D()), DPoPJKT: p["dpop_jkt"]}
+		Challenge: p["code_challenge"], Method: p["code_challenge_method"], User: user, AuthTime: now, Expires: now.Add(s.cfg.Lifetimes.Code.D()), DPoPJKT: p["dpop_jkt"],
+		Details: p["authorization_details"]}
 	st.mu.Lock()
 	ok := st.putCode(now, code, ac)
 	st.mu.Unlock()
 	if !ok {
-		s.authzError(w, r, p["redirect_uri"], p["state"], "temporarily_unavailable", "authorization code table full")
+		s.authzError(w, r, p, "temporarily_unavailable", "authorization code table full")
 		return
 	}
 	q := url.Values{"code": {code}, "iss": {s.issuerFor(r)}}
 	if p["state"] != "" {
 		q.Set("state", p["state"])
 	}
-	http.Redirect(w, r, appendQuery(p["redirect_uri"], q), http.StatusFound)
+	s.respond(w, r, p, q)
 }
 
 const csrfCookie = "authlab_csrf"
@@ -261,7 +334,7 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, p map[string]
 	ok := st.putPending(now, &st.logins, id, &pendingLogin{Params: p, CSRF: csrf, Expires: now.Add(10 * time.Minute)})
 	st.mu.Unlock()
 	if !ok {
-		s.authzError(w, r, p["redirect_uri"], p["state"], "temporarily_unavailable", "authorization request too large to keep")
+		s.authzError(w, r, p, "temporarily_unavailable", "authorization request too large to keep")
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
@@ -278,6 +351,10 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, csrf := r.PostForm.Get("login_id"), r.PostForm.Get("csrf_token")
+	if strings.HasPrefix(id, pendingPrefix) { // a pushed request shares the table; it is no form
+		authzPage(w, http.StatusBadRequest, "invalid_request", "this login form expired or was already used; start the sign-in again")
+		return
+	}
 	st := s.st
 	st.mu.Lock()
 	pl := st.logins.take(id) // single use, whatever the outcome
@@ -294,7 +371,7 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 	p := pl.Params
 	c := s.clients[p["client_id"]]
 	if r.PostForm.Get("action") == "deny" {
-		s.authzError(w, r, p["redirect_uri"], p["state"], "access_denied", "the user denied the request")
+		s.authzError(w, r, p, "access_denied", "the user denied the request")
 		return
 	}
 	u := s.users[r.PostForm.Get("username")]

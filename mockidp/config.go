@@ -52,6 +52,12 @@ type Client struct {
 	// DPoPBound refuses this client's token requests without a DPoP proof
 	// (RFC 9449 5.2 dpop_bound_access_tokens).
 	DPoPBound bool `json:"dpop_bound_access_tokens,omitempty"`
+	// RequirePAR refuses this client's authorization requests that were
+	// not pushed first (RFC 9126 5 require_pushed_authorization_requests).
+	RequirePAR bool `json:"require_pushed_authorization_requests,omitempty"`
+	// RequireSignedRequestObject refuses this client's authorization
+	// requests without a signed request object (RFC 9101 10.5).
+	RequireSignedRequestObject bool `json:"require_signed_request_object,omitempty"`
 }
 
 // User is one account of the IdP.
@@ -72,6 +78,9 @@ type Lifetimes struct {
 	DeviceCode   Duration `json:"device_code"`
 	// DevicePollInterval is the minimum polling interval (RFC 8628 3.2).
 	DevicePollInterval Duration `json:"device_poll_interval"`
+	// RequestURI is how long a pushed request_uri lives (RFC 9126 2.2);
+	// zero means 60 s.
+	RequestURI Duration `json:"request_uri,omitempty"`
 }
 
 // Config is what --config replaces and --print-config prints.
@@ -87,6 +96,11 @@ type Config struct {
 	// DPoPNonce requires server-provided DPoP nonces (RFC 9449 8, 9) at the
 	// token endpoint and the demo resources.
 	DPoPNonce bool `json:"dpop_nonce,omitempty"`
+	// RequirePAR refuses every authorization request not pushed first.
+	RequirePAR bool `json:"require_pushed_authorization_requests,omitempty"`
+	// AuthorizationDetailsTypes are the RFC 9396 authorization_details
+	// types the IdP grants (and echoes into tokens and introspection).
+	AuthorizationDetailsTypes []string `json:"authorization_details_types_supported,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes "15m" in JSON (numbers
@@ -128,6 +142,8 @@ func DefaultConfig() Config {
 		Alg:         "RS256",
 		Scopes:      []string{"openid", "profile", "email", "offline_access", "api:read", "api:write"},
 		DefaultUser: "alice",
+		// RFC 9396's own examples.
+		AuthorizationDetailsTypes: []string{"payment_initiation", "account_information", "customer_information"},
 		Lifetimes: Lifetimes{
 			AccessToken:        Duration(time.Hour),
 			IDToken:            Duration(time.Hour),
@@ -135,6 +151,7 @@ func DefaultConfig() Config {
 			Code:               Duration(time.Minute),
 			DeviceCode:         Duration(10 * time.Minute),
 			DevicePollInterval: Duration(5 * time.Second),
+			RequestURI:         Duration(defaultRequestURILifetime),
 		},
 		Users: []User{
 			{Sub: "alice", Username: "alice", Password: "alice", Name: "Alice Example", Email: "alice@example.com"},
@@ -176,6 +193,8 @@ func ParseConfig(b []byte) (Config, error) {
 		Lifetimes      *Lifetimes `json:"lifetimes"`
 		AllowPlainPKCE *bool      `json:"allow_plain_pkce"`
 		DPoPNonce      *bool      `json:"dpop_nonce"`
+		RequirePAR     *bool      `json:"require_pushed_authorization_requests"`
+		DetailsTypes   *[]string  `json:"authorization_details_types_supported"`
 	}
 	raw.Lifetimes = &c.Lifetimes // lifetimes merge field by field
 	dec := json.NewDecoder(strings.NewReader(string(b)))
@@ -212,6 +231,12 @@ func ParseConfig(b []byte) (Config, error) {
 	}
 	if raw.DPoPNonce != nil {
 		c.DPoPNonce = *raw.DPoPNonce
+	}
+	if raw.RequirePAR != nil {
+		c.RequirePAR = *raw.RequirePAR
+	}
+	if raw.DetailsTypes != nil {
+		c.AuthorizationDetailsTypes = *raw.DetailsTypes
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
@@ -276,6 +301,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DefaultUser != "" && !users[c.DefaultUser] {
 		return fmt.Errorf("config: default_user %q is not among the users", c.DefaultUser)
+	}
+	if c.Lifetimes.RequestURI < 0 || c.Lifetimes.RequestURI.D() > 10*time.Minute {
+		return fmt.Errorf("config: lifetimes.request_uri must be between 0 (60 s) and 10m")
 	}
 	if c.Lifetimes.AccessToken <= 0 || c.Lifetimes.Code <= 0 {
 		return fmt.Errorf("config: lifetimes.access_token and lifetimes.code must be positive")

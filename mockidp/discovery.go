@@ -32,7 +32,7 @@ func (s *Server) discoveryDoc(iss string, tlsOn bool) []byte {
 		"end_session_endpoint":                                     iss + "/end_session",
 		"scopes_supported":                                         s.cfg.Scopes,
 		"response_types_supported":                                 []string{"code"},
-		"response_modes_supported":                                 []string{"query"},
+		"response_modes_supported":                                 responseModes(),
 		"grant_types_supported":                                    []string{GrantAuthCode, GrantClientCreds, GrantRefresh, GrantDeviceCode, GrantTokenExchange},
 		"subject_types_supported":                                  []string{"public"},
 		"id_token_signing_alg_values_supported":                    algs,
@@ -47,23 +47,32 @@ func (s *Server) discoveryDoc(iss string, tlsOn bool) []byte {
 		"tls_client_certificate_bound_access_tokens":               tlsOn,
 		"prompt_values_supported":                                  []string{"none", "login", "consent"},
 		"claims_parameter_supported":                               false,
-		"request_parameter_supported":                              false,
+		"request_parameter_supported":                              true,
 		"request_uri_parameter_supported":                          false,
 		"require_request_uri_registration":                         false,
 		"access_token_signing_alg_values_supported":                algs,
 		"introspection_endpoint_auth_signing_alg_values_supported": []string{"RS256", "ES256", "EdDSA", "HS256"},
 		"dpop_signing_alg_values_supported":                        dpopAlgs(),
+		// RFC 9126 5, RFC 9101 10.5, JARM 3.
+		"pushed_authorization_request_endpoint":       iss + "/par",
+		"require_pushed_authorization_requests":       s.cfg.RequirePAR,
+		"request_object_signing_alg_values_supported": requestObjectAlgs(),
+		"authorization_signing_alg_values_supported":  algs,
+	}
+	if len(s.cfg.AuthorizationDetailsTypes) > 0 {
+		doc["authorization_details_types_supported"] = s.cfg.AuthorizationDetailsTypes // RFC 9396 10
 	}
 	if s.cfg.AllowPlainPKCE {
 		doc["code_challenge_methods_supported"] = []string{"S256", "plain"}
 	}
 	if tlsOn {
 		doc["mtls_endpoint_aliases"] = map[string]string{
-			"token_endpoint":                iss + "/mtls/token",
-			"introspection_endpoint":        iss + "/mtls/introspect",
-			"revocation_endpoint":           iss + "/mtls/revoke",
-			"userinfo_endpoint":             iss + "/mtls/userinfo",
-			"device_authorization_endpoint": iss + "/mtls/device_authorization",
+			"token_endpoint":                        iss + "/mtls/token",
+			"introspection_endpoint":                iss + "/mtls/introspect",
+			"revocation_endpoint":                   iss + "/mtls/revoke",
+			"userinfo_endpoint":                     iss + "/mtls/userinfo",
+			"device_authorization_endpoint":         iss + "/mtls/device_authorization",
+			"pushed_authorization_request_endpoint": iss + "/mtls/par",
 		}
 	}
 	body := jsonBytes(doc)

@@ -361,6 +361,9 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	if len(ac.Act) > 0 {
 		m["act"] = ac.Act
 	}
+	if len(ac.AuthorizationDetails) > 0 {
+		m["authorization_details"] = ac.AuthorizationDetails // RFC 9396 9.2
+	}
 	writeJSON(w, 200, jsonBytes(m))
 }
 

@@ -44,6 +44,7 @@ func (s *Server) routes() {
 		h("GET "+p+"/userinfo", EPUserinfo, s.handleUserinfo)
 		h("POST "+p+"/userinfo", EPUserinfo, s.handleUserinfo)
 		h("POST "+p+"/device_authorization", EPDevice, s.handleDeviceAuthorization)
+		h("POST "+p+"/par", EPPAR, s.handlePAR)
 	}
 	h("GET /device", EPDevicePage, s.handleDevicePage)
 	h("POST /device", EPDevicePage, s.handleDevicePage)

@@ -22,11 +22,13 @@ type authCode struct {
 	Family string
 	// DPoPJKT is the dpop_jkt of the authorization request (RFC 9449 10).
 	DPoPJKT string
+	// Details are the granted RFC 9396 authorization_details (JSON), or "".
+	Details string
 	size    int
 }
 
 func (c *authCode) bytes() int {
-	return entryOverhead + len(c.ClientID) + len(c.RedirectURI) + len(c.Scope) + len(c.Nonce) + len(c.Challenge) + len(c.Method) + len(c.User) + len(c.DPoPJKT)
+	return entryOverhead + len(c.ClientID) + len(c.RedirectURI) + len(c.Scope) + len(c.Nonce) + len(c.Challenge) + len(c.Method) + len(c.User) + len(c.DPoPJKT) + len(c.Details)
 }
 
 type refreshToken struct {

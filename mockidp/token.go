@@ -233,6 +233,7 @@ func (s *Server) grantAuthCode(w http.ResponseWriter, r *http.Request, c *authed
 	iss := s.issuerFor(r)
 	u := s.users[ac.User]
 	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: ac.Scope, aud: s.audience(r, c.clientInfo, iss), authTime: ac.AuthTime, cnf: boundThumb(c), jkt: c.jkt, nonce: ac.Nonce, user: u, jti: res.jti}
+	g.details = ac.Details // RFC 9396 (rar.go)
 	tok, _, id, exp, err := s.issueUserTokens(fs, &g)
 	if err != nil {
 		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
@@ -240,6 +241,10 @@ func (s *Server) grantAuthCode(w http.ResponseWriter, r *http.Request, c *authed
 	}
 	if s.familyRevoked(res.family) {
 		errInvalidGrant("authorization code was replayed while it was being redeemed; the tokens it issued are revoked").write(w)
+		return
+	}
+	if ac.Details != "" {
+		tokenResponseWithDetails(w, tokenTypeFor(c), tok, exp, now, ac.Scope, res.refresh, id, ac.Details)
 		return
 	}
 	tokenResponse(w, tokenTypeFor(c), tok, exp, now, ac.Scope, res.refresh, id, "")

@@ -29,6 +29,8 @@ type AccessClaims struct {
 		JKT     string `json:"jkt,omitempty"` // DPoP key thumbprint (RFC 9449 6)
 	} `json:"cnf,omitempty"`
 	Act json.RawMessage `json:"act,omitempty"`
+	// AuthorizationDetails are the RFC 9396 details the token grants.
+	AuthorizationDetails json.RawMessage `json:"authorization_details,omitempty"`
 }
 
 // HasScope reports whether the token grants scope.
@@ -76,6 +78,8 @@ type grantCtx struct {
 	// jti is the access token's id when a redemption reserved it in the
 	// grant's family; "" draws a fresh one.
 	jti string
+	// details are granted RFC 9396 authorization_details (a JSON array).
+	details string
 }
 
 func (s *Server) algFor(c *clientInfo) string {
@@ -249,6 +253,10 @@ func (s *Server) appendAccess(dst []byte, fs *faultState, g *grantCtx) ([]byte, 
 	if len(g.act) > 0 {
 		b = append(b, `,"act":`...)
 		b = append(b, g.act...)
+	}
+	if g.details != "" {
+		b = append(b, `,"authorization_details":`...)
+		b = append(b, g.details...)
 	}
 	b = append(b, '}')
 	*bp = b

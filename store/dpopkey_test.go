@@ -15,7 +15,10 @@ func TestEnsureDPoPKeyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := 0
-	gen := func(alg string) ([]byte, error) { calls++; return []byte("-----BEGIN PRIVATE KEY-----\nfake\n-----END PRIVATE KEY-----\n"), nil }
+	gen := func(alg string) ([]byte, error) {
+		calls++
+		return []byte("-----BEGIN PRIVATE KEY-----\nfake\n-----END PRIVATE KEY-----\n"), nil
+	}
 	for i, want := range []bool{true, false} {
 		created, err := EnsureDPoPKey(path, "d", gen)
 		if err != nil || created != want {

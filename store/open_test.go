@@ -109,8 +109,8 @@ func TestLockTimeoutFromTheEnvironment(t *testing.T) {
 	t.Setenv(TimeoutEnv, "200ms")
 	start := time.Now()
 	err = openBounded(t, path)
-	if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), TimeoutEnv) || strings.Contains(err.Error(), "\n") {
-		t.Fatalf("error %v, want in use, naming %s", err, TimeoutEnv)
+	if !errors.Is(err, ErrInUse) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("error %v, want in use", err)
 	}
 	if elapsed := time.Since(start); elapsed >= DefaultTimeout {
 		t.Errorf("waited %v: %s=200ms was not used", elapsed, TimeoutEnv)

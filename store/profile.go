@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -119,6 +120,15 @@ type Profile struct {
 	// ephemeral key per run. DPoPAlg: ES256 (default), PS256, RS256, EdDSA.
 	DPoP    bool   `json:"dpop,omitempty"`
 	DPoPAlg string `json:"dpop_alg,omitempty"`
+
+	// The authorization request's shape (auth-code): push it first (PAR,
+	// RFC 9126), send it as a signed request object (JAR, RFC 9101; signed
+	// with the private_key secret), the response mode (JARM among them),
+	// and RFC 9396 authorization_details (a JSON array).
+	PAR                  bool            `json:"par,omitempty"`
+	RequestObject        bool            `json:"request_object,omitempty"`
+	ResponseMode         string          `json:"response_mode,omitempty"`
+	AuthorizationDetails json.RawMessage `json:"authorization_details,omitempty"`
 }
 
 // Endpoint is the URL a table shows for the profile: the issuer, else the

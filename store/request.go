@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -64,6 +65,8 @@ func (p Profile) FlowRequest(flow string) (flows.Request, error) {
 		req.ClientSecret = flows.Secret(v)
 	}
 	req.DPoP, req.DPoPAlg = p.DPoP, p.DPoPAlg
+	req.PAR, req.RequestObject, req.ResponseMode = p.PAR, p.RequestObject, p.ResponseMode
+	req.AuthorizationDetails = append(json.RawMessage(nil), p.AuthorizationDetails...)
 	if s, ok := p.Secrets[DPoPKey]; ok && !s.IsZero() {
 		v, err := s.Resolve()
 		if err != nil {

@@ -252,7 +252,7 @@ func openDB(path string, o options) (s *Store, err error) {
 func openError(path string, err error) error {
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
-		return fmt.Errorf("store %s is %w (close it there, use --store to pick another file, or wait longer with %s=30s)", path, ErrInUse, TimeoutEnv)
+		return fmt.Errorf("store %s is %w (close it there, or use --store to pick another file)", path, ErrInUse)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
 		errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrInvalidMapping):
 		return fmt.Errorf("store %s is %w (corrupt, or not a bbolt file: %v); the file was left untouched", path, ErrCorrupt, err)

@@ -376,6 +376,9 @@ func runBench(cmd *cobra.Command, g *globals, b *benchFlags, args []string) erro
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	if err := s.DPoPReport(rep); err != nil { // the proof's cost, beside the request time
+		return asExit(err)
+	}
 	if b.requests > 0 && rep.StopReason == bench.StopDuration {
 		fmt.Fprintf(g.stderr, "authlab: stopped at the %s time bound after %d of %d requests; raise -z for more\n",
 			cfg.DurationOrDefault(), rep.Requests+rep.Interrupted, b.requests)

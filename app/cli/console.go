@@ -56,7 +56,7 @@ func runConsole(g *globals, withDemo bool) error {
 	opts.QR = terminalQR
 	m := console.New(opts)
 	defer m.Close()
-	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithInput(g.stdin), tea.WithOutput(g.stdout))
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithInput(console.Input(g.stdin)), tea.WithOutput(g.stdout))
 	if _, err := p.Run(); err != nil {
 		// bubbletea restores the terminal before returning, also after a panic
 		return failErr(fmt.Errorf("console: %w", err))

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"authlab/flows"
+	"authlab/flows/har"
 	"authlab/flows/oauth"
 	"authlab/flows/token"
 	"authlab/store"
@@ -77,6 +78,10 @@ type flowFlags struct {
 	localhost          bool
 	asJSON             bool
 	expectJWT          bool
+	har                string
+	harTokens          bool
+	harErr             error
+	authz              authzFlags
 }
 
 // profileOnlyFlags describe HMAC / API-key profiles or profile metadata:
@@ -106,6 +111,7 @@ func addFlowFlags(fs *pflag.FlagSet, f *flowFlags, withProfile bool) {
 	fs.BoolVar(&f.noBrowser, "no-browser", false, "print the authorization URL instead of opening a browser")
 	fs.BoolVar(&f.localhost, "localhost", false, "redirect to http://localhost:PORT/callback instead of 127.0.0.1")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object on stdout (see README: JSON output and exit status)")
+	addAuthzFlags(fs, &f.authz)
 	fs.BoolVar(&f.expectJWT, "expect-jwt", false, "fail unless the access token is a JWT (by default an access token is opaque to the client, and one that only looks like a JWT is a warning)")
 }
 
@@ -127,11 +133,18 @@ func newOAuthFlowCmd(g *globals, name string) *cobra.Command {
 			if err := f.apply(&req, g); err != nil {
 				return err
 			}
-			return runFlow(cmd.Context(), g, req, f.asJSON, f.assert)
+			return f.harResult(runFlow(cmd.Context(), g, req, f.asJSON, f.assert))
 		},
 	}
 	addFlowFlags(cmd.Flags(), &f, true)
+	addHARFlags(cmd.Flags(), &f)
 	return cmd
+}
+
+// addHARFlags: --har on `authlab flow NAME` and `authlab run`.
+func addHARFlags(fs *pflag.FlagSet, f *flowFlags) {
+	fs.StringVar(&f.har, "har", "", "write the run's HTTP exchanges to FILE as HTTP Archive 1.2 (secrets, tokens and codes masked)")
+	fs.BoolVar(&f.harTokens, "har-tokens", false, "with --har: keep the tokens the run received (secrets stay masked; the file is then a credential)")
 }
 
 // assert applies the run-only expectations to a finished run's result.
@@ -139,6 +152,34 @@ func (f *flowFlags) assert(res *flows.Result) {
 	if f.expectJWT {
 		expectJWT(res)
 	}
+	if f.har != "" {
+		f.harErr = writeHAR(f.har, res, f.harTokens)
+	}
+}
+
+// harResult is the run's error, or a failed --har write (exit 1) when the
+// run itself went well.
+func (f *flowFlags) harResult(err error) error {
+	if err == nil && f.harErr != nil {
+		return failErr(f.harErr)
+	}
+	return err
+}
+
+// writeHAR writes res's exchanges as HAR (0600: it may hold tokens).
+func writeHAR(path string, res *flows.Result, tokens bool) error {
+	file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("--har: %v", err)
+	}
+	if err := har.Write(file, res, har.Options{Tokens: tokens, Version: version}); err != nil {
+		file.Close()
+		return fmt.Errorf("--har %s: %v", path, err)
+	}
+	if err := file.Close(); err != nil {
+		return fmt.Errorf("--har %s: %v", path, err)
+	}
+	return nil
 }
 
 // expectJWT fails a run whose access token is not a JWT. The engine treats
@@ -194,9 +235,15 @@ func (f *flowFlags) apply(req *flows.Request, g *globals) error {
 	if f.leeway == 0 {
 		req.Leeway = -1 // the token engine's "no leeway"
 	}
+	if err := f.authz.apply(req); err != nil {
+		return err
+	}
 	req.NoBrowser = f.noBrowser
 	req.UseLocalhost = f.localhost
 	req.Browser = os.Getenv("BROWSER")
+	if f.harTokens && f.har == "" {
+		return usageErr("--har-tokens needs --har FILE")
+	}
 	if f.timeout <= 0 || f.wait <= 0 || f.leeway < 0 {
 		return usageErr("--timeout and --wait must be positive and --leeway not negative")
 	}
@@ -501,10 +548,11 @@ never bearer tokens) and the token is cached in the store.`,
 			if storeErrMsg != nil {
 				fmt.Fprintf(g.stderr, "authlab: warning: the run was not recorded: %v\n", storeErrMsg)
 			}
-			return err
+			return f.harResult(err)
 		},
 	}
 	addFlowFlags(cmd.Flags(), &f, true)
+	addHARFlags(cmd.Flags(), &f)
 	cmd.Flags().StringVar(&flowName, "flow", "", "run this OAuth flow instead of the profile's kind")
 	return cmd
 }

@@ -94,6 +94,7 @@ token is malformed; 2 usage error.`,
 	fl.StringVar(&f.dpop.accessToken, "access-token", "", "DPoP proof: the access token its ath must hash")
 	cmd.AddCommand(inspect)
 	cmd.AddCommand(newTokenMintCmd(g)) // mint.go
+	cmd.AddCommand(newTokenGetCmd(g), newTokenDiffCmd(g))
 	return cmd
 }
 

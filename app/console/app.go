@@ -251,6 +251,9 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 			m.run.SetNote(msg.text)
 		}
 		return nil
+	case ui.NoteMsg: // a text input cut at its limit
+		m.note(msg.Text, false)
+		return nil
 	case tickMsg:
 		if msg.gen != m.tickGen || !m.needsTick() {
 			return nil

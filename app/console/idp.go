@@ -111,15 +111,18 @@ func viewEvent(e mockidp.Event) idp.Event {
 
 func idpInfo(s IdP) idp.Info {
 	var cl []string
+	dpop := false
 	for _, c := range s.Clients() {
 		cl = append(cl, c.ID+" ("+strings.Join(c.GrantTypes, ",")+")")
+		dpop = dpop || c.DPoPBound
 	}
-	return idp.Info{URL: s.URL(), Issuer: s.Issuer(), Clients: cl, Faults: viewFaults(s.Faults())}
+	return idp.Info{URL: s.URL(), Issuer: s.Issuer(), Clients: cl, Faults: viewFaults(s.Faults()), DPoP: dpop}
 }
 
 func viewFaults(f mockidp.Faults) idp.Faults {
 	v := idp.Faults{Skew: f.Skew.D(), Latency: f.Latency["*"].D(), JWKS: f.JWKS,
-		UnknownKey: f.UnknownKey, AlgNone: f.AlgNone, Lifetime: f.Lifetime.D(), Expired: f.Expired}
+		UnknownKey: f.UnknownKey, AlgNone: f.AlgNone, Lifetime: f.Lifetime.D(), Expired: f.Expired,
+		DPoPNonceStorm: f.DPoPNonceStorm, DPoPBearerOnly: f.DPoPBearerOnly}
 	for ep, ef := range f.Errors {
 		v.ErrorEndpoint, v.ErrorCode, v.ErrorStatus = ep, ef.Error, ef.Status
 		break
@@ -148,6 +151,7 @@ func applyFaults(cur mockidp.Faults, v idp.Faults) mockidp.Faults {
 	}
 	f.JWKS = v.JWKS
 	f.UnknownKey, f.AlgNone, f.Expired = v.UnknownKey, v.AlgNone, v.Expired
+	f.DPoPNonceStorm, f.DPoPBearerOnly = v.DPoPNonceStorm, v.DPoPBearerOnly
 	f.Lifetime = mockidp.Duration(v.Lifetime)
 	return f
 }

@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
 	benchview "authlab/views/bench"
@@ -26,7 +25,7 @@ type paletteMsg struct{ run func() tea.Cmd }
 type palette struct {
 	ctx    *ui.Context
 	open   bool
-	input  textinput.Model
+	input  ui.Input
 	all    []command
 	shown  []int
 	cursor int
@@ -38,7 +37,7 @@ type palette struct {
 }
 
 func newPalette(ctx *ui.Context, cmds []command) *palette {
-	ti := textinput.New()
+	ti := ui.NewInput("search", 256)
 	ti.Prompt = "search: "
 	ti.Placeholder = "type to search every action"
 	return &palette{ctx: ctx, input: ti, all: cmds,
@@ -143,8 +142,7 @@ func (p *palette) Update(k tea.KeyMsg) tea.Cmd {
 		return func() tea.Msg { return paletteMsg{run: c.run} }
 	}
 	old := p.input.Value()
-	var cmd tea.Cmd
-	p.input, cmd = p.input.Update(k)
+	cmd := p.input.Update(k)
 	if p.input.Value() != old {
 		p.cursor = 0
 		p.filter()

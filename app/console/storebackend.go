@@ -376,7 +376,10 @@ func profileToForm(p store.Profile) Form {
 	if p.RedirectPort != 0 {
 		f.Fields["redirect_port"] = strconv.Itoa(p.RedirectPort)
 	}
-	for _, k := range []store.SecretKind{store.ClientSecret, store.HMACKey, store.APIKey} {
+	if p.DPoP {
+		f.Fields["dpop"], f.Fields["dpop_alg"] = "true", p.DPoPAlg
+	}
+	for _, k := range []store.SecretKind{store.ClientSecret, store.HMACKey, store.APIKey, store.DPoPKey} {
 		if s, ok := p.Secrets[k]; ok && !s.IsZero() {
 			// references show as typed; stored values never leave the store:
 			// the form holds a placeholder that saving keeps as is
@@ -416,7 +419,8 @@ func (b *StoreBackend) SaveForm(f Form, original string) error {
 		AuthURL: v["auth_url"], DeviceURL: v["device_url"], ClientID: v["client_id"], AuthMethod: v["auth_method"],
 		Scopes: strings.Fields(v["scopes"]), Audience: strings.Fields(v["audience"]), Resource: strings.Fields(v["resource"]),
 		CertFile: v["cert_file"], KeyFile: v["key_file"], CAFile: v["ca_file"],
-		HMAC: store.HMAC{Scheme: v["hmac.scheme"], KeyID: v["hmac.key_id"]}, APIKeyHeader: v["api_key_header"], Notes: v["notes"]}
+		HMAC: store.HMAC{Scheme: v["hmac.scheme"], KeyID: v["hmac.key_id"]}, APIKeyHeader: v["api_key_header"], Notes: v["notes"],
+		DPoP: v["dpop"] == "true", DPoPAlg: strings.TrimSpace(v["dpop_alg"])}
 	if s := strings.TrimSpace(v["redirect_port"]); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
@@ -442,8 +446,12 @@ func (b *StoreBackend) SaveForm(f Form, original string) error {
 				p.Secrets[k] = store.KeepStored()
 			}
 		}
-		for _, k := range []store.SecretKind{store.ClientSecret, store.HMACKey, store.APIKey} {
-			val := strings.TrimSpace(v[string(k)])
+		for _, k := range []store.SecretKind{store.ClientSecret, store.HMACKey, store.APIKey, store.DPoPKey} {
+			val, shown := v[string(k)]
+			if k == store.DPoPKey && !shown {
+				continue // DPoP off in the form: a key kept for it stays
+			}
+			val = strings.TrimSpace(val)
 			switch {
 			case val == "":
 				delete(p.Secrets, k)

@@ -35,6 +35,10 @@ type Outcome struct {
 	OAuthError string        // the OAuth "error" code, when the server sent one
 	Err        error         // why it failed; nil when OK
 	Latency    time.Duration // measured by the op; 0 → wall time around the call
+	// Proof is the time spent signing this request's DPoP proofs (part of
+	// Latency); 0 when the op sent none or did not measure them.
+	Proof        time.Duration
+	NonceRetries int // DPoP nonce retries (RFC 9449 8, 9) this request took
 }
 
 // Op is one unit of load: a token request, a signed call, a handshake.
@@ -121,6 +125,10 @@ type worker struct {
 	min, max    time.Duration
 	sum         time.Duration
 	last        time.Time
+	// DPoP proof signing times (bounded like samples) and nonce retries.
+	proofs       []time.Duration
+	proofN       int64
+	nonceRetries int64
 
 	mu       sync.Mutex
 	failures map[failKey]*FailureGroup
@@ -140,6 +148,13 @@ func (w *worker) record(out Outcome) {
 	}
 	w.sum += d
 	w.n++
+	if out.Proof > 0 {
+		w.proofN++
+		if len(w.proofs) < w.sampleCap {
+			w.proofs = append(w.proofs, out.Proof)
+		}
+	}
+	w.nonceRetries += int64(out.NonceRetries)
 	if out.OK {
 		w.ok.Add(1)
 		return

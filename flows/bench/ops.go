@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"authlab/flows"
+	"authlab/flows/dpop"
 	"authlab/flows/mtls"
 	"authlab/flows/oauth"
 )
@@ -49,6 +50,9 @@ type Setup struct {
 
 	concurrency int
 	conns       *closers // connections ops keep outside Transport; shared by copies
+
+	dpop   *dpop.Key    // the run's DPoP key (one for every op), or nil
+	nonces *dpop.Nonces // DPoP server nonces of the lean ops
 }
 
 // closers are Close functions Setup.Close calls.
@@ -71,6 +75,10 @@ func (s *Setup) track(fn func()) {
 // endpoints (one discovery when the request names an issuer).
 func NewSetup(ctx context.Context, req flows.Request, concurrency int) (*Setup, error) {
 	s := &Setup{Request: req.Clone(), concurrency: concurrency, conns: &closers{}}
+	if err := s.loadDPoP(); err != nil {
+		return nil, err
+	}
+	req = s.Request
 	if req.CertFile != "" || req.CAFile != "" {
 		key := req.KeyFile
 		if key == "" {
@@ -166,6 +174,9 @@ func (s *Setup) Client() *flows.Client {
 // OutcomeOf turns a flow result into an Outcome.
 func OutcomeOf(res *flows.Result) Outcome {
 	o := Outcome{OK: res.OK}
+	if res.DPoP != nil {
+		o.NonceRetries = res.DPoP.NonceRetries
+	}
 	if n := len(res.Exchanges); n > 0 {
 		o.Status = res.Exchanges[n-1].Status
 	}
@@ -330,18 +341,61 @@ func (s *Setup) TokenOp(form url.Values) (op Op, ok bool) {
 	if proxy, err := proxyFor(&http.Request{URL: u}); err == nil && proxy == nil {
 		if rc := newRawClient(http.MethodPost, u, header, bodyBytes, s.TLS, timeout, s.concurrency); rc != nil {
 			s.track(rc.Close)
+			rawErr := func(err error) Outcome {
+				var fe *flows.Error
+				if errors.As(err, &fe) {
+					return Outcome{Err: fe}
+				}
+				return Outcome{Err: flows.ExplainTransportError("token request", u, err, timeout)}
+			}
+			if s.dpop == nil {
+				return func(ctx context.Context) Outcome {
+					buf := rc.buffer()
+					defer rc.release(buf)
+					ans, err := rc.Do(ctx, buf)
+					if err != nil {
+						return rawErr(err)
+					}
+					return classify(ans.Status, ans.Header, ans.Body)
+				}, true
+			}
+			// DPoP: a fresh proof per request, spliced into the prepared
+			// request, and the one nonce retry of RFC 9449 8.
+			var reqBufs sync.Pool // *[]byte
 			return func(ctx context.Context) Outcome {
 				buf := rc.buffer()
 				defer rc.release(buf)
-				ans, err := rc.Do(ctx, buf)
-				if err != nil {
-					var fe *flows.Error
-					if errors.As(err, &fe) {
-						return Outcome{Err: fe}
-					}
-					return Outcome{Err: flows.ExplainTransportError("token request", u, err, timeout)}
+				rb, _ := reqBufs.Get().(*[]byte)
+				if rb == nil {
+					rb = new([]byte)
 				}
-				return classify(ans.Status, ans.Header, ans.Body)
+				defer reqBufs.Put(rb)
+				var o Outcome
+				nonce := s.nonces.Get(endpoint)
+				for attempt := 0; ; attempt++ {
+					proof, err := s.signProof(&o, http.MethodPost, endpoint, nonce, "")
+					if err != nil {
+						o.Err = err
+						return o
+					}
+					req, ok := rc.appendWithHeader((*rb)[:0], dpop.Header, proof)
+					if !ok {
+						o.Err = flows.Errorf(flows.ErrProtocol, "token request: the DPoP proof is not a valid header value")
+						return o
+					}
+					*rb = req
+					ans, err := rc.DoRequest(ctx, buf, req)
+					if err != nil {
+						return withProof(o, rawErr(err))
+					}
+					s.nonces.Observe(endpoint, ans.Header)
+					if next, ok := nonceRetry(attempt, ans.Status, ans.Header, ans.Body); ok {
+						nonce = next
+						o.NonceRetries++
+						continue
+					}
+					return withProof(o, classify(ans.Status, ans.Header, ans.Body))
+				}
 			}, true
 		}
 	}
@@ -353,27 +407,79 @@ func (s *Setup) TokenOp(form url.Values) (op Op, ok bool) {
 		// server closed, as it does for requests built by NewRequest.
 		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(bodyBytes)), nil }}
 	var bufs sync.Pool
-	return func(ctx context.Context) Outcome {
+	// send makes one exchange; proof "" sends none. On success the body
+	// is in buf and fail is nil.
+	send := func(ctx context.Context, proof string, buf *bytes.Buffer) (status int, h http.Header, fail *Outcome) {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		req := template.WithContext(ctx)
+		if proof != "" {
+			req.Header = header.Clone()
+			req.Header.Set(dpop.Header, proof)
+		}
 		req.Body = io.NopCloser(bytes.NewReader(bodyBytes))
 		resp, err := hc.Do(req)
 		if err != nil {
-			return Outcome{Err: flows.ExplainTransportError("token request", u, err, timeout)}
+			return 0, nil, &Outcome{Err: flows.ExplainTransportError("token request", u, err, timeout)}
 		}
 		defer resp.Body.Close()
+		buf.Reset()
+		if _, err := buf.ReadFrom(io.LimitReader(resp.Body, flows.MaxResponseBody+1)); err != nil {
+			return 0, nil, &Outcome{Status: resp.StatusCode, Err: flows.ExplainTransportError("token request", u, err, timeout)}
+		}
+		return resp.StatusCode, resp.Header, nil
+	}
+	return func(ctx context.Context) Outcome {
 		buf, _ := bufs.Get().(*bytes.Buffer)
 		if buf == nil {
 			buf = new(bytes.Buffer)
 		}
-		buf.Reset()
 		defer bufs.Put(buf)
-		if _, err := buf.ReadFrom(io.LimitReader(resp.Body, flows.MaxResponseBody+1)); err != nil {
-			return Outcome{Status: resp.StatusCode, Err: flows.ExplainTransportError("token request", u, err, timeout)}
+		if s.dpop == nil {
+			status, h, fail := send(ctx, "", buf)
+			if fail != nil {
+				return *fail
+			}
+			return classify(status, h, buf.Bytes())
 		}
-		return classify(resp.StatusCode, resp.Header, buf.Bytes())
+		var o Outcome
+		nonce := s.nonces.Get(endpoint)
+		for attempt := 0; ; attempt++ {
+			proof, err := s.signProof(&o, http.MethodPost, endpoint, nonce, "")
+			if err != nil {
+				o.Err = err
+				return o
+			}
+			status, h, fail := send(ctx, proof, buf)
+			if fail != nil {
+				return withProof(o, *fail)
+			}
+			s.nonces.Observe(endpoint, h)
+			if next, ok := nonceRetry(attempt, status, h, buf.Bytes()); ok {
+				nonce = next
+				o.NonceRetries++
+				continue
+			}
+			return withProof(o, classify(status, h, buf.Bytes()))
+		}
 	}, true
+}
+
+// withProof carries the DPoP proof time and nonce retries of o into res.
+func withProof(o, res Outcome) Outcome {
+	res.Proof, res.NonceRetries = o.Proof, o.NonceRetries
+	return res
+}
+
+// nonceRetry reports whether an answer is a nonce challenge (RFC 9449 8,
+// 9) to answer with one retry, and its nonce. Only the first attempt
+// retries: a second challenge is reported as the failure it is.
+func nonceRetry(attempt, status int, h http.Header, body []byte) (string, bool) {
+	if attempt > 0 || status != http.StatusBadRequest && status != http.StatusUnauthorized {
+		return "", false
+	}
+	next, ok := dpop.NonceChallenge(&flows.Response{Status: status, Header: h, Body: body})
+	return next, ok && dpop.ValidNonce(next)
 }
 
 func cloneValues(v url.Values) url.Values {
@@ -490,6 +596,9 @@ func (s *Setup) TokenSource() (*TokenCache, error) {
 // alone, not a token renewal.
 func (s *Setup) CallOp(url string, tokens *TokenCache) Op {
 	c := s.Client()
+	if s.dpop != nil {
+		return s.dpopCallOp(c, url, tokens)
+	}
 	return func(ctx context.Context) Outcome {
 		tok, err := tokens.Get(ctx)
 		if err != nil {
@@ -501,6 +610,42 @@ func (s *Setup) CallOp(url string, tokens *TokenCache) Op {
 		o := HTTPOutcome(resp, err)
 		o.Latency = time.Since(t0)
 		return o
+	}
+}
+
+// dpopCallOp calls url with `Authorization: DPoP`, a fresh proof carrying
+// ath per request, and the resource's nonce retry (RFC 9449 7, 9). With a
+// key, every token is presented as DPoP: the token source got it with
+// proofs, and a DPoP-bound token is never sent as a bearer token.
+func (s *Setup) dpopCallOp(c *flows.Client, url string, tokens *TokenCache) Op {
+	return func(ctx context.Context) Outcome {
+		tok, err := tokens.Get(ctx)
+		if err != nil {
+			return Outcome{Err: err}
+		}
+		t0 := time.Now()
+		var o Outcome
+		nonce := s.nonces.Get(url)
+		for attempt := 0; ; attempt++ {
+			proof, err := s.signProof(&o, http.MethodGet, url, nonce, tok.Reveal())
+			if err != nil {
+				o.Err = err
+				return o
+			}
+			h := http.Header{"Authorization": {dpop.Scheme + " " + tok.Reveal()}, dpop.Header: {proof}}
+			resp, err := c.Get(ctx, "call", url, h)
+			if resp != nil {
+				s.nonces.Observe(url, resp.Header)
+				if next, ok := nonceRetry(attempt, resp.Status, resp.Header, resp.Body); ok && err == nil {
+					nonce = next
+					o.NonceRetries++
+					continue
+				}
+			}
+			res := withProof(o, HTTPOutcome(resp, err))
+			res.Latency = time.Since(t0)
+			return res
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +38,8 @@ type rawClient struct {
 	addr    string      // host:port to dial
 	tls     *tls.Config // nil for plain http
 	request []byte      // the whole request, serialised once
+	head    []byte      // request line and headers, without the blank line
+	body    []byte      // request body
 	timeout time.Duration
 	dialer  net.Dialer
 
@@ -120,20 +123,43 @@ func newRawClient(method string, u *url.URL, header http.Header, body []byte, tl
 	// base64 credential, fixed media types), so writing them as-is is safe;
 	// Write also drops any CR/LF in a value.
 	header.Write(&b)
+	c.head = bytes.Clone(b.Bytes())
+	c.body = bytes.Clone(body)
 	b.WriteString("\r\n")
 	b.Write(body)
 	c.request = b.Bytes()
 	return c
 }
 
+// appendWithHeader appends to dst the request with one more header line
+// (a per-request value such as a DPoP proof), or false when the value
+// could break the header block.
+func (c *rawClient) appendWithHeader(dst []byte, name, value string) ([]byte, bool) {
+	if strings.ContainsAny(name, "\r\n: ") || strings.ContainsAny(value, "\r\n") {
+		return dst, false
+	}
+	dst = append(dst, c.head...)
+	dst = append(dst, name...)
+	dst = append(dst, ": "...)
+	dst = append(dst, value...)
+	dst = append(dst, "\r\n\r\n"...)
+	return append(dst, c.body...), true
+}
+
 // Do sends the request and reads the whole answer into buf.
 func (c *rawClient) Do(ctx context.Context, buf *bytes.Buffer) (rawAnswer, error) {
+	return c.DoRequest(ctx, buf, c.request)
+}
+
+// DoRequest sends req, a whole serialised request for c's URL (the
+// prepared one, or one from appendWithHeader), and reads the answer.
+func (c *rawClient) DoRequest(ctx context.Context, buf *bytes.Buffer, req []byte) (rawAnswer, error) {
 	for attempt := 0; ; attempt++ {
 		rc, reused, err := c.conn(ctx)
 		if err != nil {
 			return rawAnswer{}, err
 		}
-		ans, started, keep, err := c.roundTrip(ctx, rc, buf)
+		ans, started, keep, err := c.roundTrip(ctx, rc, buf, req)
 		if keep {
 			c.put(rc)
 		} else {
@@ -153,7 +179,7 @@ func (c *rawClient) Do(ctx context.Context, buf *bytes.Buffer) (rawAnswer, error
 
 // roundTrip writes the request on rc and reads the answer. keep says rc
 // may serve the next request.
-func (c *rawClient) roundTrip(ctx context.Context, rc *rawConn, buf *bytes.Buffer) (ans rawAnswer, started, keep bool, err error) {
+func (c *rawClient) roundTrip(ctx context.Context, rc *rawConn, buf *bytes.Buffer, req []byte) (ans rawAnswer, started, keep bool, err error) {
 	deadline := time.Now().Add(c.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -165,7 +191,7 @@ func (c *rawClient) roundTrip(ctx context.Context, rc *rawConn, buf *bytes.Buffe
 		// returns at once; no goroutine waits per request.
 		stop = context.AfterFunc(ctx, func() { rc.c.SetDeadline(time.Unix(1, 0)) })
 	}
-	ans, started, keep, err = c.exchange(rc, buf)
+	ans, started, keep, err = c.exchange(rc, buf, req)
 	if !stop() { // the deadline was broken: say why, and drop the connection
 		keep = false
 		if err != nil {
@@ -175,8 +201,8 @@ func (c *rawClient) roundTrip(ctx context.Context, rc *rawConn, buf *bytes.Buffe
 	return ans, started, keep, err
 }
 
-func (c *rawClient) exchange(rc *rawConn, buf *bytes.Buffer) (ans rawAnswer, started, keep bool, err error) {
-	if _, err := rc.c.Write(c.request); err != nil {
+func (c *rawClient) exchange(rc *rawConn, buf *bytes.Buffer, req []byte) (ans rawAnswer, started, keep bool, err error) {
+	if _, err := rc.c.Write(req); err != nil {
 		return ans, false, false, err
 	}
 	rc.lim.n = flows.MaxResponseHeader

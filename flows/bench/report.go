@@ -58,8 +58,10 @@ type Report struct {
 	StopReason  string
 	Concurrency int
 	Rate        float64
-	buckets     Buckets
-	sorted      []time.Duration // exact latencies, ascending; nil when capped
+	// DPoP is the proofs' cost when the op sent DPoP proofs; nil otherwise.
+	DPoP    *DPoPStats
+	buckets Buckets
+	sorted  []time.Duration // exact latencies, ascending; nil when capped
 }
 
 // SuccessRate is the percentage of completed requests that succeeded.
@@ -115,6 +117,7 @@ func buildReport(cfg Config, workers []*worker, start time.Time, reason string) 
 		r.Throughput = float64(r.Requests) / r.Elapsed.Seconds()
 	}
 	r.Failures = mergeFailures(workers)
+	r.DPoP = proofStats(workers)
 	if exact {
 		all := make([]time.Duration, 0, total)
 		for _, w := range workers {
@@ -261,6 +264,9 @@ func (r *Report) WriteText(w io.Writer, width int) {
 	fmt.Fprintf(w, "latency      min %s  p50 %s  p90 %s  p95 %s  p99 %s  max %s\n",
 		FormatDuration(l.Min), FormatDuration(l.P50), FormatDuration(l.P90), FormatDuration(l.P95), FormatDuration(l.P99), FormatDuration(l.Max))
 	fmt.Fprintf(w, "measured     %s\n", describeFrom(l.From))
+	if d := r.DPoP; d != nil {
+		fmt.Fprintf(w, "dpop         %s\n", d.describe(l.P50))
+	}
 	if len(r.Failures) > 0 {
 		fmt.Fprintln(w, "failures")
 		for _, g := range r.Failures {
@@ -321,6 +327,7 @@ type ReportJSON struct {
 	LatencyMS   LatencyJSON    `json:"latency_ms"`
 	Failures    []FailureGroup `json:"failures"`
 	Histogram   []BinJSON      `json:"histogram"`
+	DPoP        *DPoPJSON      `json:"dpop,omitempty"`
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
@@ -339,6 +346,9 @@ func (r *Report) JSON() ReportJSON {
 	}
 	if out.Failures == nil {
 		out.Failures = []FailureGroup{}
+	}
+	if r.DPoP != nil {
+		out.DPoP = r.DPoP.JSON()
 	}
 	for _, b := range r.Bins(10) {
 		out.Histogram = append(out.Histogram, BinJSON{FromMS: ms(b.From), ToMS: ms(b.To), Count: b.Count})

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -30,6 +31,8 @@ func isProtectedParam(k string) bool {
 	switch k {
 	case "state", "nonce", "code_challenge", "code_challenge_method", "redirect_uri", "response_type", "client_id", "dpop_jkt":
 		return true
+	case "response_mode", "request", "request_uri", "authorization_details":
+		return true // the listener and the PAR/JAR wiring depend on these: use their own settings
 	}
 	return false
 }
@@ -58,6 +61,8 @@ type CallbackParams struct {
 	Error            string
 	ErrorDescription string
 	ErrorURI         string
+	// Response is a JARM response (response=<JWT>), before verification.
+	Response string
 }
 
 // ParseCallbackQuery parses an authorization response query strictly:
@@ -73,7 +78,7 @@ func ParseCallbackQuery(raw string) (CallbackParams, error) {
 	}
 	var p CallbackParams
 	for name, dst := range map[string]*string{"code": &p.Code, "state": &p.State, "iss": &p.Iss,
-		"error": &p.Error, "error_description": &p.ErrorDescription, "error_uri": &p.ErrorURI} {
+		"error": &p.Error, "error_description": &p.ErrorDescription, "error_uri": &p.ErrorURI, "response": &p.Response} {
 		v := vals[name]
 		if len(v) > 1 {
 			return CallbackParams{}, fmt.Errorf("parameter %s appears %d times", name, len(v))
@@ -87,8 +92,10 @@ func ParseCallbackQuery(raw string) (CallbackParams, error) {
 
 // callbackOutcome is what the listener hands back to the flow.
 type callbackOutcome struct {
-	params CallbackParams
-	err    *flows.Error // a final failure (OAuth error, iss mismatch, no code)
+	params    CallbackParams
+	err       *flows.Error // a final failure (OAuth error, iss mismatch, no code)
+	delivered string       // query, fragment or form_post
+	checks    []flows.Check
 }
 
 // callbackServer serves the redirect URI: it accepts exactly one valid
@@ -99,6 +106,11 @@ type callbackServer struct {
 	issNeeded bool   // the server advertises RFC 9207: iss is mandatory
 	port      int
 	report    func(reason string) // a rejected request, for the observer
+	// mode is the requested response_mode ("" = query). POSTs are taken
+	// for form_post, and for fragment from the listener's own relay page.
+	mode string
+	// jarm verifies a JARM response; nil unless mode is a *.jwt one.
+	jarm func(raw string) (jarmOutcome, string)
 
 	mu         sync.Mutex
 	done       bool
@@ -145,8 +157,29 @@ func (cs *callbackServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		page(w, http.StatusNotFound, "Not found", "This listener only serves the OAuth callback.")
 		return
 	}
-	if req.Method != http.MethodGet {
-		cs.reject(w, http.StatusMethodNotAllowed, fmt.Sprintf("rejected a %s callback: only GET is accepted", req.Method))
+	want := delivery(cs.mode)
+	raw, delivered := req.URL.RawQuery, "query"
+	switch {
+	case req.Method == http.MethodPost && want != "query":
+		if reason := cs.postProblem(req, want); reason != "" {
+			cs.reject(w, http.StatusForbidden, reason)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, 16<<10+1))
+		if err != nil {
+			cs.reject(w, http.StatusBadRequest, "rejected a form_post callback: the body is larger than 16 KiB or unreadable")
+			return
+		}
+		raw, delivered = string(body), want
+	case req.Method == http.MethodGet && want == "fragment" && req.URL.RawQuery == "":
+		fragmentRelay(w) // the response is in the fragment, which only the page can read
+		return
+	case req.Method != http.MethodGet:
+		only := "only GET is accepted"
+		if want != "query" {
+			only = "only GET and POST are accepted"
+		}
+		cs.reject(w, http.StatusMethodNotAllowed, fmt.Sprintf("rejected a %s callback: %s", req.Method, only))
 		return
 	}
 	cs.mu.Lock()
@@ -156,10 +189,23 @@ func (cs *callbackServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		cs.reject(w, http.StatusConflict, "rejected a second callback: this login already completed")
 		return
 	}
-	p, err := ParseCallbackQuery(req.URL.RawQuery)
+	p, err := ParseCallbackQuery(raw)
 	if err != nil {
 		cs.reject(w, http.StatusBadRequest, "rejected a callback: "+err.Error())
 		return
+	}
+	var jo *jarmOutcome
+	if p.Response != "" && cs.jarm != nil {
+		if p.Code != "" || p.State != "" || p.Error != "" {
+			cs.reject(w, http.StatusBadRequest, "rejected a callback that carries both a JARM response and plain parameters")
+			return
+		}
+		out, reason := cs.jarm(p.Response)
+		if reason != "" {
+			cs.reject(w, http.StatusBadRequest, "rejected "+reason)
+			return
+		}
+		p, jo = out.params, &out
 	}
 	if p.State == "" {
 		cs.reject(w, http.StatusBadRequest, "rejected a callback without state (not the answer to this login)")
@@ -171,7 +217,14 @@ func (cs *callbackServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	// From here the response answers our request: it ends the flow.
 	var fe *flows.Error
+	var checks []flows.Check
+	if jo != nil {
+		checks, fe = jo.checks, jo.fail
+	}
 	switch {
+	case fe != nil:
+	case cs.jarm != nil && jo == nil:
+		fe = flows.Errorf(flows.ErrProtocol, "authorization response: response_mode %s asks for a signed JARM response, but the server answered with plain parameters", cs.mode)
 	case p.Iss != "" && cs.issuer != "" && p.Iss != cs.issuer:
 		fe = flows.Errorf(flows.ErrProtocol, "authorization response: iss is %q, expected %q (RFC 9207: a mix-up attack, or the wrong issuer configured)", p.Iss, cs.issuer)
 	case p.Iss == "" && cs.issNeeded:
@@ -196,12 +249,36 @@ func (cs *callbackServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	cs.done = true
 	cs.mu.Unlock()
-	cs.out <- callbackOutcome{params: p, err: fe}
+	if delivered != want {
+		checks = append(checks, flows.Check{Name: "response_mode", Status: flows.Warn,
+			Detail: fmt.Sprintf("asked for response_mode %s, but the response came by %s", cs.mode, delivered)})
+	} else if cs.mode != "" {
+		checks = append(checks, flows.Check{Name: "response_mode", Status: flows.Pass, Detail: fmt.Sprintf("the response came by %s, as response_mode %s asks", delivered, cs.mode)})
+	}
+	cs.out <- callbackOutcome{params: p, err: fe, delivered: delivered, checks: checks}
 	if fe != nil {
 		page(w, http.StatusBadRequest, "Login failed", fe.Message+" — return to your terminal.")
 		return
 	}
 	page(w, http.StatusOK, "Login complete", "authlab received the authorization response. You can close this tab and return to your terminal.")
+}
+
+// postProblem refuses a POST the mode does not explain: a form-encoded
+// body always, and for fragment mode one from the relay page only (its
+// own origin), so no other web page can post a response here.
+func (cs *callbackServer) postProblem(req *http.Request, want string) string {
+	ct, _, _ := strings.Cut(req.Header.Get("Content-Type"), ";")
+	if !strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
+		return fmt.Sprintf("rejected a POST callback with content type %q: a form_post response is form-encoded", ct)
+	}
+	if want == "fragment" {
+		// Sec-Fetch-Site is set by the browser alone; Origin by older ones.
+		o := req.Header.Get("Origin")
+		if o != "http://"+req.Host && req.Header.Get("Sec-Fetch-Site") != "same-origin" {
+			return fmt.Sprintf("rejected a POST callback from origin %q: in fragment mode only the listener's own page posts here", o)
+		}
+	}
+	return ""
 }
 
 // page answers the browser with a short, uncacheable page that leaks
@@ -258,6 +335,15 @@ func (e *Engine) AuthCode(ctx context.Context, obs flows.Observer) *flows.Result
 	if err != nil {
 		return r.finish(flows.Errorf(flows.ErrConfig, "authorization endpoint %q: %v", ep.Auth, err))
 	}
+	if err := e.responseModeChecks(r, m, ep); err != nil {
+		return r.finish(err)
+	}
+	var details string
+	if len(e.req.AuthorizationDetails) > 0 {
+		if details, err = normaliseAuthorizationDetails(e.req.AuthorizationDetails); err != nil {
+			return r.finish(err)
+		}
+	}
 	if m != nil && len(m.CodeChallengeMethods) > 0 && !slices.Contains(m.CodeChallengeMethods, "S256") {
 		r.res.AddCheck(flows.Check{Name: "pkce", Status: flows.Warn, Detail: fmt.Sprintf("the server advertises code_challenge_methods_supported %v without S256; sending S256 anyway", m.CodeChallengeMethods)})
 	}
@@ -283,7 +369,7 @@ func (e *Engine) AuthCode(ctx context.Context, obs flows.Observer) *flows.Result
 	if len(scopes) == 0 && (m == nil || m.OIDC) {
 		scopes = []string{"openid"}
 	}
-	q := authURL.Query()
+	q := url.Values{}
 	q.Set("response_type", "code")
 	q.Set("client_id", e.req.ClientID)
 	q.Set("redirect_uri", redirectURI)
@@ -308,17 +394,31 @@ func (e *Engine) AuthCode(ctx context.Context, obs flows.Observer) *flows.Result
 	for _, a := range e.req.Audience {
 		q.Add("audience", a)
 	}
+	if e.req.ResponseMode != "" {
+		q.Set("response_mode", e.req.ResponseMode)
+	}
+	if details != "" {
+		q.Set("authorization_details", details)
+	}
 	for k, vs := range e.req.ExtraParams {
 		q[k] = append([]string(nil), vs...)
 	}
-	authURL.RawQuery = q.Encode()
-	r.res.AuthURL = authURL.String()
+	browserURL, err := e.authorizationRequest(ctx, r, ep, m, authURL, q)
+	if err != nil {
+		return r.finish(err)
+	}
+	r.res.AuthURL = browserURL
 
 	issuer := e.expectedIssuer(m)
 	issNeeded := m != nil && m.AuthorizationResponseISSParameter
 	cs := newCallbackServer(state, issuer, issNeeded, port, func(reason string) { r.note("callback rejected", reason, false) })
 	if e.opts.Listener != nil {
 		cs.port = 0 // a test listener may sit behind another address
+	}
+	cs.mode = e.req.ResponseMode
+	if isJARM(cs.mode) {
+		ks := e.keySource(r, ep)
+		cs.jarm = func(raw string) (jarmOutcome, string) { return e.verifyJARM(ctx, ks, issuer, raw) }
 	}
 	srv := &http.Server{Handler: cs, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10, ErrorLog: nil}
 	for _, ln := range lns {
@@ -335,7 +435,7 @@ func (e *Engine) AuthCode(ctx context.Context, obs flows.Observer) *flows.Result
 	wait := e.req.WaitOrDefault()
 	var outcome callbackOutcome
 	err = r.step("authorization", func() (string, error) {
-		e.openBrowser(ctx, r, authURL.String())
+		e.openBrowser(ctx, r, browserURL)
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
 		select {
@@ -352,10 +452,17 @@ func (e *Engine) AuthCode(ctx context.Context, obs flows.Observer) *flows.Result
 			}
 			return "", flows.Errorf(flows.ErrCancelled, "%s (%s)", msg, flows.FieldWait)
 		}
+		r.res.AddCheck(outcome.checks...)
 		if outcome.err != nil {
 			return "", outcome.err
 		}
 		detail := "callback received, state matches"
+		if cs.mode != "" {
+			detail = "callback received by " + outcome.delivered + ", state matches"
+		}
+		if outcome.params.Response != "" || isJARM(cs.mode) {
+			detail += ", JARM response verified"
+		}
 		if outcome.params.Iss != "" {
 			detail += ", iss matches"
 		}
@@ -367,9 +474,15 @@ func (e *Engine) AuthCode(ctx context.Context, obs flows.Observer) *flows.Result
 
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {outcome.params.Code},
 		"redirect_uri": {redirectURI}, "code_verifier": {verifier}}
+	if details != "" {
+		form.Set("authorization_details", details) // RFC 9396 6.1
+	}
 	tr, err := e.postToken(ctx, r, ep, m, form, nonce)
 	if err != nil {
 		return r.finish(err)
+	}
+	if details != "" {
+		r.res.AddCheck(grantedDetailsCheck(details, tr))
 	}
 	r.res.AddCheck(scopeCheck(e.req.Scopes, tr))
 	if openid && tr.IDToken == "" {

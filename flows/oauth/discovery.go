@@ -32,6 +32,8 @@ type Metadata struct {
 	AuthorizationResponseISSParameter  bool              `json:"authorization_response_iss_parameter_supported,omitempty"`
 	MTLSEndpointAliases                map[string]string `json:"mtls_endpoint_aliases,omitempty"`
 	TLSClientCertificateBoundAccessTok bool              `json:"tls_client_certificate_bound_access_tokens,omitempty"`
+	// AuthzRequestMetadata: PAR, JAR, JARM and RAR (par.go).
+	AuthzRequestMetadata
 	// OIDC says whether the document came from openid-configuration.
 	OIDC bool `json:"-"`
 	// Source is the URL the document was read from.
@@ -213,6 +215,9 @@ func ParseMetadata(body []byte) (*Metadata, error) {
 		if err := json.Unmarshal(v, dst); err != nil {
 			return nil, fmt.Errorf("field %s has the wrong type (%s)", name, flows.Snippet(v, 40))
 		}
+	}
+	if err := m.AuthzRequestMetadata.parse(raw); err != nil {
+		return nil, err
 	}
 	if m.Issuer == "" {
 		return nil, fmt.Errorf("no issuer field")

@@ -254,15 +254,17 @@ func (e *Engine) introspect(ctx context.Context, r *run, ep flows.Endpoints, m *
 	var active bool
 	var body map[string]any
 	err := r.step(step, func() (string, error) {
-		form := url.Values{"token": {tok}}
-		if e.req.TokenTypeHint != "" {
-			form.Set("token_type_hint", e.req.TokenTypeHint)
-		}
-		header := http.Header{}
-		if err := e.authenticate(form, header, e.assertionAudience(m, ep.Introspect)); err != nil {
-			return "", err
-		}
-		resp, err := r.hc.PostForm(ctx, step, ep.Introspect, form, header)
+		// With a DPoP key the tokens are DPoP-bound, so the call carries a
+		// proof for the endpoint too (and answers its nonce challenge).
+		resp, err := e.sendProofed(ctx, r, step, http.MethodPost, ep.Introspect, "", func() (url.Values, http.Header, error) {
+			form := url.Values{"token": {tok}}
+			if e.req.TokenTypeHint != "" {
+				form.Set("token_type_hint", e.req.TokenTypeHint)
+			}
+			header := http.Header{}
+			err := e.authenticate(form, header, e.assertionAudience(m, ep.Introspect))
+			return form, header, err
+		})
 		if err != nil {
 			return "", err
 		}
@@ -302,15 +304,15 @@ func (e *Engine) Revoke(ctx context.Context, tok string, obs flows.Observer) *fl
 	}
 	var revokedAt time.Time
 	err = r.step("revocation", func() (string, error) {
-		form := url.Values{"token": {tok}}
-		if e.req.TokenTypeHint != "" {
-			form.Set("token_type_hint", e.req.TokenTypeHint)
-		}
-		header := http.Header{}
-		if err := e.authenticate(form, header, e.assertionAudience(m, ep.Revoke)); err != nil {
-			return "", err
-		}
-		resp, err := r.hc.PostForm(ctx, "revocation", ep.Revoke, form, header)
+		resp, err := e.sendProofed(ctx, r, "revocation", http.MethodPost, ep.Revoke, "", func() (url.Values, http.Header, error) {
+			form := url.Values{"token": {tok}}
+			if e.req.TokenTypeHint != "" {
+				form.Set("token_type_hint", e.req.TokenTypeHint)
+			}
+			header := http.Header{}
+			err := e.authenticate(form, header, e.assertionAudience(m, ep.Revoke))
+			return form, header, err
+		})
 		if err != nil {
 			return "", err
 		}

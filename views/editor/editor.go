@@ -59,7 +59,7 @@ func fieldsFor(kind string) []field {
 		{key: "client_id", label: "Client ID"},
 		{key: "client_secret", label: "Client secret", secret: true, hint: "value, env:NAME or file:PATH"},
 		{key: "auth_method", label: "Auth method", hint: "client_secret_basic, client_secret_post, private_key_jwt, tls_client_auth, none"},
-		{key: "scopes", label: "Scopes", hint: "space separated"},
+		{key: "scopes", label: "Scopes", hint: "space separated · ctrl+o: DPoP (sender-constrained tokens)"},
 	}
 	switch kind {
 	case "client-credentials":
@@ -88,20 +88,43 @@ func fieldsFor(kind string) []field {
 	return append(f, field{key: "notes", label: "Notes"})
 }
 
+// withDPoP inserts the DPoP settings (RFC 9449) before Notes when on. The
+// key is a secret: empty lets the profile keep a key it generates.
+func withDPoP(f []field, on bool) []field {
+	if !on || len(f) == 0 {
+		return f
+	}
+	d := []field{
+		{key: "dpop_alg", label: "DPoP alg", hint: "ES256 (default), PS256, RS256, EdDSA · ctrl+o turns DPoP off"},
+		{key: "dpop_key", label: "DPoP key", secret: true, hint: "empty: the profile keeps a key it generates; or PEM/JWK, env:NAME, file:PATH"},
+	}
+	n := len(f) - 1 // Notes stays last
+	return append(append(append([]field{}, f[:n]...), d...), f[n:]...)
+}
+
+// oauthKind: the kinds that request tokens, so DPoP applies.
+func oauthKind(kind string) bool { return kind != "hmac" && kind != "api-key" }
+
+// dpopOn reports whether the form sets DPoP.
+func (m *Model) dpopOn() bool { return m.values["dpop"] == "true" && oauthKind(m.kind) }
+
+// dpopAlgs are the accepted DPoP algorithms.
+func dpopAlgs() []string { return []string{"ES256", "PS256", "RS256", "EdDSA"} }
+
 // Model is the editor.
 type Model struct {
 	ctx      *ui.Context
 	original string
 	kind     string
 	fields   []field
-	inputs   []textinput.Model
+	inputs   []ui.Input
 	values   map[string]string
 	focus    int
 	reveal   bool
 	errs     map[string]string
 	banner   string
 	w, h     int
-	keys     struct{ next, prev, save, cancel, reveal, discover, kindL, kindR key.Binding }
+	keys     struct{ next, prev, save, cancel, reveal, discover, kindL, kindR, dpop key.Binding }
 }
 
 // New builds an empty editor.
@@ -115,6 +138,7 @@ func New(ctx *ui.Context) *Model {
 	m.keys.discover = key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "fill from discovery"))
 	m.keys.kindL = key.NewBinding(key.WithKeys("left"), key.WithHelp("←/→", "kind"))
 	m.keys.kindR = key.NewBinding(key.WithKeys("right"))
+	m.keys.dpop = key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "DPoP on/off"))
 	return m
 }
 
@@ -140,12 +164,11 @@ func (m *Model) build(kind string) {
 	m.collect()
 	m.kind = kind
 	m.values["kind"] = kind
-	m.fields = fieldsFor(kind)
-	m.inputs = make([]textinput.Model, len(m.fields))
+	m.fields = withDPoP(fieldsFor(kind), m.dpopOn())
+	m.inputs = make([]ui.Input, len(m.fields))
 	for i, f := range m.fields {
-		ti := textinput.New()
+		ti := ui.NewInput(strings.ToLower(f.label), 4096)
 		ti.Prompt = ""
-		ti.CharLimit = 4096
 		ti.SetValue(m.values[f.key])
 		if f.secret {
 			ti.EchoMode = textinput.EchoPassword
@@ -203,6 +226,9 @@ func (m *Model) Form() Form {
 			continue
 		}
 		f.Fields[fl.key] = strings.TrimSpace(m.values[fl.key])
+	}
+	if m.dpopOn() {
+		f.Fields["dpop"] = "true"
 	}
 	return f
 }
@@ -269,6 +295,15 @@ func (m *Model) validate() {
 	if m.kind == "hmac" && strings.TrimSpace(m.values["hmac_key"]) == "" {
 		e["hmac_key"] = "required"
 	}
+	if a := strings.TrimSpace(m.values["dpop_alg"]); a != "" && m.has("dpop_alg") {
+		ok := false
+		for _, v := range dpopAlgs() {
+			ok = ok || strings.EqualFold(v, a)
+		}
+		if !ok {
+			e["dpop_alg"] = "one of " + strings.Join(dpopAlgs(), ", ")
+		}
+	}
 	m.errs = e
 }
 
@@ -315,6 +350,9 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			m.reveal = !m.reveal
 			m.applyReveal()
 			return nil
+		case key.Matches(msg, m.keys.dpop):
+			m.toggleDPoP()
+			return nil
 		case key.Matches(msg, m.keys.save):
 			m.validate()
 			if len(m.errs) > 0 {
@@ -352,11 +390,38 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		var cmd tea.Cmd
-		m.inputs[m.focus], cmd = m.inputs[m.focus].Update(msg)
+		cmd = m.inputs[m.focus].Update(msg)
 		m.validate()
 		return cmd
 	}
 	return nil
+}
+
+// toggleDPoP turns the profile's DPoP on or off, keeping the focused
+// field and what was typed in the DPoP fields.
+func (m *Model) toggleDPoP() {
+	if !oauthKind(m.kind) {
+		m.banner = "DPoP applies to OAuth profiles"
+		return
+	}
+	m.collect()
+	focused := m.fields[m.focus].key
+	if m.dpopOn() {
+		m.values["dpop"] = ""
+		m.banner = "DPoP off: tokens are requested without proofs"
+	} else {
+		m.values["dpop"] = "true"
+		m.banner = "DPoP on: every token request carries a proof; tokens are bound to the key"
+	}
+	m.build(m.kind)
+	m.focus = 0
+	for i, f := range m.fields {
+		if f.key == focused {
+			m.focus = i
+		}
+	}
+	m.focusInput()
+	m.validate()
 }
 
 // View renders the form with inline errors and hints.
@@ -405,5 +470,5 @@ func (m *Model) ShortHelp() []key.Binding {
 
 // FullHelp is part of ui.Component.
 func (m *Model) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{m.keys.next, m.keys.prev, m.keys.kindL}, {m.keys.save, m.keys.reveal, m.keys.discover, m.keys.cancel}}
+	return [][]key.Binding{{m.keys.next, m.keys.prev, m.keys.kindL}, {m.keys.save, m.keys.reveal, m.keys.discover, m.keys.dpop, m.keys.cancel}}
 }

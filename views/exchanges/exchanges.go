@@ -183,6 +183,10 @@ func Detail(t *ui.Theme, e flows.Exchange, w int) []string {
 		out = append(out, "")
 		out = append(out, bodyLines(e.RequestBody, w)...)
 	}
+	if e.DPoP != nil {
+		out = append(out, "")
+		out = append(out, ProofLines(t, e.DPoP, w)...)
+	}
 	out = append(out, "", t.Title.Render(fmt.Sprintf("RESPONSE  %s  %s", statusText(e), ui.Duration(e.Duration))))
 	if e.Err != "" {
 		out = append(out, t.Error.Render(ui.Truncate(e.Err, w)))
@@ -197,6 +201,26 @@ func Detail(t *ui.Theme, e flows.Exchange, w int) []string {
 		if e.BodyTruncated {
 			out = append(out, t.Subtle.Render("… body truncated"))
 		}
+	}
+	return out
+}
+
+// ProofLines renders a request's DPoP proof decoded (RFC 9449 4.2): its
+// header (typ, alg, the public jwk) and claims (jti, htm, htu, iat, nonce,
+// ath). The proof carries no secret; a private JWK member is masked when
+// it is decoded.
+func ProofLines(t *ui.Theme, p *flows.ProofView, w int) []string {
+	out := []string{t.Title.Render("DPOP PROOF")}
+	for _, part := range []struct {
+		name string
+		v    map[string]any
+	}{{"header", p.Header}, {"claims", p.Claims}} {
+		b, err := json.Marshal(part.v)
+		if err != nil {
+			continue
+		}
+		out = append(out, t.Subtle.Render(part.name))
+		out = append(out, bodyLines(string(b), w)...)
 	}
 	return out
 }

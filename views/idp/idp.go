@@ -26,6 +26,10 @@ type Faults struct {
 	AlgNone       bool
 	Lifetime      time.Duration
 	Expired       bool
+	// DPoP (RFC 9449): a new nonce demanded on every proof; proofs ignored
+	// and bearer tokens issued (to show the client's warning).
+	DPoPNonceStorm bool
+	DPoPBearerOnly bool
 }
 
 // Info is the IdP's identity and its current faults.
@@ -34,6 +38,9 @@ type Info struct {
 	Issuer  string
 	Clients []string
 	Faults  Faults
+	// DPoP: the IdP serves DPoP-bound clients, so the DPoP faults are
+	// offered (they are also shown whenever one is on).
+	DPoP bool
 }
 
 // Event is one line of the live request log.
@@ -77,17 +84,34 @@ const (
 	itAlgNone
 	itLifetime
 	itExpired
+	itNonceStorm
+	itBearerOnly
 	itRotate
 	itReset
-	nItems
 )
+
+// items are the rows shown, in order: the DPoP faults only for an IdP
+// with DPoP clients or while one is on.
+func (m *Model) items() []item {
+	out := []item{itSkew, itLatency, itErrors, itJWKS, itUnknownKey, itAlgNone, itLifetime, itExpired}
+	if f := m.info.Faults; m.info.DPoP || f.DPoPNonceStorm || f.DPoPBearerOnly {
+		out = append(out, itNonceStorm, itBearerOnly)
+	}
+	return append(out, itRotate, itReset)
+}
+
+// current is the row under the cursor.
+func (m *Model) current() item {
+	its := m.items()
+	return its[min(m.cursor, len(its)-1)]
+}
 
 // Model is the panel.
 type Model struct {
 	ctx    *ui.Context
 	info   Info
 	log    []Event
-	cursor item
+	cursor int // index into items()
 	errEP  int
 	w, h   int
 	seq    int
@@ -167,20 +191,20 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case key.Matches(k, m.keys.up):
 		m.cursor = max(0, m.cursor-1)
 	case key.Matches(k, m.keys.down):
-		m.cursor = min(nItems-1, m.cursor+1)
+		m.cursor = min(len(m.items())-1, m.cursor+1)
 	case key.Matches(k, m.keys.rotate):
 		seq := m.Next()
 		return func() tea.Msg { return ActionMsg{Seq: seq, Rotate: true} }
 	case key.Matches(k, m.keys.reset):
 		seq := m.Next()
 		return func() tea.Msg { return ActionMsg{Seq: seq, Reset: true} }
-	case key.Matches(k, m.keys.plus) && m.cursor == itSkew:
+	case key.Matches(k, m.keys.plus) && m.current() == itSkew:
 		f.Skew += 10 * time.Second
 		return m.send(f)
-	case key.Matches(k, m.keys.minus) && m.cursor == itSkew:
+	case key.Matches(k, m.keys.minus) && m.current() == itSkew:
 		f.Skew -= 10 * time.Second
 		return m.send(f)
-	case (key.Matches(k, m.keys.left) || key.Matches(k, m.keys.right)) && m.cursor == itErrors:
+	case (key.Matches(k, m.keys.left) || key.Matches(k, m.keys.right)) && m.current() == itErrors:
 		n := len(endpoints())
 		if key.Matches(k, m.keys.left) {
 			m.errEP = (m.errEP + n - 1) % n
@@ -192,7 +216,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			return m.send(f)
 		}
 	case key.Matches(k, m.keys.toggle):
-		switch m.cursor {
+		switch m.current() {
 		case itSkew:
 			f.Skew = cycleDur(f.Skew, []time.Duration{0, 40 * time.Second, 120 * time.Second, -120 * time.Second})
 		case itLatency:
@@ -233,6 +257,10 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			f.Lifetime = cycleDur(f.Lifetime, []time.Duration{0, 30 * time.Second, 5 * time.Second})
 		case itExpired:
 			f.Expired = !f.Expired
+		case itNonceStorm:
+			f.DPoPNonceStorm = !f.DPoPNonceStorm
+		case itBearerOnly:
+			f.DPoPBearerOnly = !f.DPoPBearerOnly
 		case itRotate:
 			seq := m.Next()
 			return func() tea.Msg { return ActionMsg{Seq: seq, Rotate: true} }
@@ -279,18 +307,25 @@ func (m *Model) rows() []string {
 	if f.Lifetime > 0 {
 		lt = f.Lifetime.String()
 	}
-	return []string{
-		"Clock skew        " + dur(f.Skew, "none"),
-		"Latency (all)     " + dur(f.Latency, "none"),
-		"Errors            " + errs,
-		"JWKS              " + jwks,
-		"Sign w/ wrong key " + onOff(f.UnknownKey),
-		"Unsigned (none)   " + onOff(f.AlgNone),
-		"Token lifetime    " + lt,
-		"Expired tokens    " + onOff(f.Expired),
-		"Rotate signing key now",
-		"Reset all faults",
+	text := map[item]string{
+		itSkew:       "Clock skew        " + dur(f.Skew, "none"),
+		itLatency:    "Latency (all)     " + dur(f.Latency, "none"),
+		itErrors:     "Errors            " + errs,
+		itJWKS:       "JWKS              " + jwks,
+		itUnknownKey: "Sign w/ wrong key " + onOff(f.UnknownKey),
+		itAlgNone:    "Unsigned (none)   " + onOff(f.AlgNone),
+		itLifetime:   "Token lifetime    " + lt,
+		itExpired:    "Expired tokens    " + onOff(f.Expired),
+		itNonceStorm: "DPoP nonce storm  " + onOff(f.DPoPNonceStorm),
+		itBearerOnly: "DPoP bearer-only  " + onOff(f.DPoPBearerOnly),
+		itRotate:     "Rotate signing key now",
+		itReset:      "Reset all faults",
 	}
+	var out []string
+	for _, it := range m.items() {
+		out = append(out, text[it])
+	}
+	return out
 }
 
 func (m *Model) active(i item) bool {
@@ -312,6 +347,10 @@ func (m *Model) active(i item) bool {
 		return f.Lifetime != 0
 	case itExpired:
 		return f.Expired
+	case itNonceStorm:
+		return f.DPoPNonceStorm
+	case itBearerOnly:
+		return f.DPoPBearerOnly
 	}
 	return false
 }
@@ -326,13 +365,14 @@ func (m *Model) View() string {
 	}
 	var faults []string
 	faults = append(faults, t.Title.Render("FAULTS"))
+	its := m.items()
 	for i, r := range m.rows() {
 		line := r
-		active := m.active(item(i))
+		active := m.active(its[i])
 		if active {
 			line = t.Warn.Render(r)
 		}
-		if item(i) == m.cursor {
+		if i == m.cursor {
 			line = t.Selected.Render("> " + r)
 		} else {
 			line = "  " + line
@@ -399,10 +439,10 @@ func (m *Model) View() string {
 // ShortHelp is part of ui.Component.
 func (m *Model) ShortHelp() []key.Binding {
 	hs := []key.Binding{m.keys.toggle, m.keys.down}
-	if m.cursor == itSkew {
+	if m.current() == itSkew {
 		hs = append(hs, m.keys.plus)
 	}
-	if m.cursor == itErrors {
+	if m.current() == itErrors {
 		hs = append(hs, m.keys.left)
 	}
 	return append(hs, m.keys.reset)

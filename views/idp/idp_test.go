@@ -2,6 +2,7 @@ package idp
 
 import (
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,5 +48,50 @@ func TestFaultsCycleAndAccumulate(t *testing.T) {
 	}
 	if len(m.Log()) != MaxLog {
 		t.Errorf("log keeps %d events, want the cap %d", len(m.Log()), MaxLog)
+	}
+}
+
+// The DPoP faults are rows for an IdP with DPoP clients, toggle on and
+// off, and stay hidden for one without (unless one is on).
+func TestDPoPFaultRows(t *testing.T) {
+	ctx := &ui.Context{Theme: ui.NewTheme(lipgloss.NewRenderer(io.Discard), false), Now: time.Now}
+	m := New(ctx)
+	m.SetSize(120, 30)
+	if v := m.View(); strings.Contains(v, "DPoP") {
+		t.Fatalf("DPoP rows without DPoP clients:\n%s", v)
+	}
+	m.SetInfo(Info{Issuer: "http://idp", DPoP: true})
+	var last *Faults
+	send := func(k tea.KeyMsg) {
+		if cmd := m.Update(k); cmd != nil {
+			if a, ok := cmd().(ActionMsg); ok && a.Faults != nil {
+				last = a.Faults
+			}
+		}
+	}
+	for range 8 { // past the eight token faults
+		send(tea.KeyMsg{Type: tea.KeyDown})
+	}
+	send(tea.KeyMsg{Type: tea.KeyEnter})
+	if last == nil || !last.DPoPNonceStorm || last.DPoPBearerOnly {
+		t.Fatalf("enter on the nonce storm row sent %+v", last)
+	}
+	send(tea.KeyMsg{Type: tea.KeyDown})
+	send(tea.KeyMsg{Type: tea.KeyEnter})
+	if !last.DPoPNonceStorm || !last.DPoPBearerOnly {
+		t.Fatalf("bearer-only did not build on the storm: %+v", last)
+	}
+	v := m.View()
+	if !strings.Contains(v, "DPoP nonce storm  ON") || !strings.Contains(v, "DPoP bearer-only  ON") {
+		t.Fatalf("rows do not show the faults on:\n%s", v)
+	}
+	send(tea.KeyMsg{Type: tea.KeyEnter})
+	if last.DPoPBearerOnly {
+		t.Fatalf("a second enter did not turn bearer-only off: %+v", last)
+	}
+	// An IdP without DPoP clients still shows a DPoP fault that is on.
+	m.SetInfo(Info{Faults: Faults{DPoPNonceStorm: true}})
+	if v := m.View(); !strings.Contains(v, "DPoP nonce storm  ON") {
+		t.Fatalf("an active DPoP fault is hidden:\n%s", v)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"authlab/views/ui"
@@ -22,7 +21,7 @@ type CancelMsg struct{}
 type Screen struct {
 	ctx    *ui.Context
 	insp   *Model
-	paste  textinput.Model
+	paste  ui.Input
 	pasted bool // the inspector shows a token (else the prompt has focus)
 	submit key.Binding
 	back   key.Binding
@@ -30,10 +29,9 @@ type Screen struct {
 
 // NewScreen builds the screen with an empty prompt.
 func NewScreen(ctx *ui.Context) *Screen {
-	pi := textinput.New()
+	pi := ui.NewInput("token", ui.TokenInputLimit)
 	pi.Prompt = "token> "
 	pi.Placeholder = "paste a JWT or opaque token, then enter"
-	pi.CharLimit = 64 << 10
 	return &Screen{ctx: ctx, insp: New(ctx), paste: pi,
 		submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "inspect")),
 		back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
@@ -47,10 +45,14 @@ func (s *Screen) Prompt() tea.Cmd {
 	return s.paste.Focus()
 }
 
-// Submit asks for raw to be inspected, as if it was pasted into the prompt.
+// Submit asks for raw to be inspected, as if it was pasted into the prompt
+// (and cut at the same limit, saying so).
 func (s *Screen) Submit(raw string) tea.Cmd {
 	s.pasted = false
-	s.paste.SetValue(raw)
+	if s.paste.SetValue(raw) {
+		note := s.paste.LimitNote()
+		return tea.Batch(s.send(), func() tea.Msg { return ui.NoteMsg{Text: note} })
+	}
 	return s.send()
 }
 
@@ -107,9 +109,7 @@ func (s *Screen) Update(msg tea.Msg) tea.Cmd {
 			return s.send()
 		}
 	}
-	var cmd tea.Cmd
-	s.paste, cmd = s.paste.Update(msg)
-	return cmd
+	return s.paste.Update(msg)
 }
 
 // View is part of ui.Component.
@@ -118,7 +118,11 @@ func (s *Screen) View() string {
 		return s.insp.View()
 	}
 	t := s.ctx.Theme
-	return t.Title.Render("Inspect a token") + "\n" + t.Subtle.Render("Paste a token (JWT, JWE or opaque). It is decoded here and checked; the issuer's JWKS is fetched when its iss is reachable.") + "\n\n" + s.paste.View()
+	v := t.Title.Render("Inspect a token") + "\n" + t.Subtle.Render("Paste a token (JWT, JWE or opaque). It is decoded here and checked; the issuer's JWKS is fetched when its iss is reachable.") + "\n\n" + s.paste.View()
+	if s.paste.Cut() {
+		v += "\n" + t.Warn.Render(s.paste.LimitNote())
+	}
+	return v
 }
 
 // ShortHelp is part of ui.Component.

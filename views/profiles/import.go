@@ -4,21 +4,22 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"authlab/views/ui"
 )
 
 // importPrompt is the list's one-line prompt for an export file; enter asks
 // the root model to import it (ActImport with the path).
 type importPrompt struct {
 	on      bool
-	input   textinput.Model
+	input   ui.Input
 	confirm key.Binding
 	cancel  key.Binding
 }
 
 func newImportPrompt() importPrompt {
-	in := textinput.New()
+	in := ui.NewInput("file path", 4096) // PATH_MAX
 	in.Prompt = "import from file: "
 	in.Placeholder = "path to an export (authlab profile export)"
 	return importPrompt{input: in,
@@ -57,9 +58,7 @@ func (p *importPrompt) update(msg tea.Msg) tea.Cmd {
 			return func() tea.Msg { return ActionMsg{Action: ActImport, Path: path} }
 		}
 	}
-	var cmd tea.Cmd
-	p.input, cmd = p.input.Update(msg)
-	return cmd
+	return p.input.Update(msg)
 }
 
 func (p *importPrompt) help() []key.Binding { return []key.Binding{p.confirm, p.cancel} }

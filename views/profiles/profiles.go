@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"authlab/views/ui"
@@ -117,7 +116,7 @@ type Model struct {
 	cursor   int   // index into shown
 	offset   int   // first visible index into shown
 	w, h     int
-	filter   textinput.Model
+	filter   ui.Input
 	filterOn bool
 	confirm  string // profile awaiting delete confirmation
 	trust    string // profile whose secrets await a y/n to be trusted
@@ -129,10 +128,9 @@ type Model struct {
 
 // New builds an empty list, reading until SetRows or SetLoaded.
 func New(ctx *ui.Context) *Model {
-	ti := textinput.New()
+	ti := ui.NewInput("filter", 128)
 	ti.Prompt = "/"
 	ti.Placeholder = "filter by name or kind"
-	ti.CharLimit = 128
 	return &Model{ctx: ctx, keys: DefaultKeyMap(), filter: ti, imp: newImportPrompt()}
 }
 
@@ -299,7 +297,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			default:
 				old := m.filter.Value()
 				var cmd tea.Cmd
-				m.filter, cmd = m.filter.Update(msg)
+				cmd = m.filter.Update(msg)
 				if m.filter.Value() != old {
 					m.cursor, m.offset = 0, 0
 					m.refilter()

@@ -262,7 +262,64 @@ func (m *Model) timelineRows() int {
 }
 
 func (m *Model) bodyHeight() int {
-	return max(3, m.h-2-m.timelineRows()-1)
+	return max(3, m.h-2-m.timelineRows()-1-m.dpopRows())
+}
+
+// dpopRows is 1 when the result shows a DPoP binding line.
+func (m *Model) dpopRows() int {
+	if m.result != nil && m.result.DPoP != nil {
+		return 1
+	}
+	return 0
+}
+
+// dpopLine says how the result's token is bound to the run's DPoP key
+// (RFC 9449 6): cnf.jkt of a JWT access token against our key's
+// thumbprint, or the token_type when the token says nothing itself.
+func dpopLine(t *ui.Theme, r *flows.Result, w int) string {
+	d := r.DPoP
+	key := d.JKT
+	if w < 100 && len(key) > 12 { // the Checks tab names it whole
+		key = key[:12] + "…"
+	}
+	key = d.Alg + " key " + key
+	if d.Ephemeral {
+		key += " (ephemeral)"
+	}
+	tt := ""
+	if r.Token != nil {
+		tt = r.Token.TokenType
+	}
+	var verdict string
+	jkt := ""
+	if r.AccessToken != nil {
+		cnf, _ := r.AccessToken.Claims["cnf"].(map[string]any)
+		jkt, _ = cnf["jkt"].(string)
+	}
+	switch {
+	case jkt != "" && jkt == d.JKT:
+		verdict = t.Pass.Render("cnf.jkt = our key ✓")
+	case jkt != "":
+		verdict = t.Fail.Render("cnf.jkt ≠ our key ✗ (token is bound to " + jkt + ")")
+	case r.Token == nil:
+		verdict = t.Subtle.Render("no token")
+	case !strings.EqualFold(tt, "DPoP"):
+		verdict = t.Warn.Render("token_type " + orNone(tt) + ": not DPoP-bound !")
+	default:
+		verdict = t.Subtle.Render("token_type DPoP (opaque: the server checks the binding)")
+	}
+	line := "  DPoP " + verdict + t.Subtle.Render(" · "+key)
+	if d.NonceRetries > 0 {
+		line += t.Subtle.Render(fmt.Sprintf(" · %d nonce retr%s", d.NonceRetries, map[bool]string{true: "y", false: "ies"}[d.NonceRetries == 1]))
+	}
+	return ui.Truncate(line, w)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }
 
 func (m *Model) resize() {
@@ -418,6 +475,9 @@ func (m *Model) View() string {
 			line += " " + t.Subtle.Render(ui.Truncate(s.detail, max(5, w-36)))
 		}
 		out = append(out, line)
+	}
+	if m.dpopRows() > 0 {
+		out = append(out, dpopLine(t, m.result, w))
 	}
 	if m.result != nil && m.result.Err != nil {
 		out = append(out, t.Error.Render(ui.Truncate("  "+string(m.result.Err.Kind)+": "+m.result.Err.Message, w)))
