@@ -260,6 +260,14 @@ func TestJARMFailures(t *testing.T) {
 			t.Fatalf("ok=%v reason %q checks %+v", res.OK, res.Reason(), res.Checks)
 		}
 	})
+	t.Run("error inside the JWT", func(t *testing.T) {
+		req := jwtReq(idp)
+		req.ResponseMode, req.Scopes = "fragment.jwt", []string{"openid", "admin"}
+		res := runAuthCodeWith(t, req, quietBrowser)
+		if res.OK || res.Err == nil || res.Err.OAuthError != "invalid_scope" || checkStatus(res, "jarm signature") != flows.Pass {
+			t.Fatalf("ok=%v err %+v checks %+v", res.OK, res.Err, res.Checks)
+		}
+	})
 	t.Run("unknown key", func(t *testing.T) {
 		if err := idp.SetFaults(mockidp.Faults{UnknownKey: true}); err != nil {
 			t.Fatal(err)
