@@ -134,7 +134,7 @@ func TestTimeoutNamesTheFlag(t *testing.T) {
 	c := NewClient(ClientOptions{Timeout: 100 * time.Millisecond}, nil)
 	_, err := c.Get(context.Background(), "jwks", srv.URL, nil)
 	fe, ok := err.(*Error)
-	if !ok || fe.Kind != ErrNetwork || !strings.Contains(fe.Message, "did not answer within 100ms (--timeout)") {
+	if !ok || fe.Kind != ErrNetwork || !strings.Contains(fe.Message, "did not answer within 100ms (timeout)") || !strings.Contains(fe.Explain(func(f Field) string { return "--" + string(f) }), "(--timeout)") {
 		t.Fatalf("want timeout error, got %#v", err)
 	}
 }
@@ -157,7 +157,7 @@ func TestTLSFailuresExplained(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	_, err := NewClient(ClientOptions{}, nil).Get(context.Background(), "discovery", srv.URL, nil)
-	if err == nil || err.(*Error).Kind != ErrTLS || !strings.Contains(err.Error(), "does not trust; pass --ca") {
+	if err == nil || err.(*Error).Kind != ErrTLS || !strings.Contains(err.Error(), "does not trust; pass "+string(FieldCAFile)) {
 		t.Fatalf("untrusted CA: got %v", err)
 	}
 

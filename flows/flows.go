@@ -224,6 +224,7 @@ const (
 	FieldClientID      Field = "client_id"
 	FieldClientSecret  Field = "client_secret"
 	FieldAuthMethod    Field = "auth_method"
+	FieldScope         Field = "scope"
 	FieldPrivateKey    Field = "private_key"
 	FieldCertFile      Field = "cert_file"
 	FieldKeyFile       Field = "key_file"

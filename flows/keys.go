@@ -52,7 +52,7 @@ func ParsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
 		return s, nil
 	}
 	if bytes.Contains(data, []byte("CERTIFICATE")) {
-		return nil, errors.New("it holds a certificate, not a private key (swapped --cert and --key?)")
+		return nil, errors.New("it holds a certificate, not a private key (are the certificate and key files swapped?)")
 	}
 	return nil, errors.New("no PEM private key found (want PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY)")
 }

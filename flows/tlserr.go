@@ -41,7 +41,7 @@ func explainTransport(step string, u *url.URL, err error, timeout time.Duration)
 		if unknownCA.Cert != nil {
 			issuer = fmt.Sprintf("%q", unknownCA.Cert.Issuer.String())
 		}
-		return Errorf(ErrTLS, "%s: the certificate of %s is signed by %s, which this machine does not trust; pass --ca with that CA's PEM", step, host, issuer)
+		return Errorf(ErrTLS, "%s: the certificate of %s is signed by %s, which this machine does not trust; pass %s with that CA's PEM", step, host, issuer, FieldCAFile)
 	case errors.As(err, &hostErr):
 		names := "no DNS or IP names"
 		if hostErr.Certificate != nil {
@@ -72,7 +72,7 @@ func explainTransport(step string, u *url.URL, err error, timeout time.Duration)
 	case errors.As(err, &dnsErr):
 		return Errorf(ErrNetwork, "%s: cannot resolve %q: %v", step, dnsErr.Name, dnsErr.Err)
 	case IsTimeout(err):
-		return Errorf(ErrNetwork, "%s: %s did not answer within %s (--timeout)", step, host, timeout)
+		return Errorf(ErrNetwork, "%s: %s did not answer within %s (%s)", step, host, timeout, FieldTimeout)
 	case strings.Contains(err.Error(), "stopped after"):
 		return Errorf(ErrProtocol, "%s: %s redirected more than %d times", step, host, MaxRedirects)
 	case strings.Contains(err.Error(), "server response headers exceeded"):

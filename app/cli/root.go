@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"authlab/flows"
 	"authlab/views/render"
 )
 
@@ -144,6 +145,13 @@ func execute(args []string, g *globals) int {
 	err := root.Execute()
 	if err == nil {
 		return exitOK
+	}
+	// Engine messages name fields (token_url); on the command line they are
+	// flags (--token-url), whichever command the error came through. A
+	// command that named them its own way already (flow hmac) is left alone.
+	var fe *flows.Error
+	if errors.As(err, &fe) && fe.Message == fe.Explain(flows.Field.String) {
+		fe.Message = fe.Explain(flagFor)
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {

@@ -164,7 +164,7 @@ func TestReportFailuresExplained(t *testing.T) {
 		{"no client cert", Options{URL: require.URL, CAFile: s.CACert}, []string{"requires a client certificate and we sent none", "CN=authlab test CA"}},
 		{"untrusted CA", Options{URL: require.URL, CAFile: s.CACert, CertFile: s.UntrustedCert, KeyFile: s.UntrustedKey}, []string{"CN=authlab untrusted CA"}},
 		{"expired client cert", Options{URL: require.URL, CAFile: s.CACert, CertFile: s.ExpiredCert, KeyFile: s.ExpiredKey}, []string{"expired"}},
-		{"server untrusted", Options{URL: require.URL, CertFile: s.ClientCert, KeyFile: s.ClientKey}, []string{"does not trust", "--ca"}},
+		{"server untrusted", Options{URL: require.URL, CertFile: s.ClientCert, KeyFile: s.ClientKey}, []string{"does not trust", string(flows.FieldCAFile)}},
 		{"hostname mismatch", Options{URL: byName.URL, CAFile: s.CACert}, []string{"hostname mismatch", "other.test"}},
 		{"server cert expired", Options{URL: expiredServer.URL, CAFile: s.CACert}, []string{"expired"}},
 	} {

@@ -41,21 +41,21 @@ func loadAssertionKey(path string, inline flows.Secret, kid string) (*assertionK
 	if inline.IsSet() {
 		data, path = []byte(inline.Reveal()), "(stored key)"
 	} else if data, err = flows.ReadFileCapped(path, flows.MaxKeyFileSize); err != nil {
-		return nil, flows.Errorf(flows.ErrConfig, "--private-key: %v", err)
+		return nil, flows.Errorf(flows.ErrConfig, "%s: %v", flows.FieldPrivateKey, err)
 	}
 	jwk, err := flows.ParsePrivateKey(data)
 	if err != nil {
-		return nil, flows.Errorf(flows.ErrConfig, "--private-key %s: %v", path, err)
+		return nil, flows.Errorf(flows.ErrConfig, "%s %s: %v", flows.FieldPrivateKey, path, err)
 	}
 	signer, ok := jwk.Key.(crypto.Signer)
 	if !ok {
-		return nil, flows.Errorf(flows.ErrConfig, "--private-key %s: a symmetric (oct) JWK cannot sign private_key_jwt; use client_secret_jwt with --client-secret", path)
+		return nil, flows.Errorf(flows.ErrConfig, "%s %s: a symmetric (oct) JWK cannot sign private_key_jwt; use client_secret_jwt with %s", flows.FieldPrivateKey, path, flows.FieldClientSecret)
 	}
 	k := assertionKey{signer: signer, kid: jwk.KeyID, alg: jwk.Algorithm}
 	if k.alg == "" {
 		k.alg, err = algFor(k.signer)
 		if err != nil {
-			return nil, flows.Errorf(flows.ErrConfig, "--private-key %s: %v", path, err)
+			return nil, flows.Errorf(flows.ErrConfig, "%s %s: %v", flows.FieldPrivateKey, path, err)
 		}
 	}
 	if kid != "" {

@@ -180,7 +180,7 @@ func TestMockWrongSecretIsOAuthError(t *testing.T) {
 	if res.OK || res.Err == nil || res.Err.Kind != flows.ErrOAuth || res.Err.OAuthError != "invalid_client" {
 		t.Fatalf("want invalid_client, got %+v", res.Err)
 	}
-	if !strings.Contains(res.Err.Message, "invalid_client") || !strings.Contains(res.Err.Message, "--client-secret") {
+	if !strings.Contains(res.Err.Message, "invalid_client") || !strings.Contains(res.Err.Message, string(flows.FieldClientSecret)) {
 		t.Fatalf("message %q", res.Err.Message)
 	}
 }
@@ -258,7 +258,7 @@ func TestMockMTLSClientAuth(t *testing.T) {
 	}
 	// Without --ca the IdP's CA is unknown: a TLS error that says what to do.
 	res = oauth.Run(context.Background(), flows.Request{Flow: flows.FlowClientCredentials, Issuer: idp.Issuer(), ClientID: "demo-cc", ClientSecret: "demo-cc-secret"}, nil)
-	if res.Err == nil || res.Err.Kind != flows.ErrTLS || !strings.Contains(res.Err.Message, "--ca") {
+	if res.Err == nil || res.Err.Kind != flows.ErrTLS || !strings.Contains(res.Err.Message, string(flows.FieldCAFile)) {
 		t.Fatalf("want a TLS error naming --ca, got %+v", res.Err)
 	}
 }

@@ -73,20 +73,22 @@ func oauthError(step, endpoint string, resp *flows.Response) *flows.Error {
 	challenge := resp.Header.Get("WWW-Authenticate")
 	if derr == nil {
 		if code := str(m["error"]); code != "" {
-			fe := &flows.Error{Kind: flows.ErrOAuth, Status: resp.Status, OAuthError: code,
-				OAuthDescription: str(m["error_description"]), OAuthURI: str(m["error_uri"])}
-			msg := fmt.Sprintf("%s: %s answered %s", step, endpoint, code)
-			if fe.OAuthDescription != "" {
-				msg += ": " + fe.OAuthDescription
+			desc, uri := str(m["error_description"]), str(m["error_uri"])
+			// Built through Errorf so the hint's fields are named by each
+			// front end (a flag, an editor field); server text goes in as
+			// arguments, never into the format.
+			format, args := "%s: %s answered %s", []any{step, endpoint, code}
+			if desc != "" {
+				format, args = format+": %s", append(args, desc)
 			}
-			if hint := errorHint(code); hint != "" {
-				msg += " (" + hint + ")"
+			if hint, fields := errorHint(code); hint != "" {
+				format, args = format+" ("+hint+")", append(args, fields...)
 			}
-			if fe.OAuthURI != "" {
-				msg += " [see " + fe.OAuthURI + "]"
+			if uri != "" {
+				format, args = format+" [see %s]", append(args, uri)
 			}
-			msg += fmt.Sprintf(" (HTTP %d)", resp.Status)
-			fe.Message = msg
+			fe := flows.Errorf(flows.ErrOAuth, format+" (HTTP %d)", append(args, resp.Status)...)
+			fe.Status, fe.OAuthError, fe.OAuthDescription, fe.OAuthURI = resp.Status, code, desc, uri
 			return fe
 		}
 	}
@@ -106,20 +108,22 @@ func oauthError(step, endpoint string, resp *flows.Response) *flows.Error {
 		Message: fmt.Sprintf("%s: %s answered HTTP %d (%s)%s", step, endpoint, resp.Status, what, statusHint(resp.Status))}
 }
 
-func errorHint(code string) string {
+// errorHint is what to check for an OAuth error code: a format whose %s
+// verbs are the fields it names.
+func errorHint(code string) (string, []any) {
 	switch code {
 	case "invalid_client":
-		return "check --client-id, --client-secret and --auth-method"
+		return "check %s, %s and %s", []any{flows.FieldClientID, flows.FieldClientSecret, flows.FieldAuthMethod}
 	case "unauthorized_client":
-		return "this client may not use this grant"
+		return "this client may not use this grant", nil
 	case "invalid_scope":
-		return "check --scope against what the client may ask for"
+		return "check %s against what the client may ask for", []any{flows.FieldScope}
 	case "invalid_grant":
-		return "the code, refresh token or credentials are invalid, expired or already used"
+		return "the code, refresh token or credentials are invalid, expired or already used", nil
 	case "unsupported_grant_type":
-		return "the server does not offer this grant"
+		return "the server does not offer this grant", nil
 	}
-	return ""
+	return "", nil
 }
 
 func statusHint(status int) string {
