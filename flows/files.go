@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // MaxKeyFileSize caps keys, certificates, JWKS and token files read from
@@ -239,6 +240,10 @@ const MaxSecretFileSize = 1 << 20
 type SecretSource struct {
 	LookupEnv func(name string) (string, bool)
 	ReadFile  func(path string) ([]byte, error)
+	// CommandStderr receives a cmd: program's stderr (nil: os.Stderr);
+	// CommandTimeout bounds it (0: DefaultSecretCommandTimeout).
+	CommandStderr  io.Writer
+	CommandTimeout time.Duration
 }
 
 // ResolveSecret resolves a secret reference with the process environment
@@ -250,10 +255,14 @@ func ResolveSecret(ref string) ([]byte, error) { return SecretSource{}.Resolve(r
 //	env:NAME     the environment variable NAME (unset or empty is an error)
 //	file:PATH    the file's content, trailing CR/LF dropped (a regular file
 //	             of at most MaxSecretFileSize; empty is an error)
+//	cmd:PROGRAM ARGS...  the program's stdout, one trailing newline dropped
+//	             (argv split as SplitCommand does, no shell; at most
+//	             MaxSecretCommandOutput bytes within CommandTimeout; a
+//	             failure names the reference and exit status, never stdout)
 //	base64:B64   standard or URL alphabet, padding optional, spaces trimmed
 //	hex:HEX      hexadecimal, spaces trimmed
 //	raw:VALUE    VALUE byte for byte: a literal secret that itself starts
-//	             with env:, file:, base64:, hex: or raw:
+//	             with env:, file:, cmd:, base64:, hex: or raw:
 //	anything else  the value itself, byte for byte
 //
 // Other "word:" prefixes are literal values (a secret may contain a colon).
@@ -303,6 +312,8 @@ func (s SecretSource) Resolve(ref string) ([]byte, error) {
 			return nil, fmt.Errorf("file:%s: the file is empty", rest)
 		}
 		return b, nil
+	case "cmd":
+		return runSecretCommand(ref, rest, s.CommandTimeout, s.CommandStderr)
 	case "base64":
 		v := strings.TrimRight(strings.TrimSpace(rest), "=")
 		b, err := base64.RawStdEncoding.DecodeString(v)
@@ -324,11 +335,12 @@ func (s SecretSource) Resolve(ref string) ([]byte, error) {
 }
 
 // DescribeSecret says how a secret reference was given, without its value:
-// "env:NAME", "file:PATH", "base64", "hex" or "value" (raw:VALUE too).
+// "env:NAME", "file:PATH", "cmd:PROGRAM ARGS...", "base64", "hex" or
+// "value" (raw:VALUE too).
 func DescribeSecret(ref string) string {
 	prefix, _, _ := strings.Cut(ref, ":")
 	switch prefix {
-	case "env", "file":
+	case "env", "file", "cmd": // the command line is not the secret; its output is
 		return ref
 	case "base64", "hex":
 		return prefix

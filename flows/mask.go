@@ -378,6 +378,8 @@ func (s *Secrets) AddRequest(r *Request) {
 	s.AddBasic(r.ClientID, r.ClientSecret.Reveal())
 	s.AddKey([]byte(r.PrivateKeyData.Reveal()))
 	s.Add(r.Token.Reveal(), r.ActorToken.Reveal())
+	s.AddKey([]byte(r.AssertionKeyData.Reveal()))
+	s.Add(r.Password.Reveal(), r.Assertion.Reveal(), r.IDTokenHint.Reveal())
 }
 
 // LearnRequest remembers the credentials an outgoing request carries, by

@@ -25,12 +25,17 @@ const (
 	FlowHMAC = "hmac"
 	// FlowMTLS is a request over TLS with the client certificate (flows/mtls).
 	FlowMTLS = "mtls"
+	// FlowPassword is the resource owner password credentials grant
+	// (RFC 6749 4.3), which RFC 9700 2.4 forbids; kept for legacy servers.
+	FlowPassword = "password"
+	// FlowJWTBearer is the JWT bearer authorization grant (RFC 7523 2.1).
+	FlowJWTBearer = "jwt-bearer"
 )
 
 // OAuthFlows lists the flows flows/oauth runs, in menu order.
 func OAuthFlows() []string {
 	return []string{FlowClientCredentials, FlowAuthCode, FlowRefresh, FlowDevice,
-		FlowTokenExchange, FlowIntrospect, FlowRevoke, FlowUserinfo}
+		FlowTokenExchange, FlowIntrospect, FlowRevoke, FlowUserinfo, FlowPassword, FlowJWTBearer}
 }
 
 // AuthMethod is how the client authenticates at the token endpoint
@@ -198,6 +203,39 @@ type Request struct {
 	ResponseMode         string          `json:"response_mode,omitempty"`
 	AuthorizationDetails json.RawMessage `json:"authorization_details,omitempty"`
 
+	// Authorization request parameters of OIDC Core 3.1.2.1 / 5.5. MaxAge
+	// nil sends none (0 is a real value: authenticate again). ACRValues is
+	// space separated; the ID token's acr is checked against it (warn) and
+	// its auth_time against MaxAge (fail).
+	Prompt      string          `json:"prompt,omitempty"`
+	LoginHint   string          `json:"login_hint,omitempty"`
+	ACRValues   string          `json:"acr_values,omitempty"`
+	MaxAge      *int            `json:"max_age,omitempty"`
+	Claims      json.RawMessage `json:"claims,omitempty"`
+	UILocales   string          `json:"ui_locales,omitempty"`
+	IDTokenHint Secret          `json:"id_token_hint,omitempty"`
+
+	// AssertionAud is the aud of client assertions: "" (the token endpoint,
+	// RFC 7523 3; the issuer with FAPI2), "issuer", "token-endpoint",
+	// "both" or a URL.
+	AssertionAud string `json:"assertion_aud,omitempty"`
+	// FAPI2 shapes the flow as FAPI 2.0 Security Profile asks: PAR, PKCE
+	// S256, DPoP (unless a certificate gives mTLS), the issuer as the
+	// assertion audience, iss required in the authorization response.
+	FAPI2 bool `json:"fapi2,omitempty"`
+
+	// Password grant (RFC 6749 4.3).
+	Username string `json:"username,omitempty"`
+	Password Secret `json:"password,omitempty"`
+	// JWT bearer grant (RFC 7523 2.1): Assertion as given, else one signed
+	// with AssertionKey / AssertionKeyData (PEM or private JWK) carrying
+	// AssertionClaims (a JSON object) over the defaults iss = sub =
+	// client_id, aud = token endpoint, exp = now + 5 min, iat, jti.
+	Assertion        Secret          `json:"assertion,omitempty"`
+	AssertionKey     string          `json:"assertion_key,omitempty"`
+	AssertionKeyData Secret          `json:"assertion_key_data,omitempty"`
+	AssertionClaims  json.RawMessage `json:"assertion_claims,omitempty"`
+
 	// CallURL: after the flow, call this resource with the access token.
 	CallURL string `json:"call_url,omitempty"`
 
@@ -251,6 +289,12 @@ func (r Request) Clone() Request {
 	c.Audience = append([]string(nil), r.Audience...)
 	c.Resource = append([]string(nil), r.Resource...)
 	c.AuthorizationDetails = append(json.RawMessage(nil), r.AuthorizationDetails...)
+	c.Claims = append(json.RawMessage(nil), r.Claims...)
+	c.AssertionClaims = append(json.RawMessage(nil), r.AssertionClaims...)
+	if r.MaxAge != nil {
+		v := *r.MaxAge
+		c.MaxAge = &v
+	}
 	if r.ExtraParams != nil {
 		c.ExtraParams = make(url.Values, len(r.ExtraParams))
 		for k, v := range r.ExtraParams {
@@ -292,4 +336,19 @@ const (
 	FieldRequestKey           Field = "request_key"
 	FieldResponseMode         Field = "response_mode"
 	FieldAuthorizationDetails Field = "authorization_details"
+	FieldPrompt               Field = "prompt"
+	FieldLoginHint            Field = "login_hint"
+	FieldACRValues            Field = "acr_values"
+	FieldMaxAge               Field = "max_age"
+	FieldClaims               Field = "claims"
+	FieldUILocales            Field = "ui_locales"
+	FieldIDTokenHint          Field = "id_token_hint"
+	FieldAssertionAud         Field = "assertion_aud"
+	FieldKeyID                Field = "kid"
+	FieldFAPI2                Field = "fapi2"
+	FieldUsername             Field = "username"
+	FieldPassword             Field = "password"
+	FieldAssertion            Field = "assertion"
+	FieldAssertionKey         Field = "assertion_key"
+	FieldAssertionClaims      Field = "assertion_claims"
 )

@@ -12,7 +12,7 @@ import (
 
 // authzParams are the authorization request parameters the IdP keeps.
 var authzParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt", "login_hint", "max_age", "dpop_jkt",
-	"response_mode", "request", "request_uri", "authorization_details"}
+	"response_mode", "request", "request_uri", "authorization_details", "acr_values"}
 
 // Authorization request caps: every parameter the IdP keeps is copied into
 // a pending login or a code, so their size is bounded before anything is
@@ -236,8 +236,8 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := s.cfg.DefaultUser
-	if h := p["login_hint"]; h != "" && s.users[h] != nil {
-		user = h
+	if u := s.userByHint(p["login_hint"]); u != nil {
+		user = u.Username // login_hint picks the user: username, sub or email
 	}
 	if user == "" || s.users[user] == nil {
 		s.authzError(w, r, p, "login_required", "no default user configured")
@@ -266,6 +266,9 @@ func (s *Server) checkAuthzParams(c *clientInfo, p map[string]string) *authzFail
 	}
 	if _, e := s.checkScope(c, p["scope"], ""); e != nil {
 		return redirectFail("invalid_scope", e.desc)
+	}
+	if f := s.fapiAuthzParams(p); f != nil {
+		return f
 	}
 	if ch := p["code_challenge"]; ch != "" {
 		m := p["code_challenge_method"]
@@ -306,7 +309,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, c *clientInfo
 	st := s.st
 	ac := &authCode{ClientID: c.ID, RedirectURI: p["redirect_uri"], Scope: strings.Join(strings.Fields(p["scope"]), " "), Nonce: p["nonce"],
 		Challenge: p["code_challenge"], Method: p["code_challenge_method"], User: user, AuthTime: now, Expires: now.Add(s.cfg.Lifetimes.Code.D()), DPoPJKT: p["dpop_jkt"],
-		Details: p["authorization_details"]}
+		Details: p["authorization_details"], ACR: s.pickACR(p["acr_values"], s.users[user])}
 	st.mu.Lock()
 	ok := st.putCode(now, code, ac)
 	st.mu.Unlock()

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -157,11 +156,11 @@ func secretEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// authenticateClient applies exactly one client authentication method
+// authenticateAnyClient applies exactly one client authentication method
 // (RFC 6749 2.3, RFC 7523, RFC 8705) to a form request. endpointURL is the
 // URL the request was sent to (an accepted assertion audience); it is only
 // built for assertions.
-func (s *Server) authenticateClient(r *http.Request, endpointURL func(*http.Request) string) (*authedClient, *oauthErr) {
+func (s *Server) authenticateAnyClient(r *http.Request, endpointURL func(*http.Request) string) (*authedClient, *oauthErr) {
 	form := r.PostForm
 	var cert *x509.Certificate
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
@@ -332,7 +331,7 @@ func (s *Server) checkAssertion(tok, formID, endpointURL string, r *http.Request
 		if err := verifyHS256(c.Secret, j.Input, j.Sig); err != nil {
 			return nil, "", errInvalidClient("client_assertion: " + err.Error())
 		}
-	case "RS256", "ES256", "EdDSA":
+	case "RS256", "PS256", "ES256", "EdDSA":
 		if !c.auth[AuthPrivateKeyJWT] {
 			return nil, "", errInvalidClient("client " + c.ID + " may not use private_key_jwt")
 		}
@@ -352,16 +351,8 @@ func (s *Server) checkAssertion(tok, formID, endpointURL string, r *http.Request
 	default:
 		return nil, "", errInvalidClient(fmt.Sprintf("client_assertion: alg %q not accepted", j.Header.Alg))
 	}
-	iss := s.issuerFor(r)
-	okAud := []string{iss, iss + "/token", iss + "/mtls/token", endpointURL}
-	audOK := false
-	for _, a := range audList(cl.Aud) {
-		if slices.Contains(okAud, a) {
-			audOK = true
-		}
-	}
-	if !audOK {
-		return nil, "", errInvalidClient("client_assertion: aud must be the issuer or the token endpoint (" + iss + "/token)")
+	if e := s.assertionPolicy(c, j.Header.Alg, s.issuerFor(r), endpointURL, audList(cl.Aud)); e != nil {
+		return nil, "", e
 	}
 	now := s.Now()
 	if cl.Exp == nil {
@@ -385,6 +376,7 @@ func (s *Server) checkAssertion(tok, formID, endpointURL string, r *http.Request
 	defer m.mu.Unlock()
 	key := assertionKey(c.ID, cl.Jti)
 	if _, seen := m.jtis[key]; seen {
+		s.metrics.replay(replayAssertion)
 		return nil, "", errInvalidClient("client_assertion: jti already used (assertions are single use)")
 	}
 	if !m.room(now, func() int { return len(m.jtis) }) {

@@ -22,6 +22,10 @@ const (
 	GrantRefresh       = "refresh_token"
 	GrantDeviceCode    = "urn:ietf:params:oauth:grant-type:device_code"
 	GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+	// GrantPassword is RFC 6749 4.3 (forbidden by RFC 9700 2.4; here for
+	// the legacy clients people still test).
+	GrantPassword  = "password"
+	GrantJWTBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 )
 
 // Client is one registered client. Secret is never printed by --print-config
@@ -58,6 +62,10 @@ type Client struct {
 	// RequireSignedRequestObject refuses this client's authorization
 	// requests without a signed request object (RFC 9101 10.5).
 	RequireSignedRequestObject bool `json:"require_signed_request_object,omitempty"`
+	// AssertionAud is the aud this client's assertions must carry:
+	// "issuer", "token_endpoint", or empty for either (FAPI2 mode: the
+	// issuer only, whatever this says).
+	AssertionAud string `json:"assertion_aud,omitempty"`
 }
 
 // User is one account of the IdP.
@@ -67,6 +75,13 @@ type User struct {
 	Password string `json:"password,omitempty"`
 	Name     string `json:"name,omitempty"`
 	Email    string `json:"email,omitempty"`
+	// ACR is the authentication context the user's login reaches when the
+	// request asks for none the IdP offers (default: the first acr_values).
+	ACR string `json:"acr,omitempty"`
+	// Claims are extra claims of the user's ID tokens and userinfo (a
+	// JSON object; the protocol claims iss, sub, aud, exp, ... cannot be
+	// replaced).
+	Claims map[string]any `json:"claims,omitempty"`
 }
 
 // Lifetimes of issued artefacts.
@@ -101,6 +116,22 @@ type Config struct {
 	// AuthorizationDetailsTypes are the RFC 9396 authorization_details
 	// types the IdP grants (and echoes into tokens and introspection).
 	AuthorizationDetailsTypes []string `json:"authorization_details_types_supported,omitempty"`
+	// ACRValues are the authentication contexts the IdP offers
+	// (acr_values_supported); acr_values picks among them.
+	ACRValues []string `json:"acr_values_supported,omitempty"`
+	// TrustedIssuers may sign RFC 7523 jwt-bearer grant assertions.
+	TrustedIssuers []TrustedIssuer `json:"trusted_assertion_issuers,omitempty"`
+	// FAPI2 makes the IdP a FAPI 2.0 Security Profile authorization
+	// server (fapi.go).
+	FAPI2 bool `json:"fapi2,omitempty"`
+}
+
+// TrustedIssuer is an issuer of jwt-bearer grant assertions: its keys (a
+// JWK Set), and the scopes its assertions may get (empty: any configured).
+type TrustedIssuer struct {
+	Issuer string          `json:"issuer"`
+	JWKS   json.RawMessage `json:"jwks"`
+	Scopes []string        `json:"scopes,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes "15m" in JSON (numbers
@@ -144,6 +175,7 @@ func DefaultConfig() Config {
 		DefaultUser: "alice",
 		// RFC 9396's own examples.
 		AuthorizationDetailsTypes: []string{"payment_initiation", "account_information", "customer_information"},
+		ACRValues:                 []string{ACRPassword, ACRMFA},
 		Lifetimes: Lifetimes{
 			AccessToken:        Duration(time.Hour),
 			IDToken:            Duration(time.Hour),
@@ -161,11 +193,15 @@ func DefaultConfig() Config {
 			{ID: "demo-cc", Secret: "demo-cc-secret", AuthMethods: []string{AuthBasic, AuthPost}, GrantTypes: []string{GrantClientCreds, GrantTokenExchange}},
 			{ID: "demo-web", Secret: "demo-web-secret", AuthMethods: []string{AuthBasic, AuthPost, AuthSecretJWT}, GrantTypes: []string{GrantAuthCode, GrantRefresh}, RedirectURIs: loop},
 			{ID: "demo-native", Public: true, AuthMethods: []string{AuthNone}, GrantTypes: []string{GrantAuthCode, GrantRefresh}, RedirectURIs: loop},
-			{ID: "demo-jwt", AuthMethods: []string{AuthPrivateKeyJWT}, GrantTypes: []string{GrantClientCreds, GrantAuthCode, GrantRefresh}, RedirectURIs: loop, JWKS: json.RawMessage(DemoJWTPublicJWKS)},
+			{ID: "demo-jwt", AuthMethods: []string{AuthPrivateKeyJWT}, GrantTypes: []string{GrantClientCreds, GrantAuthCode, GrantRefresh, GrantJWTBearer}, RedirectURIs: loop, JWKS: json.RawMessage(DemoJWTPublicJWKS)},
 			{ID: "demo-device", Public: true, AuthMethods: []string{AuthNone}, GrantTypes: []string{GrantDeviceCode, GrantRefresh}},
 			{ID: "demo-mtls", AuthMethods: []string{AuthTLS}, GrantTypes: []string{GrantClientCreds}, TLSSubject: "CN=demo-mtls", BoundTokens: true},
 			{ID: "demo-dpop", Secret: "demo-dpop-secret", AuthMethods: []string{AuthBasic, AuthPost}, GrantTypes: []string{GrantClientCreds, GrantAuthCode, GrantRefresh}, RedirectURIs: loop, DPoPBound: true},
+			// The password grant, for legacy clients (RFC 9700 2.4 forbids it).
+			{ID: "demo-password", Secret: "demo-password-secret", AuthMethods: []string{AuthBasic, AuthPost}, GrantTypes: []string{GrantPassword, GrantRefresh}},
 		},
+		// demo-jwt's key also signs jwt-bearer grant assertions (iss demo-jwt).
+		TrustedIssuers: []TrustedIssuer{{Issuer: "demo-jwt", JWKS: json.RawMessage(DemoJWTPublicJWKS)}},
 	}
 }
 
@@ -185,16 +221,19 @@ func ParseConfig(b []byte) (Config, error) {
 	// Decode into fresh values: decoding onto the demo slices would keep
 	// fields (like secrets) of the demo entries the file does not mention.
 	var raw struct {
-		Alg            *string    `json:"alg"`
-		Scopes         *[]string  `json:"scopes"`
-		Clients        *[]Client  `json:"clients"`
-		Users          *[]User    `json:"users"`
-		DefaultUser    *string    `json:"default_user"`
-		Lifetimes      *Lifetimes `json:"lifetimes"`
-		AllowPlainPKCE *bool      `json:"allow_plain_pkce"`
-		DPoPNonce      *bool      `json:"dpop_nonce"`
-		RequirePAR     *bool      `json:"require_pushed_authorization_requests"`
-		DetailsTypes   *[]string  `json:"authorization_details_types_supported"`
+		Alg            *string          `json:"alg"`
+		Scopes         *[]string        `json:"scopes"`
+		Clients        *[]Client        `json:"clients"`
+		Users          *[]User          `json:"users"`
+		DefaultUser    *string          `json:"default_user"`
+		Lifetimes      *Lifetimes       `json:"lifetimes"`
+		AllowPlainPKCE *bool            `json:"allow_plain_pkce"`
+		DPoPNonce      *bool            `json:"dpop_nonce"`
+		RequirePAR     *bool            `json:"require_pushed_authorization_requests"`
+		DetailsTypes   *[]string        `json:"authorization_details_types_supported"`
+		ACRValues      *[]string        `json:"acr_values_supported"`
+		Trusted        *[]TrustedIssuer `json:"trusted_assertion_issuers"`
+		FAPI2          *bool            `json:"fapi2"`
 	}
 	raw.Lifetimes = &c.Lifetimes // lifetimes merge field by field
 	dec := json.NewDecoder(strings.NewReader(string(b)))
@@ -238,6 +277,15 @@ func ParseConfig(b []byte) (Config, error) {
 	if raw.DetailsTypes != nil {
 		c.AuthorizationDetailsTypes = *raw.DetailsTypes
 	}
+	if raw.ACRValues != nil {
+		c.ACRValues = *raw.ACRValues
+	}
+	if raw.Trusted != nil {
+		c.TrustedIssuers = *raw.Trusted
+	}
+	if raw.FAPI2 != nil {
+		c.FAPI2 = *raw.FAPI2
+	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -268,7 +316,7 @@ func (c *Config) Validate() error {
 		}
 		for _, g := range cl.GrantTypes {
 			switch g {
-			case GrantAuthCode, GrantClientCreds, GrantRefresh, GrantDeviceCode, GrantTokenExchange:
+			case GrantAuthCode, GrantClientCreds, GrantRefresh, GrantDeviceCode, GrantTokenExchange, GrantPassword, GrantJWTBearer:
 			default:
 				return fmt.Errorf("config: client %q: unknown grant type %q", cl.ID, g)
 			}
@@ -301,6 +349,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DefaultUser != "" && !users[c.DefaultUser] {
 		return fmt.Errorf("config: default_user %q is not among the users", c.DefaultUser)
+	}
+	if err := c.validateGrants(); err != nil {
+		return err
 	}
 	if c.Lifetimes.RequestURI < 0 || c.Lifetimes.RequestURI.D() > 10*time.Minute {
 		return fmt.Errorf("config: lifetimes.request_uri must be between 0 (60 s) and 10m")

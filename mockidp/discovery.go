@@ -75,6 +75,7 @@ func (s *Server) discoveryDoc(iss string, tlsOn bool) []byte {
 			"pushed_authorization_request_endpoint": iss + "/mtls/par",
 		}
 	}
+	s.adjustDiscovery(doc, tlsOn) // grants, acr values; FAPI 2.0 mode (fapi.go)
 	body := jsonBytes(doc)
 	s.disc.Store(&discoveryCache{issuer: iss, tls: tlsOn, body: body})
 	return body

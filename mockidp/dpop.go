@@ -261,6 +261,7 @@ func (s *Server) checkProof(r *http.Request, fs *faultState, accessToken string)
 	}
 	jkt = b64.EncodeToString(tp)
 	if !s.rememberJTI(jkt+"."+c.JTI, now) {
+		s.metrics.replay(replayDPoPJTI)
 		return "", true, proofErr("jti %q was already used within the last %s (replayed proof)", c.JTI, 2*dpopWindow)
 	}
 	return jkt, true, nil

@@ -58,6 +58,7 @@ func (s *Server) routes() {
 	s.epNames[EPAPI] = true
 	s.mux.Handle("/api/hmac", s.wrap(EPAPI, hmacDemo))
 	s.adminRoutes()
+	s.mux.Handle("GET /metrics", s.metrics.handler(s)) // no faults, not counted itself
 	s.mux.Handle("POST /_authlab/mint", s.wrap(EPAdmin, s.adminAuth(s.adminMint)))
 	h("/", EPOther, func(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
@@ -103,6 +104,14 @@ func (w *recWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // note tells the event recorder who called and with which grant.
 func note(w http.ResponseWriter, clientID, grant string) {
+	if mw := metricsOf(w); mw != nil {
+		if clientID != "" {
+			mw.clientID = clientID
+		}
+		if grant != "" {
+			mw.grant = grant
+		}
+	}
 	if rw, ok := w.(*recWriter); ok {
 		if clientID != "" {
 			rw.clientID = clientID
@@ -116,7 +125,11 @@ func note(w http.ResponseWriter, clientID, grant string) {
 // wrap applies the per-endpoint faults (latency, errors, skewed Date header)
 // and records the exchange for event subscribers.
 func (s *Server) wrap(ep string, h http.Handler) http.Handler {
+	em := s.metrics.endpoint(ep)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mw := em.begin(w)
+		defer em.finish(mw)
+		w = mw
 		if r.ContentLength > maxBody {
 			writeOAuthError(w, http.StatusRequestEntityTooLarge, "invalid_request", "request body larger than 64 KiB")
 			return
@@ -257,6 +270,9 @@ func (s *Server) applyFaults(fs *faultState, ep string, w http.ResponseWriter, r
 
 // writeOAuthError answers with an RFC 6749 5.2 error body.
 func writeOAuthError(w http.ResponseWriter, status int, code, desc string) {
+	if mw := metricsOf(w); mw != nil {
+		mw.oerr = code
+	}
 	if rw, ok := w.(*recWriter); ok {
 		rw.oerr = code
 	}

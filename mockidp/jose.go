@@ -89,6 +89,16 @@ func verifyJWS(alg string, pub crypto.PublicKey, input, sig []byte) error {
 			return bad
 		}
 		return nil
+	case "PS256":
+		k, ok := pub.(*rsa.PublicKey)
+		if !ok {
+			return fmt.Errorf("alg PS256 but key is %s", algOf(pub))
+		}
+		h := sha256.Sum256(input)
+		if rsa.VerifyPSS(k, crypto.SHA256, h[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}) != nil {
+			return bad
+		}
+		return nil
 	case "ES256":
 		k, ok := pub.(*ecdsa.PublicKey)
 		if !ok || len(sig) != 64 {

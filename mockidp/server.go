@@ -77,6 +77,7 @@ type Server struct {
 	cfg        Config
 	clients    map[string]*clientInfo
 	users      map[string]*User
+	trusted    map[string]*trustedIssuer // jwt-bearer assertion issuers (jwtbearer.go)
 	mux        *http.ServeMux
 	handler    http.Handler
 	adminToken string
@@ -89,6 +90,7 @@ type Server struct {
 	st          *memStore
 	disc        atomic.Pointer[discoveryCache]
 	dpop        dpopState              // DPoP replay cache and nonces (dpop.go)
+	metrics     *idpMetrics            // /metrics instruments (metrics.go)
 	unpublished map[string]*signingKey // guarded by keysMu
 	// bufs recycles *[]byte scratch buffers for token building: the token
 	// endpoint's garbage is most of what drives GC under load.
@@ -113,6 +115,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Alg != "" {
 		cfg.Alg = opts.Alg
 	}
+	applyFAPI2(&cfg) // FAPI 2.0 mode narrows the configuration (fapi.go)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -139,6 +142,9 @@ func New(opts Options) (*Server, error) {
 	if s.clients, err = buildClients(cfg); err != nil {
 		return nil, err
 	}
+	if s.trusted, err = buildTrusted(cfg); err != nil {
+		return nil, err
+	}
 	s.users = map[string]*User{}
 	for i := range cfg.Users {
 		s.users[cfg.Users[i].Username] = &cfg.Users[i]
@@ -153,6 +159,7 @@ func New(opts Options) (*Server, error) {
 		s.adminToken = randomToken(24)
 	}
 	s.st = newMemStore(opts.MaxEntries, opts.MaxTableBytes)
+	s.metrics = newIdPMetrics(s)
 	s.routes()
 	return s, nil
 }

@@ -24,11 +24,13 @@ type authCode struct {
 	DPoPJKT string
 	// Details are the granted RFC 9396 authorization_details (JSON), or "".
 	Details string
-	size    int
+	// ACR is the authentication context of the login (OIDC Core 2 acr).
+	ACR  string
+	size int
 }
 
 func (c *authCode) bytes() int {
-	return entryOverhead + len(c.ClientID) + len(c.RedirectURI) + len(c.Scope) + len(c.Nonce) + len(c.Challenge) + len(c.Method) + len(c.User) + len(c.DPoPJKT) + len(c.Details)
+	return entryOverhead + len(c.ClientID) + len(c.RedirectURI) + len(c.Scope) + len(c.Nonce) + len(c.Challenge) + len(c.Method) + len(c.User) + len(c.DPoPJKT) + len(c.Details) + len(c.ACR)
 }
 
 type refreshToken struct {

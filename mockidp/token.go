@@ -104,7 +104,13 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch grant {
-	case GrantClientCreds, GrantAuthCode, GrantRefresh, GrantDeviceCode, GrantTokenExchange:
+	case GrantClientCreds, GrantAuthCode, GrantRefresh, GrantDeviceCode, GrantTokenExchange, GrantJWTBearer:
+	case GrantPassword:
+		if !c.grants[GrantPassword] {
+			// RFC 9700 2.4 forbids it: it exists only for clients registered for it.
+			(&oauthErr{http.StatusBadRequest, "unsupported_grant_type", "grant_type password is not supported for client " + c.ID + " (RFC 9700 2.4 forbids it; register the client for it)", false}).write(w)
+			return
+		}
 	default:
 		(&oauthErr{http.StatusBadRequest, "unsupported_grant_type", "grant_type " + grant + " is not supported", false}).write(w)
 		return
@@ -115,6 +121,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	fs := s.faults.Load()
 	if !s.tokenDPoP(w, r, c, fs) {
+		return
+	}
+	if e := s.fapiSenderConstrained(c); e != nil {
+		e.write(w)
 		return
 	}
 	switch grant {
@@ -128,6 +138,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.grantDevice(w, r, c, fs)
 	case GrantTokenExchange:
 		s.grantTokenExchange(w, r, c, fs)
+	case GrantPassword:
+		s.grantPassword(w, r, c, fs)
+	case GrantJWTBearer:
+		s.grantJWTBearer(w, r, c, fs)
 	}
 }
 
@@ -234,6 +248,7 @@ func (s *Server) grantAuthCode(w http.ResponseWriter, r *http.Request, c *authed
 	u := s.users[ac.User]
 	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: ac.Scope, aud: s.audience(r, c.clientInfo, iss), authTime: ac.AuthTime, cnf: boundThumb(c), jkt: c.jkt, nonce: ac.Nonce, user: u, jti: res.jti}
 	g.details = ac.Details // RFC 9396 (rar.go)
+	g.acr = ac.ACR
 	tok, _, id, exp, err := s.issueUserTokens(fs, &g)
 	if err != nil {
 		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
@@ -263,6 +278,7 @@ func (s *Server) redeemCode(now time.Time, code string, c *clientInfo, redirectU
 		return nil, reservation{}, errInvalidGrant("unknown or expired authorization code")
 	case ac.Used:
 		// RFC 6749 4.1.2: a replayed code revokes what it issued.
+		s.metrics.replay(replayCode)
 		s.revokeFamilyLocked(now, ac.Family)
 		return nil, reservation{}, errInvalidGrant("authorization code already used; the tokens it issued are revoked")
 	case ac.ClientID != c.ID:
@@ -459,6 +475,7 @@ func (s *Server) useRefresh(now time.Time, rtok string, c *clientInfo, reqScope 
 	}
 	if rt.Used {
 		// Reuse of a rotated-out token: revoke the whole family (RFC 9700 4.14.2).
+		s.metrics.replay(replayRefresh)
 		s.revokeFamilyLocked(now, rt.Family)
 		return nil, "", reservation{}, errInvalidGrant("refresh token already used; the token family is revoked")
 	}
@@ -508,6 +525,7 @@ func (s *Server) grantDevice(w http.ResponseWriter, r *http.Request, c *authedCl
 	}
 	if d.Redeemed {
 		// Like a replayed code: the grant it started is revoked.
+		s.metrics.replay(replayDevice)
 		s.revokeFamilyLocked(now, d.Family)
 		st.mu.Unlock()
 		errInvalidGrant("device_code already redeemed; the tokens it issued are revoked").write(w)

@@ -80,6 +80,7 @@ type grantCtx struct {
 	jti string
 	// details are granted RFC 9396 authorization_details (a JSON array).
 	details string
+	acr     string // the login's authentication context (ID tokens)
 }
 
 func (s *Server) algFor(c *clientInfo) string {
@@ -289,6 +290,9 @@ func (s *Server) issueID(fs *faultState, g *grantCtx, accessToken string) (strin
 	if g.nonce != "" {
 		m["nonce"] = g.nonce
 	}
+	if g.acr != "" {
+		m["acr"] = g.acr
+	}
 	if accessToken != "" && !fs.f.AlgNone {
 		m["at_hash"] = halfHash(alg, accessToken)
 	}
@@ -299,6 +303,7 @@ func (s *Server) issueID(fs *faultState, g *grantCtx, accessToken string) (strin
 }
 
 func addProfileClaims(m map[string]any, u *User, scope string) {
+	addUserClaims(m, u)
 	for _, sc := range strings.Fields(scope) {
 		switch sc {
 		case "profile":

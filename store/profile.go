@@ -23,11 +23,15 @@ const (
 	KindHMAC              Kind = "hmac"
 	KindMTLS              Kind = "mtls"
 	KindAPIKey            Kind = "api-key"
+	// KindPassword runs the password grant (RFC 6749 4.3; RFC 9700 forbids it).
+	KindPassword Kind = "password"
+	// KindJWTBearer runs the JWT bearer grant (RFC 7523 2.1).
+	KindJWTBearer Kind = "jwt-bearer"
 )
 
 // Kinds lists every profile kind, in help-text order.
 func Kinds() []Kind {
-	return []Kind{KindClientCredentials, KindAuthCode, KindDevice, KindTokenExchange, KindHMAC, KindMTLS, KindAPIKey}
+	return []Kind{KindClientCredentials, KindAuthCode, KindDevice, KindTokenExchange, KindHMAC, KindMTLS, KindAPIKey, KindPassword, KindJWTBearer}
 }
 
 func kindNames() string {
@@ -129,6 +133,26 @@ type Profile struct {
 	RequestObject        bool            `json:"request_object,omitempty"`
 	ResponseMode         string          `json:"response_mode,omitempty"`
 	AuthorizationDetails json.RawMessage `json:"authorization_details,omitempty"`
+
+	// OIDC authorization parameters (OIDC Core 3.1.2.1, 5.5). MaxAge nil
+	// sends none.
+	Prompt    string          `json:"prompt,omitempty"`
+	LoginHint string          `json:"login_hint,omitempty"`
+	ACRValues string          `json:"acr_values,omitempty"`
+	MaxAge    *int            `json:"max_age,omitempty"`
+	Claims    json.RawMessage `json:"claims,omitempty"`
+	UILocales string          `json:"ui_locales,omitempty"`
+	// Client assertions: their aud ("", issuer, token-endpoint, both or a
+	// URL) and kid; FAPI2 shapes the flow as FAPI 2.0 asks.
+	AssertionAud string `json:"assertion_aud,omitempty"`
+	KeyID        string `json:"kid,omitempty"`
+	FAPI2        bool   `json:"fapi2,omitempty"`
+	// Password grant: the user (the password is the password secret).
+	Username string `json:"username,omitempty"`
+	// JWT bearer grant: an assertion file, or one signed with the
+	// assertion_key secret carrying AssertionClaims (a JSON object).
+	AssertionFile   string          `json:"assertion_file,omitempty"`
+	AssertionClaims json.RawMessage `json:"assertion_claims,omitempty"`
 }
 
 // Endpoint is the URL a table shows for the profile: the issuer, else the
@@ -245,6 +269,7 @@ func (p *Profile) fieldErrors(label string) []FieldError {
 		text(f.field, f.v, false)
 	}
 	text("notes", p.Notes, true) // notes may span lines
+	out = append(out, p.grantFieldErrors(label, text)...)
 	for _, l := range []struct {
 		field string
 		vs    []string
@@ -281,7 +306,7 @@ func (p *Profile) fieldErrors(label string) []FieldError {
 		}
 	}
 	switch p.Kind {
-	case KindClientCredentials, KindTokenExchange:
+	case KindClientCredentials, KindTokenExchange, KindPassword, KindJWTBearer:
 		needs("token_url", p.TokenURL, "--token-url")
 	case KindAuthCode:
 		needs("auth_url", p.AuthURL, "--auth-url")
@@ -406,4 +431,39 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// grantFieldErrors checks the OIDC parameter, client assertion and grant
+// fields; text is fieldErrors' control-character check.
+func (p *Profile) grantFieldErrors(label string, text func(field, v string, multiline bool)) []FieldError {
+	var out []FieldError
+	bad := func(field, format string, args ...any) {
+		out = append(out, FieldError{Profile: label, Field: field, Problem: fmt.Sprintf(format, args...)})
+	}
+	for _, f := range []struct{ field, v string }{
+		{"prompt", p.Prompt}, {"login_hint", p.LoginHint}, {"acr_values", p.ACRValues}, {"ui_locales", p.UILocales},
+		{"assertion_aud", p.AssertionAud}, {"kid", p.KeyID}, {"username", p.Username}, {"assertion_file", p.AssertionFile},
+	} {
+		text(f.field, f.v, false)
+	}
+	for _, f := range []struct {
+		field string
+		v     json.RawMessage
+	}{{"claims", p.Claims}, {"assertion_claims", p.AssertionClaims}} {
+		var m map[string]any
+		if len(f.v) > 0 && json.Unmarshal(f.v, &m) != nil {
+			bad(f.field, "not a JSON object")
+		}
+	}
+	if p.MaxAge != nil && *p.MaxAge < 0 {
+		bad("max_age", "%d: max_age is a number of seconds, 0 or more", *p.MaxAge)
+	}
+	switch a := p.AssertionAud; a {
+	case "", "issuer", "token-endpoint", "both":
+	default:
+		if checkURL(a) != nil {
+			bad("assertion_aud", "%q: want issuer, token-endpoint, both or a URL", a)
+		}
+	}
+	return out
 }

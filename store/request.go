@@ -33,7 +33,7 @@ func (p Profile) FlowRequest(flow string) (flows.Request, error) {
 	req.AuthMethod = m
 	if req.Flow == "" {
 		switch p.Kind {
-		case KindClientCredentials, KindAuthCode, KindDevice, KindTokenExchange:
+		case KindClientCredentials, KindAuthCode, KindDevice, KindTokenExchange, KindPassword, KindJWTBearer:
 			req.Flow = string(p.Kind)
 		case KindMTLS:
 			req.Flow = flows.FlowClientCredentials
@@ -67,6 +67,9 @@ func (p Profile) FlowRequest(flow string) (flows.Request, error) {
 	req.DPoP, req.DPoPAlg = p.DPoP, p.DPoPAlg
 	req.PAR, req.RequestObject, req.ResponseMode = p.PAR, p.RequestObject, p.ResponseMode
 	req.AuthorizationDetails = append(json.RawMessage(nil), p.AuthorizationDetails...)
+	if err := p.grantRequest(&req); err != nil {
+		return req, err
+	}
 	if s, ok := p.Secrets[DPoPKey]; ok && !s.IsZero() {
 		v, err := s.Resolve()
 		if err != nil {
@@ -93,4 +96,44 @@ func (p Profile) FlowRequest(flow string) (flows.Request, error) {
 		}
 	}
 	return req, nil
+}
+
+// grantRequest copies the OIDC authorization parameters, the client
+// assertion settings and the password / jwt-bearer grant inputs.
+func (p Profile) grantRequest(req *flows.Request) error {
+	req.Prompt, req.LoginHint, req.ACRValues, req.UILocales = p.Prompt, p.LoginHint, p.ACRValues, p.UILocales
+	if p.MaxAge != nil {
+		v := *p.MaxAge
+		req.MaxAge = &v
+	}
+	req.Claims = append(json.RawMessage(nil), p.Claims...)
+	req.AssertionAud, req.KeyID, req.FAPI2 = p.AssertionAud, p.KeyID, p.FAPI2
+	req.Username = p.Username
+	req.AssertionClaims = append(json.RawMessage(nil), p.AssertionClaims...)
+	if s, ok := p.Secrets[Password]; ok && !s.IsZero() {
+		v, err := s.Resolve()
+		if err != nil {
+			return fmt.Errorf("password: %v", err)
+		}
+		req.Password = flows.Secret(v)
+	}
+	if s, ok := p.Secrets[AssertionKey]; ok && !s.IsZero() {
+		v, err := s.Resolve()
+		if err != nil {
+			return fmt.Errorf("assertion key: %v", err)
+		}
+		if t := strings.TrimSpace(v); strings.HasPrefix(t, "-----BEGIN") || strings.HasPrefix(t, "{") {
+			req.AssertionKeyData = flows.Secret(v)
+		} else {
+			req.AssertionKey = t
+		}
+	}
+	if p.AssertionFile != "" {
+		b, err := flows.ReadFileCapped(p.AssertionFile, 64<<10)
+		if err != nil {
+			return fmt.Errorf("assertion file: %v", err)
+		}
+		req.Assertion = flows.Secret(strings.TrimSpace(string(b)))
+	}
+	return nil
 }

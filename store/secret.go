@@ -21,12 +21,14 @@ const (
 	HMACKey      SecretKind = "hmac_key"
 	PrivateKey   SecretKind = "private_key" // PEM, for private_key_jwt
 	APIKey       SecretKind = "api_key"
-	DPoPKey      SecretKind = "dpop_key" // PEM or private JWK, the DPoP proof key (RFC 9449)
+	DPoPKey      SecretKind = "dpop_key"      // PEM or private JWK, the DPoP proof key (RFC 9449)
+	Password     SecretKind = "user_password" // the resource owner's, for the password grant (flag --password)
+	AssertionKey SecretKind = "assertion_key" // PEM or private JWK (or a path) signing jwt-bearer assertions
 )
 
 // SecretKinds lists every kind of secret a profile may hold.
 func SecretKinds() []SecretKind {
-	return []SecretKind{ClientSecret, HMACKey, PrivateKey, APIKey, DPoPKey}
+	return []SecretKind{ClientSecret, HMACKey, PrivateKey, APIKey, DPoPKey, Password, AssertionKey}
 }
 
 // Valid reports whether k is a known secret kind.
@@ -40,7 +42,12 @@ func (k SecretKind) Valid() bool {
 }
 
 // Flag is the `authlab profile add` flag that sets this secret.
-func (k SecretKind) Flag() string { return "--" + strings.ReplaceAll(string(k), "_", "-") }
+func (k SecretKind) Flag() string {
+	if k == Password {
+		return "--password"
+	}
+	return "--" + strings.ReplaceAll(string(k), "_", "-")
+}
 
 func secretKindNames() string {
 	var s []string
@@ -67,8 +74,9 @@ const storedPrefix = "<stored secret"
 const maxSecretFile = 1 << 20
 
 // Secret is either a value kept in the store or a reference resolved at run
-// time: "env:NAME" (an environment variable) or "file:PATH" (a file's
-// contents, trailing newlines trimmed). The value never prints: fmt shows the
+// time: "env:NAME" (an environment variable), "file:PATH" (a file's
+// contents, trailing newlines trimmed) or "cmd:PROGRAM ARGS..." (a
+// program's output, such as a password manager's). The value never prints: fmt shows the
 // reference or a mask, and JSON writes the reference or a placeholder.
 type Secret struct {
 	ref   string // "env:NAME" or "file:PATH"; empty for a stored value
@@ -83,7 +91,7 @@ type Secret struct {
 // "<stored secret...>" placeholder (keep the stored value), or a literal.
 func ParseSecret(s string) Secret {
 	switch {
-	case strings.HasPrefix(s, "env:"), strings.HasPrefix(s, "file:"):
+	case strings.HasPrefix(s, "env:"), strings.HasPrefix(s, "file:"), strings.HasPrefix(s, "cmd:"):
 		return Secret{ref: s}
 	case strings.HasPrefix(s, storedPrefix):
 		return Secret{keep: true}
@@ -125,6 +133,11 @@ func (s Secret) check() error {
 		if strings.TrimPrefix(s.ref, "file:") == "" {
 			return errors.New(`"file:" names no file (file:PATH)`)
 		}
+	case strings.HasPrefix(s.ref, "cmd:"):
+		// It runs a program: like file:, an imported one waits for trust.
+		if argv, err := flows.SplitCommand(strings.TrimPrefix(s.ref, "cmd:")); err != nil || len(argv) == 0 {
+			return fmt.Errorf("%q names no program to run (cmd:PROGRAM ARGS...)", s.ref)
+		}
 	}
 	return nil
 }
@@ -143,8 +156,8 @@ func (s Secret) Resolve() (string, error) {
 		return "", errors.New("secret placeholder was never replaced by the stored value")
 	case s.ref == "":
 		return s.value, nil
-	case !strings.HasPrefix(s.ref, "env:") && !strings.HasPrefix(s.ref, "file:"):
-		return "", fmt.Errorf("secret reference %q is neither env:NAME nor file:PATH", s.ref)
+	case !strings.HasPrefix(s.ref, "env:") && !strings.HasPrefix(s.ref, "file:") && !strings.HasPrefix(s.ref, "cmd:"):
+		return "", fmt.Errorf("secret reference %q is neither env:NAME, file:PATH nor cmd:PROGRAM", s.ref)
 	}
 	var readErr error
 	src := flows.SecretSource{ReadFile: func(p string) ([]byte, error) {

@@ -48,6 +48,7 @@ type benchFlags struct {
 	samples int
 	// cpuProfile profiles the measuring client itself.
 	cpuProfile string
+	export     benchExportFlags // --push, --instance, --metrics (benchpush.go)
 }
 
 func addBenchFlags(fs *pflag.FlagSet, b *benchFlags, probe bool) {
@@ -81,6 +82,7 @@ func addBenchFlags(fs *pflag.FlagSet, b *benchFlags, probe bool) {
 	fs.StringArrayVarP(&b.headers, "header", "H", nil, "hmac: request header 'Name: value' (repeatable)")
 	fs.StringVar(&b.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to FILE (to check the client is not the bottleneck)")
 	fs.MarkHidden("cpuprofile")
+	addBenchExportFlags(fs, &b.export)
 }
 
 const benchLong = `Repeat a non-interactive flow under load and report auth SLIs: requests,
@@ -105,6 +107,13 @@ warning first (use --rate).
 SLO gate: --slo 'p95<50ms,success>=99.9%' with objectives min, p50, p90, p95,
 p99, max (durations), success (percent) and rps (requests/s), each with
 < <= > or >=. A missed objective exits 1 and names it; bad syntax exits 2.
+
+Prometheus: --push URL sends the run's metrics (authlab_bench_requests_total,
+authlab_bench_request_duration_seconds, authlab_bench_failures_total,
+authlab_bench_slo_met) to a Pushgateway as job authlab_bench, grouped by
+--instance (default HOST-PID), every 5s and once at the end; --metrics FILE
+writes them in the text format. Several machines, one --instance each, add
+up in PromQL (README). 'authlab slo rules' writes the matching alerts.
 
 Probes: 'authlab bench probe revocation|jwks|mtls|issuance' (see its help).
 
@@ -285,7 +294,7 @@ func pickFlow(b *benchFlags, p store.Profile) (string, error) {
 	flow := b.flow
 	if flow == "" {
 		switch p.Kind {
-		case store.KindHMAC, store.KindMTLS, store.KindTokenExchange:
+		case store.KindHMAC, store.KindMTLS, store.KindTokenExchange, store.KindPassword, store.KindJWTBearer:
 			flow = string(p.Kind)
 		default:
 			flow = flows.FlowClientCredentials
@@ -361,6 +370,11 @@ func runBench(cmd *cobra.Command, g *globals, b *benchFlags, args []string) erro
 	if flowIsTerminal(g.stderr) && !b.asJSON {
 		cfg.OnSnapshot = progressLine(g.stderr)
 	}
+	exp, err := startExport(ctx, g.stderr, &b.export, &cfg, flow, p.Name)
+	if err != nil {
+		return err
+	}
+	defer exp.stop()
 	if b.cpuProfile != "" {
 		f, err := os.Create(b.cpuProfile)
 		if err != nil {
@@ -412,6 +426,12 @@ func runBench(cmd *cobra.Command, g *globals, b *benchFlags, args []string) erro
 			}
 			fmt.Fprintf(g.stdout, "slo  %s  %-20s was %s\n", mark, r.Objective, r.Actual)
 		}
+	}
+	if err := exp.finish(results); err != nil {
+		if fail == nil {
+			return failErr(err)
+		}
+		fmt.Fprintf(g.stderr, "authlab: %v\n", err)
 	}
 	if fail != nil {
 		return failErr(fail)

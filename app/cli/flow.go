@@ -82,6 +82,7 @@ type flowFlags struct {
 	harTokens          bool
 	harErr             error
 	authz              authzFlags
+	grant              grantRunFlags // grantflags.go
 }
 
 // profileOnlyFlags describe HMAC / API-key profiles or profile metadata:
@@ -112,6 +113,7 @@ func addFlowFlags(fs *pflag.FlagSet, f *flowFlags, withProfile bool) {
 	fs.BoolVar(&f.localhost, "localhost", false, "redirect to http://localhost:PORT/callback instead of 127.0.0.1")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object on stdout (see README: JSON output and exit status)")
 	addAuthzFlags(fs, &f.authz)
+	addGrantRunFlags(fs, &f.grant)
 	fs.BoolVar(&f.expectJWT, "expect-jwt", false, "fail unless the access token is a JWT (by default an access token is opaque to the client, and one that only looks like a JWT is a warning)")
 }
 
@@ -143,6 +145,7 @@ func newOAuthFlowCmd(g *globals, name string) *cobra.Command {
 
 // addHARFlags: --har on `authlab flow NAME` and `authlab run`.
 func addHARFlags(fs *pflag.FlagSet, f *flowFlags) {
+	addKidFlag(fs, &f.pf.grant) // here, not in the profile flags: audit has its own --kid
 	fs.StringVar(&f.har, "har", "", "write the run's HTTP exchanges to FILE as HTTP Archive 1.2 (secrets, tokens and codes masked)")
 	fs.BoolVar(&f.harTokens, "har-tokens", false, "with --har: keep the tokens the run received (secrets stay masked; the file is then a credential)")
 }
@@ -238,6 +241,9 @@ func (f *flowFlags) apply(req *flows.Request, g *globals) error {
 	if err := f.authz.apply(req); err != nil {
 		return err
 	}
+	if err := f.grant.apply(req, g); err != nil {
+		return err
+	}
 	req.NoBrowser = f.noBrowser
 	req.UseLocalhost = f.localhost
 	req.Browser = os.Getenv("BROWSER")
@@ -273,7 +279,7 @@ func readTokenFlag(flag, v string, stdin io.Reader) (string, error) {
 	if rest, ok := strings.CutPrefix(v, "raw:"); ok {
 		return strings.TrimSpace(rest), nil // a literal that starts with env: or file:
 	}
-	if strings.HasPrefix(v, "env:") || strings.HasPrefix(v, "file:") {
+	if strings.HasPrefix(v, "env:") || strings.HasPrefix(v, "file:") || strings.HasPrefix(v, "cmd:") {
 		s, err := store.ParseSecret(v).Resolve()
 		if err != nil {
 			return "", usageErr("%s: %v", flag, err)

@@ -23,6 +23,7 @@ type idpFlags struct {
 	addr, issuer, alg, config, keys string
 	tls, login, printConfig         bool
 	dpopNonce                       bool
+	fapi2                           bool
 }
 
 func newIdpCmd(g *globals) *cobra.Command {
@@ -56,6 +57,7 @@ IdP serves the same JWKS.`,
 	f.BoolVar(&fl.tls, "tls", false, "serve HTTPS with a generated CA and mTLS endpoint aliases")
 	f.BoolVar(&fl.login, "login", false, "serve a login + consent page instead of auto-approving")
 	f.BoolVar(&fl.dpopNonce, "dpop-nonce", false, "require DPoP server nonces (RFC 9449 8, 9) at the token endpoint and the demo resources (config: dpop_nonce)")
+	f.BoolVar(&fl.fapi2, "fapi2", false, "behave as a FAPI 2.0 Security Profile authorization server: PAR required, PKCE S256 only, DPoP or mTLS sender-constrained tokens, private_key_jwt or mTLS client auth, PS256/ES256/EdDSA, codes of at most 60 s, assertion aud = issuer (config: fapi2)")
 	f.StringVar(&fl.config, "config", "", "JSON file replacing clients, users, lifetimes and algorithms")
 	f.BoolVar(&fl.printConfig, "print-config", false, "print the effective configuration and exit")
 	f.StringVar(&fl.keys, "keys", "", "directory for signing keys (default: beside the store)")
@@ -74,6 +76,9 @@ func runIdp(ctx context.Context, g *globals, fl idpFlags, ready func(*mockidp.Se
 	}
 	if fl.dpopNonce {
 		cfg.DPoPNonce = true
+	}
+	if fl.fapi2 {
+		cfg.FAPI2 = true
 	}
 	if fl.alg != "" {
 		switch fl.alg {

@@ -315,6 +315,7 @@ elsewhere, a stored value is dropped and a reference waits for
 	fs.StringVar(&kind, "kind", "", "profile kind: "+kindList())
 	fs.BoolVar(&force, "force", false, "replace an existing profile of the same name")
 	addProfileFlags(fs, &pf)
+	addKidFlag(fs, &pf.grant)
 	return cmd
 }
 
@@ -564,6 +565,7 @@ type profileFlags struct {
 	notes                                            string
 	dpop                                             bool
 	dpopKey, dpopAlg                                 string
+	grant                                            grantProfileFlags // grantflags.go
 }
 
 // addProfileFlags registers the profile flags on fs.
@@ -604,6 +606,7 @@ func addProfileFlags(fs *pflag.FlagSet, p *profileFlags) {
 	fs.StringVar(&p.accessKey, "access-key", "", "AWS access key id (aws-sigv4)")
 	fs.StringVar(&p.apiKey, "api-key", "", "API key (api-key profiles): a value, env:NAME or file:PATH")
 	fs.StringVar(&p.apiKeyHeader, "api-key-header", "", "header that carries the API key (api-key profiles)")
+	addGrantProfileFlags(fs, &p.grant)
 }
 
 // toProfile builds a profile from every flag value. It does not validate:
@@ -649,6 +652,9 @@ func (p *profileFlags) toProfile(name string, kind store.Kind) (store.Profile, e
 		}
 		out.Secrets[kind] = store.ParseSecret(v)
 	}
+	if err := p.grant.fill(&out); err != nil {
+		return store.Profile{}, err
+	}
 	return out, nil
 }
 
@@ -682,7 +688,7 @@ func secretCopy(k store.SecretKind) func(dst, src *store.Profile) {
 }
 
 func profileFlagFields() []profileFlagField {
-	return []profileFlagField{
+	return append([]profileFlagField{
 		{"issuer", "issuer", func(d, s *store.Profile) { d.Issuer = s.Issuer }},
 		{"token-url", "token_url", func(d, s *store.Profile) { d.TokenURL = s.TokenURL }},
 		{"auth-url", "auth_url", func(d, s *store.Profile) { d.AuthURL = s.AuthURL }},
@@ -719,7 +725,7 @@ func profileFlagFields() []profileFlagField {
 		{"access-key", "hmac.access_key", func(d, s *store.Profile) { d.HMAC.AccessKey = s.HMAC.AccessKey }},
 		{"api-key", "secrets.api_key", secretCopy(store.APIKey)},
 		{"api-key-header", "api_key_header", func(d, s *store.Profile) { d.APIKeyHeader = s.APIKeyHeader }},
-	}
+	}, grantFlagFields()...)
 }
 
 // flagNames rewrites a validation error with flag names instead of JSON

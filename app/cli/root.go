@@ -122,6 +122,8 @@ Exit status: 0 ok; 1 a flow or a check failed; 2 usage or configuration error.`,
 		newCertsCmd(g),
 		newBenchCmd(g),
 		newAuditCmd(g), // audit.go
+		newSLOCmd(g),   // slo.go
+		newCheckCmd(g), // check.go
 	)
 	return root
 }

@@ -32,7 +32,7 @@ const (
 // BenchFlows lists the flows bench can repeat.
 func BenchFlows() []string {
 	return []string{flows.FlowClientCredentials, flows.FlowRefresh, flows.FlowTokenExchange,
-		flows.FlowIntrospect, flows.FlowUserinfo, FlowCall, FlowHMAC, FlowMTLS}
+		flows.FlowIntrospect, flows.FlowUserinfo, FlowCall, FlowHMAC, FlowMTLS, flows.FlowPassword, flows.FlowJWTBearer}
 }
 
 // Setup is shared by every operation of one run: one transport with
@@ -231,6 +231,8 @@ func (s *Setup) FlowOp(flow string) (Op, error) {
 		run = func(ctx context.Context) *flows.Result { return e.ClientCredentials(ctx, nil) }
 	case flows.FlowTokenExchange:
 		run = func(ctx context.Context) *flows.Result { return e.TokenExchange(ctx, nil) }
+	case flows.FlowPassword, flows.FlowJWTBearer:
+		run = func(ctx context.Context) *flows.Result { return e.Run(ctx, nil) } // a fresh assertion per jwt-bearer request
 	case flows.FlowIntrospect, flows.FlowUserinfo:
 		if tok == "" {
 			return nil, flows.Errorf(flows.ErrConfig, "%s: needs a token (%s)", flow, flows.FieldToken)

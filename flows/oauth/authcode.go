@@ -400,6 +400,7 @@ func (e *Engine) AuthCode(ctx context.Context, obs flows.Observer) *flows.Result
 	if details != "" {
 		q.Set("authorization_details", details)
 	}
+	addOIDCParams(q, &e.req) // prompt, login_hint, acr_values, max_age, claims, ...
 	for k, vs := range e.req.ExtraParams {
 		q[k] = append([]string(nil), vs...)
 	}

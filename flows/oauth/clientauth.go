@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -36,26 +37,32 @@ type assertionKey struct {
 // loadAssertionKey reads a PEM private key or a private JWK (or a JWK Set
 // holding one) and picks the JWS algorithm from its type.
 func loadAssertionKey(path string, inline flows.Secret, kid string) (*assertionKey, error) {
+	return loadSigningKey(flows.FieldPrivateKey, path, inline, kid)
+}
+
+// loadSigningKey is loadAssertionKey for the key that field names (the
+// client's, or the jwt-bearer grant's assertion key).
+func loadSigningKey(field flows.Field, path string, inline flows.Secret, kid string) (*assertionKey, error) {
 	var data []byte
 	var err error
 	if inline.IsSet() {
 		data, path = []byte(inline.Reveal()), "(stored key)"
 	} else if data, err = flows.ReadFileCapped(path, flows.MaxKeyFileSize); err != nil {
-		return nil, flows.Errorf(flows.ErrConfig, "%s: %v", flows.FieldPrivateKey, err)
+		return nil, flows.Errorf(flows.ErrConfig, "%s: %v", field, err)
 	}
 	jwk, err := flows.ParsePrivateKey(data)
 	if err != nil {
-		return nil, flows.Errorf(flows.ErrConfig, "%s %s: %v", flows.FieldPrivateKey, path, err)
+		return nil, flows.Errorf(flows.ErrConfig, "%s %s: %v", field, path, err)
 	}
 	signer, ok := jwk.Key.(crypto.Signer)
 	if !ok {
-		return nil, flows.Errorf(flows.ErrConfig, "%s %s: a symmetric (oct) JWK cannot sign private_key_jwt; use client_secret_jwt with %s", flows.FieldPrivateKey, path, flows.FieldClientSecret)
+		return nil, flows.Errorf(flows.ErrConfig, "%s %s: a symmetric (oct) JWK cannot sign private_key_jwt; use client_secret_jwt with %s", field, path, flows.FieldClientSecret)
 	}
 	k := assertionKey{signer: signer, kid: jwk.KeyID, alg: jwk.Algorithm}
 	if k.alg == "" {
 		k.alg, err = algFor(k.signer)
 		if err != nil {
-			return nil, flows.Errorf(flows.ErrConfig, "%s %s: %v", flows.FieldPrivateKey, path, err)
+			return nil, flows.Errorf(flows.ErrConfig, "%s %s: %v", field, path, err)
 		}
 	}
 	if kid != "" {
@@ -163,8 +170,9 @@ func signECDSA(alg string, signer crypto.Signer, input []byte) ([]byte, error) {
 }
 
 // authenticate adds client authentication to a token-endpoint-style POST
-// (token, introspection, revocation, device authorization). aud is the
-// assertion audience: the issuer when known, else the endpoint.
+// (token, introspection, revocation, device authorization, PAR). aud is the
+// endpoint the request goes to; the assertion's aud claim is chosen from it
+// by assertionAudClaim.
 func (e *Engine) authenticate(form url.Values, header http.Header, aud string) error {
 	req := &e.req
 	switch req.AuthMethod {
@@ -192,11 +200,15 @@ func (e *Engine) authenticate(form url.Values, header http.Header, aud string) e
 }
 
 // clientAssertion builds an RFC 7523 client assertion: iss = sub = client
-// id, aud, a short exp and a unique jti.
-func (e *Engine) clientAssertion(aud string) (string, error) {
+// id, aud (see assertionAudClaim), a short exp and a unique jti.
+func (e *Engine) clientAssertion(endpoint string) (string, error) {
 	jti, err := randomString(24)
 	if err != nil {
 		return "", flows.Errorf(flows.ErrConfig, "client assertion: %v", err)
+	}
+	aud, err := e.assertionAudClaim(endpoint)
+	if err != nil {
+		return "", err
 	}
 	now := e.now()
 	claims := map[string]any{
@@ -221,4 +233,89 @@ func (e *Engine) clientAssertion(aud string) (string, error) {
 		alg = e.req.AssertionAlg
 	}
 	return signJWT(alg, e.signer.kid, claims, e.signer.signer, nil)
+}
+
+// Values of Request.AssertionAud besides a URL.
+const (
+	AssertionAudIssuer        = "issuer"
+	AssertionAudTokenEndpoint = "token-endpoint"
+	AssertionAudBoth          = "both"
+)
+
+// knownIssuer is the discovered issuer, else the request's.
+func (e *Engine) knownIssuer() string {
+	e.mu.Lock()
+	m := e.meta
+	e.mu.Unlock()
+	return e.expectedIssuer(m)
+}
+
+// assertionAudClaim is the aud of a client assertion sent to endpoint.
+// Servers split on it: RFC 7523 3 names the token endpoint URL (Ory Hydra
+// and Glewlwyd accept nothing else), FAPI 2.0 5.3.2.1 wants the issuer
+// only. So: the endpoint by default, the issuer with FAPI2, or what
+// AssertionAud says.
+func (e *Engine) assertionAudClaim(endpoint string) (any, error) {
+	iss := e.knownIssuer()
+	switch mode := e.req.AssertionAud; mode {
+	case "":
+		if e.req.FAPI2 && iss != "" {
+			return iss, nil
+		}
+		return endpoint, nil
+	case AssertionAudIssuer:
+		if iss == "" {
+			return nil, flows.Errorf(flows.ErrConfig, "%s issuer: the issuer is unknown; pass %s", flows.FieldAssertionAud, flows.FieldIssuer)
+		}
+		return iss, nil
+	case AssertionAudTokenEndpoint:
+		return endpoint, nil
+	case AssertionAudBoth:
+		if iss == "" || iss == endpoint {
+			return endpoint, nil
+		}
+		return []string{iss, endpoint}, nil
+	default:
+		return mode, nil
+	}
+}
+
+// validAssertionAud checks Request.AssertionAud.
+func validAssertionAud(v string) error {
+	switch v {
+	case "", AssertionAudIssuer, AssertionAudTokenEndpoint, AssertionAudBoth:
+		return nil
+	}
+	if err := httpURL(v); err != nil {
+		return flows.Errorf(flows.ErrConfig, "%s: want issuer, token-endpoint, both or a URL: %v", flows.FieldAssertionAud, err)
+	}
+	return nil
+}
+
+// explainAssertionAud adds to an invalid_client answer to a client
+// assertion which aud was sent and which form to try instead: servers
+// disagree on it (see assertionAudClaim), and their errors rarely say.
+func (e *Engine) explainAssertionAud(err error, endpoint string) error {
+	var fe *flows.Error
+	if !errors.As(err, &fe) || fe.OAuthError != "invalid_client" {
+		return err
+	}
+	if e.req.AuthMethod != flows.AuthPrivateKeyJWT && e.req.AuthMethod != flows.AuthClientSecretJWT {
+		return err
+	}
+	aud, aerr := e.assertionAudClaim(endpoint)
+	if aerr != nil {
+		return err
+	}
+	sent, _ := json.Marshal(aud)
+	try := AssertionAudIssuer
+	if s, ok := aud.(string); ok && s == e.knownIssuer() {
+		try = AssertionAudTokenEndpoint
+	} else if !ok {
+		try = AssertionAudIssuer + " or " + AssertionAudTokenEndpoint
+	}
+	ne := flows.Errorf(fe.Kind, "%s; the client assertion's aud was %s, and servers differ on it (RFC 7523 3: the token endpoint; FAPI 2.0: the issuer only): try %s %s",
+		fe, string(sent), flows.FieldAssertionAud, try)
+	ne.OAuthError, ne.OAuthDescription, ne.OAuthURI, ne.Status = fe.OAuthError, fe.OAuthDescription, fe.OAuthURI, fe.Status
+	return ne
 }

@@ -55,6 +55,7 @@ type Engine struct {
 	clientTLS *tls.Certificate  // mTLS client certificate, when given
 	clientCrt *x509.Certificate // its leaf, for cnf checks
 	signer    *assertionKey     // private_key_jwt key, when given
+	grantKey  *assertionKey     // the jwt-bearer grant's assertion key, when given
 	dpop      *dpop.Key         // DPoP proof key, when the request uses DPoP
 	nonces    *dpop.Nonces      // DPoP server nonces, per origin
 
@@ -113,7 +114,16 @@ func New(req flows.Request, opts Options) (*Engine, error) {
 		if err != nil {
 			return nil, err
 		}
+		fapi2Signer(&req, k)
 		e.signer = k
+	}
+	if req.Flow == flows.FlowJWTBearer && !req.Assertion.IsSet() {
+		// KeyID names this key too: the kid of every assertion authlab signs.
+		k, err := loadSigningKey(flows.FieldAssertionKey, req.AssertionKey, req.AssertionKeyData, req.KeyID)
+		if err != nil {
+			return nil, err
+		}
+		e.grantKey = k
 	}
 	k, err := loadDPoPKey(&req)
 	if err != nil {
@@ -169,6 +179,10 @@ func (e *Engine) Run(ctx context.Context, obs flows.Observer) *flows.Result {
 		return e.Revoke(ctx, e.req.Token.Reveal(), obs)
 	case flows.FlowUserinfo:
 		return e.Userinfo(ctx, e.req.Token.Reveal(), obs)
+	case flows.FlowPassword:
+		return e.Password(ctx, obs)
+	case flows.FlowJWTBearer:
+		return e.JWTBearer(ctx, obs)
 	}
 	r := &flows.Result{Flow: e.req.Flow, Started: time.Now()}
 	r.Fail(flows.Errorf(flows.ErrConfig, "unknown flow %q (one of %s)", e.req.Flow, strings.Join(flows.OAuthFlows(), ", ")))
@@ -240,7 +254,7 @@ func validate(r *flows.Request) error {
 	if r.Timeout < 0 || r.Wait < 0 {
 		return cfg("%s and %s must be positive", flows.FieldTimeout, flows.FieldWait)
 	}
-	return nil
+	return validateExtra(r)
 }
 
 // missingEndpoint: the flow needs an endpoint that neither the request nor

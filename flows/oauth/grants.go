@@ -23,14 +23,10 @@ const (
 
 func sortStrings(s []string) { slices.Sort(s) }
 
-// assertionAudience is the aud of client assertions: the issuer when known
-// (RFC 7523 3, as OIDC and most IdPs want), else the endpoint itself.
-func (e *Engine) assertionAudience(m *Metadata, endpoint string) string {
-	if iss := e.expectedIssuer(m); iss != "" {
-		return iss
-	}
-	return endpoint
-}
+// assertionAudience is where a client assertion goes: the endpoint itself,
+// from which assertionAudClaim picks the aud claim. m is unused since the
+// choice moved there; the callers keep their shape.
+func (e *Engine) assertionAudience(_ *Metadata, endpoint string) string { return endpoint }
 
 // postToken sends a token request with client authentication, parses the
 // answer and inspects the tokens.
@@ -63,7 +59,7 @@ func (e *Engine) postToken(ctx context.Context, r *run, ep flows.Endpoints, m *M
 		if resp != nil {
 			e.setSkewOnly(r)
 		}
-		return nil, err
+		return nil, e.explainAssertionAud(err, ep.Token)
 	}
 	e.inspectTokens(ctx, r, ep, m, tr, resp, nonce)
 	e.dpopTokenChecks(r, tr)

@@ -156,6 +156,9 @@ func (e *Engine) inspectTokens(ctx context.Context, r *run, ep flows.Endpoints, 
 			dt, rep := inspectOne(ctx, tr.IDToken, o)
 			r.res.IDToken = dt
 			r.res.AddCheck(prefixed("id_token", dt.Checks)...)
+			if nonce != "" && rep != nil { // an ID token of the authorization just made
+				r.res.AddCheck(e.authzClaimChecks(dt.Claims)...)
+			}
 			if rep != nil && !iatSkew.Known() && resp != nil {
 				if iat, ok := rep.Token.Time("iat"); ok {
 					iatSkew = token.SkewFromIssuedAt(iat, resp.Sent, resp.Received)
