@@ -5,8 +5,11 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X authlab/app/cli.version=$(VERSION)
 # Debian packages the tests and measurements use: a real browser for the
 # login-page and auth-code tests, hey for load baselines, golang-jwt's CLI as
-# the inspect baseline, hyperfine for whole-process timings.
-DEB_PKGS := chromium hey jwt hyperfine
+# the inspect baseline, hyperfine for whole-process timings; promtool (from
+# prometheus), Prometheus and its Pushgateway for the metrics and SLO rule
+# tests, pass (with GnuPG) for cmd: secrets. PACKAGE:COMMAND when the
+# package's command has another name.
+DEB_PKGS := chromium hey jwt hyperfine prometheus:promtool prometheus-pushgateway pass
 
 .PHONY: all build demo test deps bench measure fuzz lint clean
 
@@ -19,10 +22,11 @@ demo: build
 	./$(BIN) demo
 
 # deps installs the test tools when missing; as non-root it only says what is
-# missing (browser tests then skip locally; CI sets AUTHLAB_REQUIRE_BROWSER=1).
+# missing (browser and tool tests then skip locally; CI sets
+# AUTHLAB_REQUIRE_BROWSER=1 and AUTHLAB_REQUIRE_TOOLS=1).
 deps:
 	@missing=""; \
-	for p in $(DEB_PKGS); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for e in $(DEB_PKGS); do command -v $${e#*:} >/dev/null 2>&1 || missing="$$missing $${e%%:*}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; \

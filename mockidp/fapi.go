@@ -21,9 +21,10 @@ func fapiAlgs() []string { return []string{"PS256", "ES256", "EdDSA"} }
 // (5.3.2.1: at most 60 seconds).
 const fapiMaxCode = 60 * time.Second
 
-// applyFAPI2 makes a configuration a FAPI 2.0 authorization server's: PAR
-// for everyone, codes of at most 60 s, and an allowed signing algorithm.
-func applyFAPI2(cfg *Config) {
+// ApplyFAPI2 makes a configuration with FAPI2 set a FAPI 2.0 authorization
+// server's: PAR for everyone, codes of at most 60 s, no plain PKCE, and an
+// allowed signing algorithm. New applies it; --print-config shows it.
+func (cfg *Config) ApplyFAPI2() {
 	if !cfg.FAPI2 {
 		return
 	}

@@ -115,7 +115,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Alg != "" {
 		cfg.Alg = opts.Alg
 	}
-	applyFAPI2(&cfg) // FAPI 2.0 mode narrows the configuration (fapi.go)
+	cfg.ApplyFAPI2() // FAPI 2.0 mode narrows the configuration (fapi.go)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

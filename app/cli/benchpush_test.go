@@ -122,7 +122,8 @@ func TestBenchPushTwoInstances(t *testing.T) {
 	}
 	gw := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(gwBin, "--web.listen-address="+gw)
+	// Debian's build persists to /var/lib by default: memory only here.
+	cmd := exec.Command(gwBin, "--web.listen-address="+gw, "--persistence.file=")
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {

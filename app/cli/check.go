@@ -37,11 +37,9 @@ failed, 2 usage error.`,
 			}
 			rep, err := check.Run(cmd.Context(), check.Options{Issuer: issuer, Profile: profile, Timeout: timeout})
 			if err != nil {
-				var fe *flows.Error
 				if e, ok := err.(*flows.Error); ok && e.Kind == flows.ErrConfig {
 					return usageErr("%s", e.Explain(flagFor))
 				}
-				_ = fe
 				return failErr(err)
 			}
 			if asJSON {

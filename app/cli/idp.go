@@ -88,6 +88,7 @@ func runIdp(ctx context.Context, g *globals, fl idpFlags, ready func(*mockidp.Se
 			return usageErr("--alg %q: want RS256, ES256 or EdDSA", fl.alg)
 		}
 	}
+	cfg.ApplyFAPI2() // what --fapi2 changes shows in --print-config and the banner
 	if fl.printConfig {
 		enc := json.NewEncoder(g.stdout)
 		enc.SetIndent("", "  ")

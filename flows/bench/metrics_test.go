@@ -262,7 +262,8 @@ func getBody(t *testing.T, u string) []byte {
 func TestPushgatewayTwoRunsAddUp(t *testing.T) {
 	gwBin := requireTool(t, "prometheus-pushgateway")
 	gw := freePort(t)
-	startDaemon(t, "http://"+gw+"/-/ready", gwBin, "--web.listen-address="+gw)
+	// Debian's build persists to /var/lib by default: memory only here.
+	startDaemon(t, "http://"+gw+"/-/ready", gwBin, "--web.listen-address="+gw, "--persistence.file=")
 
 	ctx := context.Background()
 	// A push during a run: the periodic pusher reaches the gateway.
@@ -350,5 +351,30 @@ func TestPushgatewayTwoRunsAddUp(t *testing.T) {
 	p95Q := `histogram_quantile(0.95, sum by (le) (authlab_bench_request_duration_seconds_bucket{job="authlab_bench"}))`
 	if v, ok := query(p95Q); !ok || v <= 0.002 || v > 0.0025 {
 		t.Errorf("%s = %v, want in (0.002, 0.0025]", p95Q, v)
+	}
+}
+
+// BenchmarkMetricsGather is what one push costs the measuring client
+// besides the HTTP call: converting a full snapshot and encoding it.
+func BenchmarkMetricsGather(b *testing.B) {
+	m := NewMetrics("client-credentials", "demo")
+	var h Histogram
+	for i := range 100000 {
+		h.Record(time.Duration(50000+i*37) * time.Nanosecond)
+	}
+	s := Snapshot{OK: 99000, Failed: 1000, Requests: 100000, Latency: newBuckets(),
+		Failures: []FailureGroup{{Status: 503, OAuthError: "temporarily_unavailable", Count: 1000}}}
+	s.Latency.add(&h)
+	m.Observe(s)
+	b.ReportAllocs()
+	for b.Loop() {
+		fams, err := m.Gatherer().Gather()
+		if err != nil {
+			b.Fatal(err)
+		}
+		var buf bytes.Buffer
+		for _, f := range fams {
+			expfmt.MetricFamilyToText(&buf, f)
+		}
 	}
 }

@@ -291,7 +291,11 @@ func (c *checker) algorithms() {
 	}
 	switch {
 	case len(none) > 0:
-		c.add("signing algorithms", flows.Fail, ref, "alg none is offered in %s: unsigned tokens or responses", strings.Join(none, ", "))
+		more := ""
+		if len(other) > 0 {
+			more = "; also outside PS256, ES256, EdDSA: " + strings.Join(other, "; ")
+		}
+		c.add("signing algorithms", flows.Fail, ref, "alg none is offered in %s: unsigned tokens or responses%s", strings.Join(none, ", "), more)
 	case len(other) > 0:
 		c.add("signing algorithms", flows.Warn, ref, "algorithms outside PS256, ES256, EdDSA are offered (%s)", strings.Join(other, "; "))
 	case len(keys) == 0:

@@ -21,7 +21,6 @@ import (
 	"authlab/mockidp/mockidptest"
 )
 
-
 func TestMockPasswordGrant(t *testing.T) {
 	idp := mockidptest.New(t)
 	req := flows.Request{Flow: flows.FlowPassword, Issuer: idp.Issuer(), ClientID: "demo-password", ClientSecret: "demo-password-secret",
