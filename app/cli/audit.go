@@ -18,8 +18,6 @@ import (
 	"authlab/flows"
 	"authlab/flows/audit"
 	"authlab/flows/mtls"
-	"authlab/flows/oauth"
-	"authlab/flows/token"
 	"authlab/store"
 	"authlab/views/render"
 )
@@ -54,6 +52,12 @@ PEM --kid KID, or the mock IdP's mint call when the issuer is an authlab mock
 IdP), expired, not yet valid, wrong audience and issuer, missing exp, wrong
 typ, long-lived and (with --require-scope) missing scope tokens, plus a
 bisection of the expiry leeway (at most 12 requests, up to one hour).
+
+A DPoP-bound token (cnf.jkt) is presented as RFC 9449 asks, every request
+with a proof, and five more cases run: the token as Bearer, a proof without
+ath, for another URL, replayed, or by another key. They need the key the
+token is bound to: the flow's own (a profile or flow flags with --dpop), or
+--dpop-key FILE with --token; without it they are skipped.
 
 Exit status: 0 no must-level case was accepted; 1 one was; 2 usage error or
 a failed baseline. Nothing minted is written to the store.`,
@@ -132,17 +136,23 @@ func runAudit(cmd *cobra.Command, g *globals, f *auditFlags, args []string) erro
 	}
 	if !runFlow {
 		cfg.Token = string(req.Token)
-	} else {
-		tok, err := auditFlowToken(ctx, g, req)
-		if err != nil {
-			return err
-		}
-		cfg.Token = tok
 	}
-	if err := auditSigner(ctx, g, f, &cfg); err != nil {
+	if err := auditSigner(g, f, &cfg); err != nil {
 		return err
 	}
-	rep := audit.Run(ctx, cfg, nil)
+	// Only what the user must act on (a browser URL, a device code)
+	// reaches stderr while the flow gets the valid token.
+	obs := flows.ObserverFuncs{OnStep: func(ev flows.StepEvent) {
+		if ev.Done && ev.AsksUser() {
+			fmt.Fprintf(g.stderr, "%s: %s\n", ev.Name, render.Printable(ev.Detail))
+		}
+	}}
+	rep := audit.RunFlow(ctx, cfg, audit.Source{Request: req}, obs)
+	var fe *audit.FlowError
+	if errors.As(rep.Err, &fe) {
+		explainResult(fe.Result, flagFor)
+		return usageErr("%v", fe)
+	}
 	if rep.Err != nil {
 		// A failed baseline is exit 2 (README); with --json the baseline
 		// statuses still go to stdout.
@@ -199,6 +209,9 @@ func auditRequest(cmd *cobra.Command, g *globals, f *auditFlags, args []string) 
 		req = flows.Request{Timeout: f.ff.timeout, Endpoints: flows.Endpoints{JWKS: f.ff.pf.jwksURL}, CertFile: f.ff.pf.cert, KeyFile: f.ff.pf.key, CAFile: f.ff.pf.ca}
 		v, err := readTokenFlag("--token", f.ff.token, g.stdin)
 		req.Token = flows.Secret(v)
+		if err == nil && f.ff.pf.dpopKey != "" {
+			err = auditDPoPKey(&req, f.ff.pf.dpopKey, f.ff.pf.dpopAlg)
+		}
 		return req, false, err
 	default:
 		if name == "" {
@@ -236,47 +249,38 @@ func auditRequest(cmd *cobra.Command, g *globals, f *auditFlags, args []string) 
 	return req, false, nil
 }
 
-// auditFlowToken runs the request's OAuth flow, as `authlab flow` does,
-// without printing it, for the valid access token. Only what the user must
-// act on (a browser URL, a device code) reaches stderr.
-func auditFlowToken(ctx context.Context, g *globals, req flows.Request) (string, error) {
-	obs := flows.ObserverFuncs{OnStep: func(ev flows.StepEvent) {
-		if ev.Done && ev.AsksUser() {
-			fmt.Fprintf(g.stderr, "%s: %s\n", ev.Name, render.Printable(ev.Detail))
-		}
-	}}
-	res := oauth.Run(ctx, req, obs)
-	explainResult(res, flagFor)
-	if res.Failed() || res.Token == nil || res.Token.AccessToken == "" {
-		reason := "no access token"
-		if res.Failed() {
-			reason = res.Reason()
-		}
-		return "", usageErr("audit: getting the valid token (%s flow) failed: %s", req.Flow, reason)
+// auditDPoPKey names the key a --token is DPoP-bound to (--dpop-key: a
+// path, env:NAME or file:PATH, holding PEM or a private JWK), as a
+// profile's DPoP key is named.
+func auditDPoPKey(req *flows.Request, v, alg string) error {
+	data, err := store.ParseSecret(v).Resolve()
+	if err != nil {
+		return usageErr("--dpop-key: %v", err)
 	}
-	return res.Token.AccessToken, nil
+	if t := strings.TrimSpace(data); strings.HasPrefix(t, "-----BEGIN") || strings.HasPrefix(t, "{") {
+		req.DPoPKeyData = flows.Secret(data)
+	} else {
+		req.DPoPKey = t
+	}
+	req.DPoP, req.DPoPAlg = true, alg
+	return nil
 }
 
-// auditSigner picks the key for the claims cases: --signing-key, else the
-// mock IdP's mint call when the token's issuer is an authlab mock IdP.
-func auditSigner(ctx context.Context, g *globals, f *auditFlags, cfg *audit.Config) error {
-	if f.signingKey != "" {
-		key, err := readSigningKey(g, "--signing-key", f.signingKey)
-		if err != nil {
-			return err
+// auditSigner takes --signing-key for the claims cases; without it
+// audit.RunFlow asks the token's issuer to mint when it is an authlab mock
+// IdP.
+func auditSigner(g *globals, f *auditFlags, cfg *audit.Config) error {
+	if f.signingKey == "" {
+		if f.kid != "" {
+			return usageErr("--kid names the kid of --signing-key; give --signing-key too")
 		}
-		cfg.Signer = audit.KeySigner{Key: key, Kid: f.kid}
 		return nil
 	}
-	if f.kid != "" {
-		return usageErr("--kid names the kid of --signing-key; give --signing-key too")
+	key, err := readSigningKey(g, "--signing-key", f.signingKey)
+	if err != nil {
+		return err
 	}
-	d, err := token.Decode(strings.TrimSpace(cfg.Token))
-	if err != nil || d.Format != token.FormatJWS {
-		return nil // the audit says why it cannot work with this token
-	}
-	iss, _ := d.Claims["iss"].(string)
-	cfg.Signer, cfg.SignerNote = audit.ProbeIdPSigner(ctx, iss, f.ff.timeout)
+	cfg.Signer = audit.KeySigner{Key: key, Kid: f.kid}
 	return nil
 }
 

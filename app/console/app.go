@@ -18,6 +18,7 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
+	auditview "authlab/views/audit"
 	benchview "authlab/views/bench"
 	"authlab/views/editor"
 	"authlab/views/history"
@@ -61,11 +62,12 @@ const (
 	scrHistory
 	scrEditor
 	scrBench
+	scrAudit
 	numScreens
 )
 
 func (s screen) String() string {
-	return [...]string{"Profiles", "Run", "Token inspector", "Mock IdP", "History", "Editor", "Bench"}[s]
+	return [...]string{"Profiles", "Run", "Token inspector", "Mock IdP", "History", "Editor", "Bench", "Audit"}[s]
 }
 
 // Model is the root model.
@@ -86,6 +88,7 @@ type Model struct {
 	idp   *idp.Model
 	edit  *editor.Model
 	bench *benchview.Model
+	aud   auditState // the audit screen and its run (audit.go)
 
 	palette *palette
 
@@ -137,10 +140,12 @@ func New(o Options) *Model {
 		prof: profiles.New(ctx), run: run.New(ctx), insp: inspect.NewScreen(ctx),
 		hist: history.New(ctx), idp: idp.New(ctx), edit: editor.New(ctx), bench: benchview.New(ctx),
 		life: life, quit: quit, kinds: map[string]string{}, idpOrder: &idpOrder{},
+		aud: auditState{view: auditview.New(ctx)},
 	}
 	m.screens = [numScreens]ui.Component{
 		scrProfiles: m.prof, scrRun: m.run, scrInspect: m.insp, scrIdP: m.idp,
 		scrHistory: m.hist, scrEditor: m.edit, scrBench: m.bench,
+		scrAudit: m.aud.view,
 	}
 	_, m.run.CanApprove = o.IdP.(deviceApprover)
 	m.prof.SetBench(m.canBench())
@@ -266,6 +271,9 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case profilesMsg, lastRunsMsg, reloadMsg, selectMsg, historyMsg, trustMsg, profiles.ActionMsg:
+		if a, ok := msg.(profiles.ActionMsg); ok && a.Action == profiles.ActAudit {
+			return m.openAudit(a.Name)
+		}
 		return m.handleProfiles(msg)
 	case runMsg:
 		return m.handleRun(msg)
@@ -281,6 +289,8 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 		return m.idpAction(msg)
 	case benchTargetMsg, benchStartedMsg, benchSnapMsg, benchDoneMsg, benchview.ActionMsg:
 		return m.handleBench(msg)
+	case auditTargetMsg, auditMsg, auditExportedMsg, auditview.ActionMsg:
+		return m.handleAudit(msg)
 	}
 	// mouse, cursor blinks, spinner ticks, the editor's discovery results
 	return m.current().Update(msg)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"authlab/flows"
+	"authlab/flows/audit"
 	"authlab/flows/bench"
 	"authlab/store"
 	"authlab/views/history"
@@ -91,6 +92,22 @@ type Bencher interface {
 type Truster interface {
 	Trust(name string) ([]store.TrustItem, error)
 	ConfirmTrust(name string, shown []store.TrustItem) error
+}
+
+// Auditor is the optional part of a Backend that audits an API's token
+// validation with a profile's token (flows/audit), as `authlab audit
+// PROFILE --call URL` does. The console offers the audit screen only when
+// the backend has it.
+type Auditor interface {
+	// AuditTarget is the URL the prompt starts with (the profile's call
+	// URL, or ""), or why the profile cannot be audited.
+	AuditTarget(name string) (string, error)
+	// Audit runs the profile's flow for the valid token, then the audit.
+	// It honours ctx; obs also receives each case and the leeway
+	// (audit.CaseObserver, audit.LeewayObserver). It never returns nil.
+	Audit(ctx context.Context, name, url string, obs flows.Observer) *audit.Report
+	// ExportAudit writes the report as JSON and Markdown and says where.
+	ExportAudit(name string, rep *audit.Report) (jsonPath, mdPath string, err error)
 }
 
 // BenchRun is a bench in progress (a *bench.Handle, plus what it measures).

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"authlab/flows"
+	"authlab/flows/dpop"
 	"authlab/flows/token"
 )
 
@@ -43,6 +45,11 @@ type Config struct {
 	SignerNote string
 	// RequireScope adds scope-missing: the token without this scope.
 	RequireScope string
+	// DPoPKey is the key a DPoP-bound valid token (cnf.jkt) is bound to.
+	// With it every request presents its token as RFC 9449 asks
+	// (Authorization: DPoP and a proof with ath) and the DPoP cases run;
+	// without it they are skipped. Ignored when the token is not bound.
+	DPoPKey *dpop.Key
 
 	MaxRequests int           // DefaultMaxRequests when zero
 	Pace        time.Duration // between requests; 0 picks by host, negative none
@@ -70,6 +77,13 @@ type run struct {
 	sent     int
 	last     time.Time
 	now      func() time.Time
+
+	key       *dpop.Key    // the valid token's DPoP key, when bound and given
+	nonces    *dpop.Nonces // the target's DPoP nonces
+	lastProof string       // the proof of the latest request
+	// baseProof is the proof the valid baseline call was accepted with:
+	// dpop-replayed-jti sends it again.
+	baseProof string
 }
 
 // Run audits cfg.URL. It never returns nil; Report.Err says why an audit
@@ -128,6 +142,13 @@ func (r *run) setup() error {
 		return flows.Errorf(flows.ErrConfig, "audit: the valid token is %s, not a signed JWT; the audit forges tokens from a JWT", d.Format)
 	}
 	r.tok = d
+	if jkt := dpop.CnfJKT(d.Claims); jkt != "" && c.DPoPKey != nil {
+		if subtle.ConstantTimeCompare([]byte(jkt), []byte(c.DPoPKey.JKT())) != 1 {
+			return flows.Errorf(flows.ErrConfig, "audit: the DPoP key (jkt %s) is not the key the valid token is bound to (cnf.jkt %s)", c.DPoPKey.JKT(), jkt)
+		}
+		r.key = c.DPoPKey
+		r.nonces = dpop.NewNonces(4)
+	}
 	base := c.Transport
 	if base == nil {
 		base = flows.NewTransport(c.TLSConfig)
@@ -180,11 +201,70 @@ const (
 // outcome is one request's answer.
 type outcome struct {
 	status int
+	resp   *flows.Response
 	err    error
 }
 
-// send makes one paced, counted request to the target.
+// proofForm is how a request presents a DPoP-bound token: its
+// Authorization scheme and its DPoP proof. A nil form is the run's
+// default: DPoP with a fresh proof (ath of the token sent) when the run
+// has a key, else Bearer and no proof.
+type proofForm struct {
+	scheme string                             // "Bearer" or "DPoP"
+	proof  func(nonce string) (string, error) // nil: no DPoP header
+	fixed  bool                               // a fixed proof (a replay): no nonce retry
+}
+
+// proofFor signs fresh proofs of key for the target, bound to tok.
+func (r *run) proofFor(key *dpop.Key, htu, tok string) func(string) (string, error) {
+	return func(nonce string) (string, error) { return key.Proof(r.cfg.Method, htu, nonce, tok) }
+}
+
+// send makes one paced, counted request to the target, presenting tok as
+// the run does by default.
 func (r *run) send(ctx context.Context, step, tok string, how carrier) outcome {
+	return r.sendWith(ctx, step, tok, how, nil)
+}
+
+// sendWith sends tok presented by pf. With a proof, a nonce challenge
+// (RFC 9449 9) gets the one retry with the nonce the server sent, so a
+// case is refused for its flaw and not for a missing nonce.
+func (r *run) sendWith(ctx context.Context, step, tok string, how carrier, pf *proofForm) outcome {
+	if pf == nil && r.key != nil && how != noToken {
+		pf = &proofForm{scheme: dpop.Scheme, proof: r.proofFor(r.key, r.cfg.URL, tok)}
+	}
+	if pf == nil {
+		return r.attempt(ctx, step, tok, how, "Bearer", "")
+	}
+	var o outcome
+	try := func(nonce string) (*flows.Response, error) {
+		proof := ""
+		if pf.proof != nil {
+			p, err := pf.proof(nonce)
+			if err != nil {
+				o = outcome{err: fmt.Errorf("DPoP proof: %w", err)}
+				return nil, o.err
+			}
+			proof = p
+		}
+		o = r.attempt(ctx, step, tok, how, pf.scheme, proof)
+		if o.err == nil {
+			r.lastProof = proof
+		}
+		return o.resp, o.err
+	}
+	if pf.fixed {
+		try("")
+	} else {
+		// a second challenge leaves o as its answer: refused, honestly
+		_, _, _ = dpop.Do(r.nonces, r.cfg.URL, try)
+	}
+	return o
+}
+
+// attempt is one request: scheme and tok in Authorization (inHeader),
+// proof in the DPoP header when not "".
+func (r *run) attempt(ctx context.Context, step, tok string, how carrier, scheme, proof string) outcome {
 	if r.sent >= r.cfg.MaxRequests {
 		return outcome{err: errCap}
 	}
@@ -226,8 +306,14 @@ func (r *run) send(ctx context.Context, step, tok string, how carrier) outcome {
 		req.Header[k] = append([]string(nil), vs...)
 	}
 	req.Header.Del("Authorization")
-	if how == inHeader {
-		req.Header.Set("Authorization", "Bearer "+tok)
+	if how == inHeader && scheme != "" {
+		req.Header.Set("Authorization", scheme+" "+tok)
+	}
+	if r.key != nil {
+		req.Header.Del(dpop.Header)
+	}
+	if proof != "" {
+		req.Header.Set(dpop.Header, proof)
 	}
 	r.sent++
 	r.last = time.Now()
@@ -235,7 +321,7 @@ func (r *run) send(ctx context.Context, step, tok string, how carrier) outcome {
 	if resp == nil {
 		return outcome{err: err}
 	}
-	return outcome{status: resp.Status}
+	return outcome{status: resp.Status, resp: resp}
 }
 
 // verdictOf classifies one answer against the baseline.
@@ -266,6 +352,12 @@ func (r *run) audit(ctx context.Context) {
 	for _, spec := range caseSpecs(r.cfg.RequireScope != "", hasDPoP(r.tok)) {
 		c := Case{Name: spec.name, Level: spec.level, Reference: spec.ref, Sent: spec.sent}
 		c = r.runCase(ctx, f, spec, c)
+		if ctx.Err() != nil {
+			// a case cut short proves nothing; the ones before it stand
+			f.close()
+			r.report.Err = flows.Errorf(flows.ErrCancelled, "audit cancelled after %d of its cases", len(r.report.Cases))
+			return
+		}
 		r.report.Cases = append(r.report.Cases, c)
 		if co, ok := r.obs.(CaseObserver); ok {
 			co.Case(c)
@@ -287,6 +379,7 @@ func (r *run) runBaseline(ctx context.Context) error {
 	if valid.err != nil {
 		return flows.Wrap(flows.ErrNetwork, valid.err, "baseline: the call with the valid token failed: %s", oneLine(valid.err.Error()))
 	}
+	r.baseProof = r.lastProof
 	bare := r.send(ctx, "baseline: no token", "", noToken)
 	if bare.err != nil {
 		return flows.Wrap(flows.ErrNetwork, bare.err, "baseline: the call without a token failed: %s", oneLine(bare.err.Error()))
@@ -297,6 +390,9 @@ func (r *run) runBaseline(ctx context.Context) error {
 	switch {
 	case valid.status < 200 || valid.status > 299:
 		be.Message = fmt.Sprintf("baseline: %s refused the valid token (HTTP %d); fix that first: the audit needs a token the API accepts", r.cfg.URL, valid.status)
+		if hasDPoP(r.tok) && r.key == nil {
+			be.Message += "; the token is DPoP-bound (cnf.jkt) and was sent as Bearer: give the key it is bound to (--dpop-key)"
+		}
 		return be
 	case bare.status != http.StatusUnauthorized && bare.status != http.StatusForbidden:
 		be.Message = fmt.Sprintf("baseline: %s answered HTTP %d without any token (want 401 or 403): an API that does not require a token has nothing to audit", r.cfg.URL, bare.status)
@@ -318,7 +414,7 @@ func (r *run) runCase(ctx context.Context, f *forger, spec caseSpec, c Case) Cas
 		if v.query {
 			how = inQuery
 		}
-		o := r.send(ctx, "case "+spec.name+v.label(), v.token, how)
+		o := r.sendWith(ctx, "case "+spec.name+v.label(), v.token, how, v.dpop)
 		verdict, detail := r.verdictOf(o)
 		if v.name != "" && len(vs) > 1 {
 			detail = "variant " + v.name + ": " + detail
@@ -379,8 +475,4 @@ func (r *run) leeway(ctx context.Context, f *forger) *Leeway {
 	return l
 }
 
-func hasDPoP(d *token.Decoded) bool {
-	cnf, _ := d.Claims["cnf"].(map[string]any)
-	_, ok := cnf["jkt"]
-	return ok
-}
+func hasDPoP(d *token.Decoded) bool { return dpop.CnfJKT(d.Claims) != "" }

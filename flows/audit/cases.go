@@ -13,6 +13,7 @@ type variant struct {
 	token string
 	query bool          // in ?access_token= instead of the Authorization header
 	note  func() string // extra detail once answered (jku: was it fetched?)
+	dpop  *proofForm    // how a DPoP case presents it; nil: the run's way
 }
 
 func (v variant) label() string {
@@ -97,12 +98,7 @@ func caseSpecs(scope, dpop bool) []caseSpec {
 			claims(func(f *forger, c map[string]any) { f.dropScope(c) })})
 	}
 	if dpop {
-		for _, n := range []string{"dpop-as-bearer", "dpop-missing-ath", "dpop-wrong-htu", "dpop-replayed-jti", "dpop-other-key"} {
-			specs = append(specs, caseSpec{n, Must, "RFC 9449", "a DPoP-bound token (cnf.jkt)",
-				func(context.Context, *forger) ([]variant, string) {
-					return nil, "authlab does not send DPoP proofs yet"
-				}})
-		}
+		specs = append(specs, dpopSpecs()...)
 	}
 	return specs
 }

@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"authlab/flows"
 	"authlab/flows/audit"
 	"authlab/flows/oauth"
+	"authlab/mockidp"
 	"authlab/mockidp/mockidptest"
 )
 
@@ -86,5 +88,55 @@ func TestMockIdPFlawedResource(t *testing.T) {
 	}
 	if !rep.Vulnerable() {
 		t.Error("not vulnerable")
+	}
+}
+
+// TestMockIdPDPoPResourcePassesTheAudit: a demo-dpop token (cnf.jkt) got
+// through RunFlow keeps the flow's key; /api/hello rejects the five DPoP
+// cases and every other one, also when it demands DPoP nonces (each
+// proof then rides the one nonce retry).
+func TestMockIdPDPoPResourcePassesTheAudit(t *testing.T) {
+	for _, nonce := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "nonce"}[nonce], func(t *testing.T) {
+			cfg := mockidp.DefaultConfig()
+			cfg.DPoPNonce = nonce
+			idp := mockidptest.New(t, mockidp.WithConfig(cfg))
+			iss := idp.Issuer()
+			src := audit.Source{Request: flows.Request{Flow: flows.FlowClientCredentials, Issuer: iss,
+				ClientID: "demo-dpop", ClientSecret: "demo-dpop-secret", Scopes: []string{"api:read"}, DPoP: true}}
+			rep := audit.RunFlow(context.Background(), audit.Config{URL: iss + "/api/hello", RequireScope: "api:read", Pace: -1}, src, nil)
+			if rep.Err != nil {
+				t.Fatal(rep.Err)
+			}
+			seen := 0
+			for _, c := range rep.Cases {
+				if strings.HasPrefix(c.Name, "dpop-") {
+					seen++
+				}
+				if c.Verdict != audit.Rejected {
+					t.Errorf("%s: %s %s (%s)", c.Name, c.Verdict, c.Detail, c.Sent)
+				}
+			}
+			if seen != 5 {
+				t.Errorf("%d DPoP cases, want 5", seen)
+			}
+			if rep.Signer == "" || rep.Leeway == nil || rep.Leeway.ExpSeconds > 1 {
+				t.Errorf("signer %q, leeway %+v", rep.Signer, rep.Leeway)
+			}
+			if rep.Vulnerable() {
+				t.Errorf("findings: %s", rep.Summary())
+			}
+		})
+	}
+}
+
+// TestRunFlowFailure: a flow that issues no token is a *FlowError.
+func TestRunFlowFailure(t *testing.T) {
+	idp := mockidptest.New(t)
+	src := audit.Source{Request: flows.Request{Flow: flows.FlowClientCredentials, Issuer: idp.Issuer(), ClientID: "demo-cc", ClientSecret: "wrong"}}
+	rep := audit.RunFlow(context.Background(), audit.Config{URL: idp.Issuer() + "/api/hello", Pace: -1}, src, nil)
+	var fe *audit.FlowError
+	if !errors.As(rep.Err, &fe) || !strings.Contains(fe.Error(), "client-credentials flow") || rep.Requests != 0 {
+		t.Fatalf("err %v, %d requests", rep.Err, rep.Requests)
 	}
 }

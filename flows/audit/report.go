@@ -80,8 +80,10 @@ type Report struct {
 	Requests  int              `json:"-"`
 	Duration  time.Duration    `json:"-"`
 	Exchanges []flows.Exchange `json:"-"`
-	// Err is why the audit could not run: a *BaselineError, or a
-	// *flows.Error of kind config for bad input. Cases are empty then.
+	// Err is why the audit could not run: a *BaselineError, a *FlowError,
+	// or a *flows.Error of kind config for bad input; Cases are empty
+	// then. A cancelled audit's Err is of kind cancelled, and Cases hold
+	// the cases that finished before.
 	Err error `json:"-"`
 }
 

@@ -56,6 +56,7 @@ const (
 	ActHistory   Action = "history"
 	ActInspect   Action = "inspect" // open the token inspector
 	ActBench     Action = "bench"
+	ActAudit     Action = "audit" // audit an API with the profile's token
 	// ActTrust asks which secrets of the profile await confirmation; the
 	// root answers with AskTrust. ActConfirmTrust is sent after y.
 	ActTrust        Action = "trust"
@@ -76,8 +77,8 @@ type KeyMap struct {
 	Run, New, Edit, Duplicate, Delete       key.Binding
 	Export, Import, History, Trust          key.Binding
 	Confirm, Cancel                         key.Binding
-	// Inspect and Bench open other screens (Bench only when SetBench allows)
-	Inspect, Bench key.Binding
+	// Inspect, Bench and Audit open other screens (Bench only when SetBench allows)
+	Inspect, Bench, Audit key.Binding
 }
 
 // DefaultKeyMap is the list's default keys.
@@ -104,6 +105,7 @@ func DefaultKeyMap() KeyMap {
 		Cancel:      key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "cancel")),
 		Inspect:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "inspect a token")),
 		Bench:       key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "bench")),
+		Audit:       key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "audit")),
 	}
 }
 
@@ -342,6 +344,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			return m.act(ActInspect)
 		case key.Matches(msg, m.keys.Bench):
 			return m.act(ActBench)
+		case key.Matches(msg, m.keys.Audit):
+			return m.act(ActAudit)
 		case key.Matches(msg, m.keys.History):
 			return m.act(ActHistory)
 		case key.Matches(msg, m.keys.Delete):
@@ -504,7 +508,7 @@ func (m *Model) NavHelp() []key.Binding { return []key.Binding{m.keys.Inspect, m
 func (m *Model) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{m.keys.Up, m.keys.Down, m.keys.PageUp, m.keys.PageDown, m.keys.Top, m.keys.Bottom},
-		{m.keys.Run, m.keys.New, m.keys.Edit, m.keys.Duplicate, m.keys.Delete},
+		{m.keys.Run, m.keys.New, m.keys.Edit, m.keys.Duplicate, m.keys.Delete, m.keys.Audit},
 		{m.keys.Filter, m.keys.ClearFilter, m.keys.Export, m.keys.Import, m.keys.History, m.keys.Trust},
 	}
 }
