@@ -5,16 +5,15 @@ import (
 	"io"
 	"os/exec"
 	"strings"
+	"sync"
 
 	"github.com/pkg/browser"
 )
 
-func init() {
-	// pkg/browser copies the opener's output to these; keep it off our
-	// stdout and stderr, where it would corrupt --json or scribble over the
-	// console. (Its only knobs are these variables.)
-	browser.Stdout, browser.Stderr = io.Discard, io.Discard
-}
+// quietBrowser points pkg/browser's output at io.Discard the first time
+// the system browser is opened, not on import: importing flows changes no
+// other package's state.
+var quietBrowser sync.Once
 
 // OpenBrowser opens u for the user. command is the $BROWSER convention: a
 // command that takes the URL (the first entry of a ':'-separated list, its
@@ -23,6 +22,10 @@ func init() {
 // The browser is never waited for or killed: it may be the user's own.
 func OpenBrowser(command, u string) error {
 	if strings.TrimSpace(command) == "" {
+		// pkg/browser copies the opener's output to these; keep it off our
+		// stdout and stderr, where it would corrupt --json or scribble over
+		// the console. (Its only knobs are these variables.)
+		quietBrowser.Do(func() { browser.Stdout, browser.Stderr = io.Discard, io.Discard })
 		return browser.OpenURL(u)
 	}
 	first, _, _ := strings.Cut(command, ":")

@@ -28,6 +28,8 @@ var secretParams = map[string]bool{
 	"private_key":      true,
 	"hmac_key":         true,
 	"secret":           true,
+	"api_key":          true, // the usual names of an API key in a query
+	"apikey":           true,
 }
 
 // IsSecretParam reports whether a parameter name carries a secret value.

@@ -5,12 +5,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"authlab/internal/browsertest"
 	"authlab/mockidp"
 	"authlab/mockidp/mockidptest"
 
@@ -18,23 +17,10 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// chromium finds the browser or skips (fails when AUTHLAB_REQUIRE_BROWSER=1).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("AUTHLAB_REQUIRE_BROWSER") == "1" {
-		t.Fatal("chromium not found and AUTHLAB_REQUIRE_BROWSER=1 (install the Debian package chromium)")
-	}
-	t.Skip("chromium not found: skipping the real-browser login test (set AUTHLAB_REQUIRE_BROWSER=1 to fail instead)")
-	return ""
-}
-
 func TestBrowserLoginPage(t *testing.T) {
-	exe := chromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	browser := browsertest.Start(ctx, t)
 	s := mockidptest.New(t, mockidp.WithLogin())
 	got := make(chan url.Values, 1)
 	cb := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -53,16 +39,7 @@ func TestBrowserLoginPage(t *testing.T) {
 	verifier := oauth2.GenerateVerifier()
 	authURL := conf.AuthCodeURL("browser-state", oauth2.S256ChallengeOption(verifier))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
-	err := chromedp.Do(bctx,
+	err := chromedp.Do(browser,
 		chromedp.Navigate(authURL),
 		chromedp.WaitVisible(chromedp.ID("login")),
 		chromedp.SendKeys(chromedp.ID("username"), "bob"),

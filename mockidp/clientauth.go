@@ -25,6 +25,7 @@ type clientInfo struct {
 	Client
 	keys   []jose.JSONWebKey
 	pubs   []crypto.PublicKey
+	thumbs []string // RFC 7638 thumbprints of pubs, another name for each key (kid.go)
 	auth   map[string]bool
 	grants map[string]bool
 	scopes map[string]bool // nil: any configured scope
@@ -65,6 +66,7 @@ func buildClients(cfg Config) (map[string]*clientInfo, error) {
 				}
 				ci.keys = append(ci.keys, k)
 				ci.pubs = append(ci.pubs, pub)
+				ci.thumbs = append(ci.thumbs, thumbOfKey(pub))
 			}
 		}
 		ci.defaultScope = computeDefaultScope(cfg, ci)
@@ -337,7 +339,7 @@ func (s *Server) checkAssertion(tok, formID, endpointURL string, r *http.Request
 		}
 		ok := false
 		for i, k := range c.keys {
-			if j.Header.Kid != "" && k.KeyID != "" && k.KeyID != j.Header.Kid {
+			if !kidSelects(j.Header.Kid, k.KeyID, c.thumbs[i]) {
 				continue
 			}
 			if verifyJWS(j.Header.Alg, c.pubs[i], j.Input, j.Sig) == nil {

@@ -124,6 +124,9 @@ type Config struct {
 	// FAPI2 makes the IdP a FAPI 2.0 Security Profile authorization
 	// server (fapi.go).
 	FAPI2 bool `json:"fapi2,omitempty"`
+	// APIKey is the key the /api/key resource accepts (apikey.go); empty:
+	// it accepts none.
+	APIKey string `json:"api_key,omitempty"`
 }
 
 // TrustedIssuer is an issuer of jwt-bearer grant assertions: its keys (a
@@ -202,6 +205,7 @@ func DefaultConfig() Config {
 		},
 		// demo-jwt's key also signs jwt-bearer grant assertions (iss demo-jwt).
 		TrustedIssuers: []TrustedIssuer{{Issuer: "demo-jwt", JWKS: json.RawMessage(DemoJWTPublicJWKS)}},
+		APIKey:         DemoAPIKey,
 	}
 }
 
@@ -234,6 +238,7 @@ func ParseConfig(b []byte) (Config, error) {
 		ACRValues      *[]string        `json:"acr_values_supported"`
 		Trusted        *[]TrustedIssuer `json:"trusted_assertion_issuers"`
 		FAPI2          *bool            `json:"fapi2"`
+		APIKey         *string          `json:"api_key"`
 	}
 	raw.Lifetimes = &c.Lifetimes // lifetimes merge field by field
 	dec := json.NewDecoder(strings.NewReader(string(b)))
@@ -285,6 +290,9 @@ func ParseConfig(b []byte) (Config, error) {
 	}
 	if raw.FAPI2 != nil {
 		c.FAPI2 = *raw.FAPI2
+	}
+	if raw.APIKey != nil {
+		c.APIKey = *raw.APIKey
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err

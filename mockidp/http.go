@@ -51,7 +51,8 @@ func (s *Server) routes() {
 	h("GET /end_session", EPEndSession, s.handleEndSession)
 	h("GET /api/hello", EPAPI, s.handleHello)
 	h("GET /api/mtls", EPAPI, s.handleMTLSResource)
-	h("/api/flawed", EPAPI, s.handleFlawed) // accepts exactly the flaws named in ?allow=
+	h("GET /api/key", EPAPI, s.handleAPIKey) // the configured api_key (apikey.go)
+	h("/api/flawed", EPAPI, s.handleFlawed)  // accepts exactly the flaws named in ?allow=
 	// /api/hmac: requests signed (RFC 9421) with the published demo key;
 	// the verifier runs on the IdP's clock, so the skew fault applies.
 	hmacDemo := hmacsig.NewDemoVerifier(s.Now).Middleware(hmacsig.SchemeRFC9421, http.HandlerFunc(s.handleHMACResource))

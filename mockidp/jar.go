@@ -48,7 +48,7 @@ func (s *Server) requestObjectParams(r *http.Request, c *clientInfo, outer map[s
 		kid, _ := t.Header["kid"].(string)
 		var vs jwt.VerificationKeySet
 		for i, k := range c.keys {
-			if kid == "" || k.KeyID == "" || k.KeyID == kid {
+			if kidSelects(kid, k.KeyID, c.thumbs[i]) {
 				vs.Keys = append(vs.Keys, c.pubs[i])
 			}
 		}

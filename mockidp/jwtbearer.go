@@ -16,6 +16,7 @@ import (
 type trustedIssuer struct {
 	TrustedIssuer
 	kids   []string
+	thumbs []string // RFC 7638 thumbprints of pubs (kid.go)
 	pubs   []crypto.PublicKey
 	scopes map[string]bool // nil: any scope the client may have
 }
@@ -34,6 +35,7 @@ func buildTrusted(cfg Config) (map[string]*trustedIssuer, error) {
 				return nil, fmt.Errorf("config: trusted assertion issuer %q: key %q: RSA, EC P-256 or Ed25519 keys only", ti.Issuer, k.KeyID)
 			}
 			t.kids = append(t.kids, k.KeyID)
+			t.thumbs = append(t.thumbs, thumbOfKey(pub))
 			t.pubs = append(t.pubs, pub)
 		}
 		if len(ti.Scopes) > 0 {
@@ -123,7 +125,7 @@ func (s *Server) grantJWTBearer(w http.ResponseWriter, r *http.Request, c *authe
 	}
 	verified := false
 	for i, pub := range t.pubs {
-		if j.Header.Kid != "" && t.kids[i] != "" && t.kids[i] != j.Header.Kid {
+		if !kidSelects(j.Header.Kid, t.kids[i], t.thumbs[i]) {
 			continue
 		}
 		if verifyJWS(j.Header.Alg, pub, j.Input, j.Sig) == nil {

@@ -34,7 +34,7 @@ var oauthErrorCodes = [...]string{
 	"consent_required", "interaction_required", "invalid_request_uri",
 	"invalid_request_object", "request_not_supported", "request_uri_not_supported",
 	"invalid_authorization_details", "invalid_target", "unsupported_token_type",
-	"not_found", "method_not_allowed",
+	"not_found", "method_not_allowed", "invalid_api_key",
 }
 
 // idpMetrics is one Server's instruments, on its own registry. Everything

@@ -31,7 +31,7 @@ func (s *Server) grantPassword(w http.ResponseWriter, r *http.Request, c *authed
 	now := s.Now()
 	st := s.st
 	st.mu.Lock()
-	res, e := s.reserveLocked(now, c.clientInfo, u.Username, scope, now, "")
+	res, e := s.reserveLocked(now, c.clientInfo, u.Username, scope, "", now, "")
 	st.mu.Unlock()
 	if e != nil {
 		e.write(w)

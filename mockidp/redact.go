@@ -24,6 +24,7 @@ var (
 	}
 	chosenNames = map[string]bool{
 		"client_secret": true, "password": true, "code_verifier": true, "user_code": true,
+		"api_key": true,
 	}
 )
 
@@ -105,6 +106,9 @@ func (r *redactor) addHeaders(h http.Header) {
 				}
 			}
 		}
+	}
+	for _, k := range h.Values(APIKeyHeader) {
+		r.add(k, flows.Masked)
 	}
 	for _, c := range (&http.Request{Header: http.Header{"Cookie": h.Values("Cookie")}}).Cookies() {
 		r.add(c.Value, issuedMask(c.Value))

@@ -42,6 +42,9 @@ type refreshToken struct {
 	Expires  time.Time
 	Used     bool
 	JKT      string // DPoP key a public client's token is bound to (RFC 9449 5)
+	// Details are the RFC 9396 authorization_details the grant holds: a
+	// refresh may narrow them for one access token, never widen them.
+	Details string
 }
 
 // family is one grant: every access and refresh token issued from one code

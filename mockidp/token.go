@@ -235,7 +235,7 @@ func (s *Server) grantAuthCode(w http.ResponseWriter, r *http.Request, c *authed
 		return
 	}
 	now := s.Now()
-	ac, res, e := s.redeemCode(now, code, c.clientInfo, r.PostForm.Get("redirect_uri"), r.PostForm.Get("code_verifier"), c.jkt)
+	ac, details, res, e := s.redeemCode(now, code, c.clientInfo, r.PostForm.Get("redirect_uri"), r.PostForm.Get("code_verifier"), c.jkt, r.PostForm.Get("authorization_details"))
 	if e != nil {
 		e.write(w)
 		return
@@ -247,7 +247,7 @@ func (s *Server) grantAuthCode(w http.ResponseWriter, r *http.Request, c *authed
 	iss := s.issuerFor(r)
 	u := s.users[ac.User]
 	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: ac.Scope, aud: s.audience(r, c.clientInfo, iss), authTime: ac.AuthTime, cnf: boundThumb(c), jkt: c.jkt, nonce: ac.Nonce, user: u, jti: res.jti}
-	g.details = ac.Details // RFC 9396 (rar.go)
+	g.details = details // RFC 9396 (rar.go)
 	g.acr = ac.ACR
 	tok, _, id, exp, err := s.issueUserTokens(fs, &g)
 	if err != nil {
@@ -258,8 +258,8 @@ func (s *Server) grantAuthCode(w http.ResponseWriter, r *http.Request, c *authed
 		errInvalidGrant("authorization code was replayed while it was being redeemed; the tokens it issued are revoked").write(w)
 		return
 	}
-	if ac.Details != "" {
-		tokenResponseWithDetails(w, tokenTypeFor(c), tok, exp, now, ac.Scope, res.refresh, id, ac.Details)
+	if details != "" {
+		tokenResponseWithDetails(w, tokenTypeFor(c), tok, exp, now, ac.Scope, res.refresh, id, details)
 		return
 	}
 	tokenResponse(w, tokenTypeFor(c), tok, exp, now, ac.Scope, res.refresh, id, "")
@@ -267,43 +267,50 @@ func (s *Server) grantAuthCode(w http.ResponseWriter, r *http.Request, c *authed
 
 // redeemCode checks the code against the token request, reserves what it
 // issues in a new family and marks it used, all under one lock: a replayed
-// code, at any instant after, revokes everything the code issued.
-func (s *Server) redeemCode(now time.Time, code string, c *clientInfo, redirectURI, verifier, jkt string) (*authCode, reservation, *oauthErr) {
+// code, at any instant after, revokes everything the code issued. It
+// returns the authorization_details the access token carries: reqDetails
+// narrowed from the granted ones (rar.go), or the granted ones.
+func (s *Server) redeemCode(now time.Time, code string, c *clientInfo, redirectURI, verifier, jkt, reqDetails string) (*authCode, string, reservation, *oauthErr) {
 	st := s.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	ac := st.codes[code]
 	switch {
 	case ac == nil:
-		return nil, reservation{}, errInvalidGrant("unknown or expired authorization code")
+		return nil, "", reservation{}, errInvalidGrant("unknown or expired authorization code")
 	case ac.Used:
 		// RFC 6749 4.1.2: a replayed code revokes what it issued.
 		s.metrics.replay(replayCode)
 		s.revokeFamilyLocked(now, ac.Family)
-		return nil, reservation{}, errInvalidGrant("authorization code already used; the tokens it issued are revoked")
+		return nil, "", reservation{}, errInvalidGrant("authorization code already used; the tokens it issued are revoked")
 	case ac.ClientID != c.ID:
-		return nil, reservation{}, errInvalidGrant("authorization code was issued to another client")
+		return nil, "", reservation{}, errInvalidGrant("authorization code was issued to another client")
 	case !now.Before(ac.Expires):
-		return nil, reservation{}, errInvalidGrant("authorization code expired")
+		return nil, "", reservation{}, errInvalidGrant("authorization code expired")
 	case ac.RedirectURI != redirectURI:
-		return nil, reservation{}, errInvalidGrant("redirect_uri does not match the one in the authorization request")
+		return nil, "", reservation{}, errInvalidGrant("redirect_uri does not match the one in the authorization request")
 	case s.users[ac.User] == nil:
-		return nil, reservation{}, errInvalidGrant("the code's user no longer exists")
+		return nil, "", reservation{}, errInvalidGrant("the code's user no longer exists")
 	}
 	if e := checkPKCE(ac, verifier); e != nil {
-		return nil, reservation{}, e
+		return nil, "", reservation{}, e
 	}
 	if ac.DPoPJKT != "" && !secretEqual(ac.DPoPJKT, jkt) {
 		// RFC 9449 10: the code is bound to the key named by dpop_jkt.
-		return nil, reservation{}, &oauthErr{http.StatusBadRequest, "invalid_dpop_proof", "the authorization request named dpop_jkt " + ac.DPoPJKT + ", but the token request's DPoP key is " + quoteOrNone(jkt), false}
+		return nil, "", reservation{}, &oauthErr{http.StatusBadRequest, "invalid_dpop_proof", "the authorization request named dpop_jkt " + ac.DPoPJKT + ", but the token request's DPoP key is " + quoteOrNone(jkt), false}
 	}
-	res, e := s.reserveLocked(now, c, ac.User, ac.Scope, ac.AuthTime, "")
+	// Checked before the code is spent: a bad request does not burn it.
+	details, e := s.narrowDetails(ac.Details, reqDetails)
 	if e != nil {
-		return nil, reservation{}, e
+		return nil, "", reservation{}, e
+	}
+	res, e := s.reserveLocked(now, c, ac.User, ac.Scope, ac.Details, ac.AuthTime, "")
+	if e != nil {
+		return nil, "", reservation{}, e
 	}
 	ac.Used = true
 	ac.Family = res.family
-	return ac, res, nil
+	return ac, details, res, nil
 }
 
 // reservation is what a redemption sets aside before any signing: the
@@ -318,7 +325,7 @@ type reservation struct {
 // reserveLocked adds an access token and, when the client may refresh, a
 // refresh token to family fam ("" starts a new family). It checks for room
 // before changing anything. Called with st.mu held.
-func (s *Server) reserveLocked(now time.Time, c *clientInfo, user, scope string, authTime time.Time, fam string) (reservation, *oauthErr) {
+func (s *Server) reserveLocked(now time.Time, c *clientInfo, user, scope, details string, authTime time.Time, fam string) (reservation, *oauthErr) {
 	st := s.st
 	canRefresh := c.grants[GrantRefresh]
 	if (fam == "" && !st.room(now, func() int { return len(st.families) })) || (canRefresh && !st.room(now, func() int { return len(st.refresh) })) {
@@ -342,7 +349,7 @@ func (s *Server) reserveLocked(now time.Time, c *clientInfo, user, scope string,
 	f.JTIs = append(f.JTIs, res.jti)
 	if canRefresh {
 		res.refresh = "rt_" + randomToken(32)
-		st.refresh[res.refresh] = &refreshToken{Family: fam, ClientID: c.ID, User: user, Scope: scope, AuthTime: authTime, Expires: rtExp}
+		st.refresh[res.refresh] = &refreshToken{Family: fam, ClientID: c.ID, User: user, Scope: scope, Details: details, AuthTime: authTime, Expires: rtExp}
 		f.RTs = append(f.RTs, res.refresh)
 	}
 	return res, nil
@@ -429,7 +436,7 @@ func (s *Server) grantRefresh(w http.ResponseWriter, r *http.Request, c *authedC
 		(&oauthErr{http.StatusBadRequest, "invalid_dpop_proof", "the refresh token is bound to DPoP key " + bound + "; the request's proof key is " + quoteOrNone(c.jkt), false}).write(w)
 		return
 	}
-	rt, scope, res, e := s.useRefresh(now, rtok, c.clientInfo, r.PostForm.Get("scope"))
+	rt, scope, details, res, e := s.useRefresh(now, rtok, c.clientInfo, r.PostForm.Get("scope"), r.PostForm.Get("authorization_details"))
 	if e != nil {
 		e.write(w)
 		return
@@ -441,7 +448,7 @@ func (s *Server) grantRefresh(w http.ResponseWriter, r *http.Request, c *authedC
 	}
 	iss := s.issuerFor(r)
 	u := s.users[rt.User]
-	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: scope, aud: s.audience(r, c.clientInfo, iss), authTime: rt.AuthTime, cnf: boundThumb(c), jkt: c.jkt, user: u, jti: res.jti}
+	g := grantCtx{iss: iss, client: c.clientInfo, sub: u.Sub, scope: scope, aud: s.audience(r, c.clientInfo, iss), authTime: rt.AuthTime, cnf: boundThumb(c), jkt: c.jkt, user: u, jti: res.jti, details: details}
 	tok, _, id, exp, err := s.issueUserTokens(fs, &g)
 	if err != nil {
 		writeOAuthError(w, 500, "server_error", "signing failed: "+err.Error())
@@ -451,56 +458,65 @@ func (s *Server) grantRefresh(w http.ResponseWriter, r *http.Request, c *authedC
 		errInvalidGrant("refresh token was reused while it was being redeemed; the token family is revoked").write(w)
 		return
 	}
+	if details != "" {
+		tokenResponseWithDetails(w, tokenTypeFor(c), tok, exp, now, scope, res.refresh, id, details)
+		return
+	}
 	tokenResponse(w, tokenTypeFor(c), tok, exp, now, scope, res.refresh, id, "")
 }
 
-// useRefresh checks a presented refresh token (and a narrower scope, if
-// asked), reserves the next tokens in its family and marks it used
-// (rotation), under one lock. Reuse of a rotated-out token revokes the
+// useRefresh checks a presented refresh token (and a narrower scope or
+// authorization_details, if asked), reserves the next tokens in its family
+// and marks it used (rotation), under one lock. Reuse of a rotated-out token revokes the
 // whole family, tokens being issued at that instant included.
-func (s *Server) useRefresh(now time.Time, rtok string, c *clientInfo, reqScope string) (*refreshToken, string, reservation, *oauthErr) {
+func (s *Server) useRefresh(now time.Time, rtok string, c *clientInfo, reqScope, reqDetails string) (*refreshToken, string, string, reservation, *oauthErr) {
 	st := s.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	rt := st.refresh[rtok]
 	if rt == nil {
-		return nil, "", reservation{}, errInvalidGrant("unknown or expired refresh token")
+		return nil, "", "", reservation{}, errInvalidGrant("unknown or expired refresh token")
 	}
 	if rt.ClientID != c.ID {
-		return nil, "", reservation{}, errInvalidGrant("refresh token was issued to another client")
+		return nil, "", "", reservation{}, errInvalidGrant("refresh token was issued to another client")
 	}
 	f := st.families[rt.Family]
 	if f == nil || f.Revoked {
-		return nil, "", reservation{}, errInvalidGrant("refresh token revoked")
+		return nil, "", "", reservation{}, errInvalidGrant("refresh token revoked")
 	}
 	if rt.Used {
 		// Reuse of a rotated-out token: revoke the whole family (RFC 9700 4.14.2).
 		s.metrics.replay(replayRefresh)
 		s.revokeFamilyLocked(now, rt.Family)
-		return nil, "", reservation{}, errInvalidGrant("refresh token already used; the token family is revoked")
+		return nil, "", "", reservation{}, errInvalidGrant("refresh token already used; the token family is revoked")
 	}
 	if !now.Before(rt.Expires) {
-		return nil, "", reservation{}, errInvalidGrant("refresh token expired")
+		return nil, "", "", reservation{}, errInvalidGrant("refresh token expired")
 	}
 	if s.users[rt.User] == nil {
-		return nil, "", reservation{}, errInvalidGrant("the token's user no longer exists")
+		return nil, "", "", reservation{}, errInvalidGrant("the token's user no longer exists")
 	}
 	scope := rt.Scope
 	if reqScope != "" {
 		// Checked before the token is spent: a bad request does not burn it.
 		for _, sc := range strings.Fields(reqScope) {
 			if !hasScope(rt.Scope, sc) {
-				return nil, "", reservation{}, &oauthErr{http.StatusBadRequest, "invalid_scope", "scope " + sc + " exceeds the original grant", false}
+				return nil, "", "", reservation{}, &oauthErr{http.StatusBadRequest, "invalid_scope", "scope " + sc + " exceeds the original grant", false}
 			}
 		}
 		scope = strings.Join(strings.Fields(reqScope), " ")
 	}
-	res, e := s.reserveLocked(now, c, rt.User, rt.Scope, rt.AuthTime, rt.Family)
+	details, e := s.narrowDetails(rt.Details, reqDetails)
 	if e != nil {
-		return nil, "", reservation{}, e
+		return nil, "", "", reservation{}, e
+	}
+	// The next refresh token carries the whole grant forward, as its scope.
+	res, e := s.reserveLocked(now, c, rt.User, rt.Scope, rt.Details, rt.AuthTime, rt.Family)
+	if e != nil {
+		return nil, "", "", reservation{}, e
 	}
 	rt.Used = true
-	return rt, scope, res, nil
+	return rt, scope, details, res, nil
 }
 
 func (s *Server) grantDevice(w http.ResponseWriter, r *http.Request, c *authedClient, fs *faultState) {
@@ -559,7 +575,7 @@ func (s *Server) grantDevice(w http.ResponseWriter, r *http.Request, c *authedCl
 		errInvalidGrant("the approving user no longer exists").write(w)
 		return
 	}
-	res, e := s.reserveLocked(now, c.clientInfo, user, scope, authTime, "")
+	res, e := s.reserveLocked(now, c.clientInfo, user, scope, "", authTime, "")
 	if e != nil {
 		st.mu.Unlock()
 		e.write(w)

@@ -110,6 +110,7 @@ type Profile struct {
 	CAFile        string            `json:"ca_file,omitempty"`
 	HMAC          HMAC              `json:"hmac,omitzero"`
 	APIKeyHeader  string            `json:"api_key_header,omitempty"` // api-key profiles; empty means the runner's default
+	APIKeyQuery   string            `json:"api_key_query,omitempty"`  // api-key profiles: the query parameter that carries the key, instead of a header
 	ExtraParams   map[string]string `json:"extra_params,omitempty"`
 	Tags          []string          `json:"tags,omitempty"`
 	Notes         string            `json:"notes,omitempty"`
@@ -263,7 +264,7 @@ func (p *Profile) fieldErrors(label string) []FieldError {
 		{"issuer", p.Issuer}, {"token_url", p.TokenURL}, {"auth_url", p.AuthURL}, {"device_url", p.DeviceURL},
 		{"introspect_url", p.IntrospectURL}, {"revoke_url", p.RevokeURL}, {"userinfo_url", p.UserinfoURL}, {"jwks_url", p.JWKSURL},
 		{"target_url", p.TargetURL}, {"client_id", p.ClientID}, {"auth_method", p.AuthMethod}, {"cert_file", p.CertFile}, {"key_file", p.KeyFile}, {"ca_file", p.CAFile},
-		{"api_key_header", p.APIKeyHeader}, {"hmac.scheme", p.HMAC.Scheme}, {"hmac.key_id", p.HMAC.KeyID}, {"hmac.label", p.HMAC.Label},
+		{"api_key_header", p.APIKeyHeader}, {"api_key_query", p.APIKeyQuery}, {"hmac.scheme", p.HMAC.Scheme}, {"hmac.key_id", p.HMAC.KeyID}, {"hmac.label", p.HMAC.Label},
 		{"hmac.components", p.HMAC.Components}, {"hmac.region", p.HMAC.Region}, {"hmac.service", p.HMAC.Service}, {"hmac.access_key", p.HMAC.AccessKey},
 	} {
 		text(f.field, f.v, false)
@@ -317,6 +318,10 @@ func (p *Profile) fieldErrors(label string) []FieldError {
 	case KindHMAC:
 		if p.HMAC.Scheme == "" {
 			bad("hmac.scheme", "missing: an hmac profile needs --scheme (one of %s)", strings.Join(HMACSchemes(), ", "))
+		}
+	case KindAPIKey:
+		if p.APIKeyHeader != "" && p.APIKeyQuery != "" {
+			bad("api_key_query", "an api-key profile sends its key in a header (api_key_header) or a query parameter (api_key_query), not both")
 		}
 	case KindMTLS:
 		if p.CertFile == "" {
@@ -386,6 +391,9 @@ func (p *Profile) fieldErrors(label string) []FieldError {
 	return out
 }
 
+// controlCharFree: a value text() already refused is not reported twice.
+func controlCharFree(v string) bool { _, bad := controlChar(v, false); return !bad }
+
 // controlChar finds the first C0 or C1 control character or DEL in v;
 // multiline allows tab and newline.
 func controlChar(v string, multiline bool) (rune, bool) {
@@ -443,8 +451,16 @@ func (p *Profile) grantFieldErrors(label string, text func(field, v string, mult
 	for _, f := range []struct{ field, v string }{
 		{"prompt", p.Prompt}, {"login_hint", p.LoginHint}, {"acr_values", p.ACRValues}, {"ui_locales", p.UILocales},
 		{"assertion_aud", p.AssertionAud}, {"kid", p.KeyID}, {"username", p.Username}, {"assertion_file", p.AssertionFile},
+		{"response_mode", p.ResponseMode},
 	} {
 		text(f.field, f.v, false)
+	}
+	if m := p.ResponseMode; m != "" && !contains(flows.ResponseModes(), m) && controlCharFree(m) {
+		bad("response_mode", "unknown mode %q (want one of %s)", m, strings.Join(flows.ResponseModes(), ", "))
+	}
+	var details []map[string]any // RFC 9396 2: an array of objects
+	if len(p.AuthorizationDetails) > 0 && json.Unmarshal(p.AuthorizationDetails, &details) != nil {
+		bad("authorization_details", "not a JSON array of objects (RFC 9396 2)")
 	}
 	for _, f := range []struct {
 		field string

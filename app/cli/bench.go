@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"authlab/flows"
+	"authlab/flows/apikey"
 	"authlab/flows/bench"
 	"authlab/flows/hmac"
 	"authlab/store"
@@ -279,6 +280,9 @@ func benchOp(ctx context.Context, s *bench.Setup, flow string, p store.Profile, 
 			Service: p.HMAC.Service, Method: b.method, Header: h, Body: []byte(b.data)})
 		return op, b.call, err
 	}
+	if flow == apikey.Flow {
+		return apiKeyBenchOp(s, p, b)
+	}
 	op, err := s.FlowOp(flow)
 	target := s.Endpoints.Token
 	switch flow {
@@ -294,18 +298,18 @@ func pickFlow(b *benchFlags, p store.Profile) (string, error) {
 	flow := b.flow
 	if flow == "" {
 		switch p.Kind {
-		case store.KindHMAC, store.KindMTLS, store.KindTokenExchange, store.KindPassword, store.KindJWTBearer:
+		case store.KindHMAC, store.KindMTLS, store.KindTokenExchange, store.KindPassword, store.KindJWTBearer, store.KindAPIKey:
 			flow = string(p.Kind)
 		default:
 			flow = flows.FlowClientCredentials
 		}
 	}
-	for _, f := range bench.BenchFlows() {
+	for _, f := range append(bench.BenchFlows(), apikey.Flow) {
 		if f == flow {
 			return flow, nil
 		}
 	}
-	return "", usageErr("--flow %q: bench repeats %s (interactive flows cannot be benched)", flow, strings.Join(bench.BenchFlows(), ", "))
+	return "", usageErr("--flow %q: bench repeats %s (interactive flows cannot be benched)", flow, strings.Join(append(bench.BenchFlows(), apikey.Flow), ", "))
 }
 
 // asExit maps an engine error to an exit status: configuration → 2, else 1.
@@ -621,4 +625,24 @@ func firstNonEmpty(v ...string) string {
 		}
 	}
 	return ""
+}
+
+// apiKeyBenchOp repeats an api-key profile's request (apikey.Request.Build,
+// what `authlab run` sends) against --call, else the profile's target URL.
+func apiKeyBenchOp(s *bench.Setup, p store.Profile, b *benchFlags) (bench.Op, string, error) {
+	if p.Kind != store.KindAPIKey {
+		return nil, "", usageErr("--flow %s needs an api-key profile", apikey.Flow)
+	}
+	req, err := apiKeyRequest(p, b.timeout)
+	if err != nil {
+		return nil, "", usageErr("%v", err)
+	}
+	if b.call != "" {
+		req.URL = b.call
+	}
+	req.Method = b.method
+	if err := req.Validate(); err != nil {
+		return nil, "", usageErr("%s", explainFlags(err, requestFlagFor))
+	}
+	return s.RequestOp(apikey.Flow, req.Build), req.URL, nil
 }

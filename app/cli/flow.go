@@ -35,6 +35,25 @@ func oauthFlowHelp(flow string) string {
 		flows.FlowIntrospect:        "ask the introspection endpoint about --token (RFC 7662)",
 		flows.FlowRevoke:            "revoke --token (RFC 7009), then confirm it is inactive",
 		flows.FlowUserinfo:          "call the userinfo endpoint with --token",
+		flows.FlowPassword:          "resource owner password grant (RFC 6749 4.3; RFC 9700 2.4 forbids it) with --username and --password",
+		flows.FlowJWTBearer:         "JWT bearer grant (RFC 7523 2.1) with --assertion FILE or an assertion signed by --assertion-key",
+	}[flow]
+}
+
+// oauthFlowExample is one command line per OAuth flow, against the mock IdP.
+func oauthFlowExample(flow string) string {
+	const idp = "authlab flow %s --issuer http://127.0.0.1:9090 "
+	return fmt.Sprintf(idp, flow) + map[string]string{
+		flows.FlowClientCredentials: "--client-id demo-cc --client-secret env:SECRET --scope api:read",
+		flows.FlowAuthCode:          "--client-id demo-native --scope \"openid offline_access\"",
+		flows.FlowRefresh:           "--client-id demo-web --client-secret env:SECRET --token env:RT",
+		flows.FlowDevice:            "--client-id demo-device --scope openid",
+		flows.FlowTokenExchange:     "--client-id demo-cc --client-secret env:SECRET --token env:AT --audience api://orders",
+		flows.FlowIntrospect:        "--client-id demo-web --client-secret env:SECRET --token - < token.txt",
+		flows.FlowRevoke:            "--client-id demo-web --client-secret env:SECRET --token env:AT",
+		flows.FlowUserinfo:          "--client-id demo-native --token env:AT",
+		flows.FlowPassword:          "--client-id demo-password --client-secret env:SECRET --username alice --password env:PASSWORD",
+		flows.FlowJWTBearer:         "--client-id demo-jwt --private-key demo-jwt.key --assertion-key demo-jwt.key --scope api:read",
 	}[flow]
 }
 
@@ -44,14 +63,16 @@ func newFlowCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "flow NAME [flags]",
 		Short: "Run one flow headless",
-		Long: `Run one flow headless: client-credentials, auth-code, refresh, introspect,
-revoke, userinfo, device, token-exchange, hmac, mtls.
+		Long: `Run one flow headless: client-credentials, auth-code, refresh, device,
+token-exchange, introspect, revoke, userinfo, password, jwt-bearer, hmac, mtls.
 
 Human output shows each step with its duration, then the tokens as the
 token engine sees them; --json prints one object (flow, ok, error, token,
 access_token, id_token, checks, skew, exchanges). Exit status: 0 ok, 1 the
 flow or a check failed (the reason is the first line on stderr), 2 usage
 or configuration error.`,
+		Example: `  authlab flow client-credentials --issuer http://127.0.0.1:9090 --client-id demo-cc --client-secret env:SECRET
+  authlab flow auth-code --issuer http://127.0.0.1:9090 --client-id demo-native --scope "openid offline_access"`,
 		Args: cobra.NoArgs,
 	}
 	for _, name := range flows.OAuthFlows() {
@@ -120,9 +141,10 @@ func addFlowFlags(fs *pflag.FlagSet, f *flowFlags, withProfile bool) {
 func newOAuthFlowCmd(g *globals, name string) *cobra.Command {
 	var f flowFlags
 	cmd := &cobra.Command{
-		Use:   name + " [flags]",
-		Short: "The " + name + " flow: " + oauthFlowHelp(name),
-		Args:  cobra.NoArgs,
+		Use:     name + " [flags]",
+		Short:   "The " + name + " flow: " + oauthFlowHelp(name),
+		Example: "  " + oauthFlowExample(name),
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := f.pf.toProfile("", store.Kind(name))
 			if err != nil {
@@ -302,6 +324,13 @@ func runFlow(ctx context.Context, g *globals, req flows.Request, asJSON bool, do
 		return flowErr(err)
 	}
 	defer eng.Close()
+	return reportRun(g, req, asJSON, done, func(obs flows.Observer) *flows.Result { return eng.Run(ctx, obs) })
+}
+
+// reportRun runs a flow with an observer that prints its steps, then prints
+// the result (human or --json) and maps it to the exit status. Every run of
+// `authlab flow` and `authlab run` ends here.
+func reportRun(g *globals, req flows.Request, asJSON bool, done func(*flows.Result), run func(flows.Observer) *flows.Result) error {
 	color := g.colorEnabled() && flowIsTerminal(g.stdout)
 	var mu sync.Mutex // the callback goroutine reports too
 	obs := flows.ObserverFuncs{OnStep: func(ev flows.StepEvent) {
@@ -318,7 +347,7 @@ func runFlow(ctx context.Context, g *globals, req flows.Request, asJSON bool, do
 			printStep(g.stdout, ev, color)
 		}
 	}}
-	res := eng.Run(ctx, obs)
+	res := run(obs)
 	explainResult(res, flagFor)
 	if done != nil {
 		done(res)
@@ -503,7 +532,15 @@ func newRunCmd(g *globals) *cobra.Command {
 --flow runs another OAuth flow with the profile's settings (refresh,
 introspect, revoke, userinfo). Flags given here override the profile.
 The run is appended to the profile's history (claims and fingerprints,
-never bearer tokens) and the token is cached in the store.`,
+never bearer tokens) and the token is cached in the store.
+
+An api-key profile calls its target URL with the key in its header
+(default X-API-Key) or query parameter; an hmac profile signs one request
+to its target URL with a fresh nonce. Both run as the console runs them,
+and the key never appears in the output, the history or --har.`,
+		Example: `  authlab run demo-client-credentials --json
+  authlab run demo-auth-code-pkce --flow refresh
+  authlab run demo-apikey --har run.har`,
 		Args: exactArgs(1, "a profile name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path, err := g.resolveStorePath()
@@ -528,6 +565,12 @@ never bearer tokens) and the token is cached in the store.`,
 			name := flowName
 			if name == "" {
 				name = string(p.Kind)
+			}
+			if p.Kind == store.KindAPIKey || p.Kind == store.KindHMAC {
+				if flowName != "" {
+					return usageErr("profile %s is a %s profile: --flow picks an OAuth flow, and it has none", p.Name, p.Kind)
+				}
+				return f.harResult(runRequestProfile(cmd.Context(), g, path, p, &f))
 			}
 			if !isOAuthFlow(name) {
 				return usageErr("profile %s is a %s profile; authlab run handles OAuth flows (%s) — use authlab flow %s", p.Name, p.Kind, strings.Join(flows.OAuthFlows(), ", "), p.Kind)

@@ -57,10 +57,14 @@ func TestFlowJWTBearerAndKid(t *testing.T) {
 	if !strings.Contains(out, `"sub": "bob"`) {
 		t.Errorf("no sub bob: %s", out)
 	}
-	// Without --kid the PEM key's thumbprint does not name the registered key.
-	code, _, errs = runAuthlab(t, "", "", "flow", "client-credentials", "--issuer", idp.Issuer(), "--client-id", "demo-jwt", "--private-key", demoKeyFile)
+	// Without --kid the PEM key's RFC 7638 thumbprint names it: the mock IdP knows it.
+	if code, out, errs := runAuthlab(t, "", "", "flow", "client-credentials", "--issuer", idp.Issuer(), "--client-id", "demo-jwt", "--private-key", demoKeyFile); code != 0 {
+		t.Errorf("without --kid: %d %s %s", code, out, errs)
+	}
+	// A kid that names no registered key is invalid_client, with the hint.
+	code, _, errs = runAuthlab(t, "", "", "flow", "client-credentials", "--issuer", idp.Issuer(), "--client-id", "demo-jwt", "--private-key", demoKeyFile, "--kid", "demo-jwt-2")
 	if code != 1 || !strings.Contains(errs, "invalid_client") || !strings.Contains(errs, "--assertion-aud") {
-		t.Errorf("without --kid: %d %s", code, errs)
+		t.Errorf("unknown --kid: %d %s", code, errs)
 	}
 	// Neither --assertion nor --assertion-key: usage error naming both flags.
 	code, _, errs = runAuthlab(t, "", "", "flow", "jwt-bearer", "--issuer", idp.Issuer(), "--client-id", "demo-jwt", "--private-key", demoKeyFile)

@@ -38,11 +38,12 @@ by every run until 'authlab profile trust NAME' confirms where they go.`,
       --client-id api-test --client-secret env:CORP_SECRET --scope "read write"
   authlab profile list
   authlab profile show corp
+  authlab profile set corp --scope admin && authlab profile rename corp corp-eu
   authlab profile export -o profiles.json && authlab profile import profiles.json --force`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newProfileListCmd(g), newProfileShowCmd(g), newProfileAddCmd(g),
-		newProfileRmCmd(g), newProfileImportCmd(g), newProfileExportCmd(g), newProfileTrustCmd(g))
+		newProfileSetCmd(g), newProfileRenameCmd(g), newProfileRmCmd(g), newProfileImportCmd(g), newProfileExportCmd(g), newProfileTrustCmd(g))
 	return cmd
 }
 
@@ -222,6 +223,8 @@ func printProfile(out io.Writer, p store.Profile) error {
 	line("aws service", p.HMAC.Service)
 	line("aws access key", p.HMAC.AccessKey)
 	line("api key header", p.APIKeyHeader)
+	line("api key query", p.APIKeyQuery)
+	printGrantSettings(line, p)
 	for _, k := range slices.Sorted(maps.Keys(p.ExtraParams)) {
 		line("param "+k, p.ExtraParams[k])
 	}
@@ -251,6 +254,7 @@ func printProfile(out io.Writer, p store.Profile) error {
 func newProfileAddCmd(g *globals) *cobra.Command {
 	var (
 		pf    profileFlags
+		az    authzFlags
 		kind  string
 		force bool
 	)
@@ -258,12 +262,19 @@ func newProfileAddCmd(g *globals) *cobra.Command {
 		Use:   "add NAME --kind KIND [flags]",
 		Short: "Save a profile",
 		Long: `Save a profile under NAME. KIND is one of client-credentials, auth-code, device,
-token-exchange, hmac, mtls, api-key. The flags are the same as 'authlab flow'.
+token-exchange, hmac, mtls, api-key, password, jwt-bearer. The flags are the
+same as 'authlab flow': a profile keeps the authorization request's shape
+(--par, --request-object, signed with --private-key, --response-mode,
+--authorization-details), the OIDC parameters (--prompt, --max-age, --claims,
+...), client assertion settings (--assertion-aud, --kid, --fapi2), DPoP and
+the password and jwt-bearer grant inputs (--username, --password,
+--assertion, --assertion-key, --assertion-claims).
 
-Secrets (--client-secret, --hmac-key, --private-key, --api-key) take a value,
-which is kept in the store (file mode 0600), or a reference resolved each run:
-env:NAME or file:PATH. Prefer references: a value on the command line is
-visible to other local users in the process list.
+Secrets (--client-secret, --hmac-key, --private-key, --api-key, --dpop-key,
+--password, --assertion-key) take a value, which is kept in the store (file
+mode 0600), or a reference resolved each run: env:NAME or file:PATH. Prefer
+references: a value on the command line is visible to other local users in
+the process list.
 
 An existing profile is an error unless --force replaces it (all of it).
 A secret given as its placeholder ("<stored secret>") keeps the stored one,
@@ -278,13 +289,21 @@ elsewhere, a stored value is dropped and a reference waits for
       --target-url https://api.example.com/orders
   authlab profile add aws --kind hmac --scheme aws-sigv4 --access-key AKIDEXAMPLE \
       --hmac-key env:AWS_SECRET_ACCESS_KEY --region eu-west-1 --service execute-api
-  authlab profile add gw --kind mtls --cert client.pem --key client.key --ca ca.pem`,
+  authlab profile add gw --kind mtls --cert client.pem --key client.key --ca ca.pem
+  authlab profile add bank --kind auth-code --issuer https://idp.example.com --client-id demo-jwt \
+      --private-key file:./client.jwk --par --request-object --response-mode jwt \
+      --authorization-details @details.json --max-age 300
+  authlab profile add legacy --kind password --issuer https://idp.example.com --client-id app \
+      --client-secret env:APP_SECRET --username alice --password env:ALICE_PASSWORD`,
 		Args: exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if kind == "" {
 				return usageErr("profile add: --kind is required (one of %s)", kindList())
 			}
 			p, err := pf.toProfile(args[0], store.Kind(kind))
+			if err == nil {
+				err = az.fill(&p)
+			}
 			if err != nil {
 				return usageErr("profile add: %v", err)
 			}
@@ -316,6 +335,7 @@ elsewhere, a stored value is dropped and a reference waits for
 	fs.BoolVar(&force, "force", false, "replace an existing profile of the same name")
 	addProfileFlags(fs, &pf)
 	addKidFlag(fs, &pf.grant)
+	addProfileAuthzFlags(fs, &az)
 	return cmd
 }
 
@@ -562,6 +582,7 @@ type profileFlags struct {
 	cert, key, ca                                    string
 	scheme, hmacKey, keyID, label, components        string
 	region, service, accessKey, apiKey, apiKeyHeader string
+	apiKeyQuery                                      string
 	notes                                            string
 	dpop                                             bool
 	dpopKey, dpopAlg                                 string
@@ -606,6 +627,7 @@ func addProfileFlags(fs *pflag.FlagSet, p *profileFlags) {
 	fs.StringVar(&p.accessKey, "access-key", "", "AWS access key id (aws-sigv4)")
 	fs.StringVar(&p.apiKey, "api-key", "", "API key (api-key profiles): a value, env:NAME or file:PATH")
 	fs.StringVar(&p.apiKeyHeader, "api-key-header", "", "header that carries the API key (api-key profiles)")
+	fs.StringVar(&p.apiKeyQuery, "api-key-query", "", "query parameter that carries the API key instead of a header (api-key profiles)")
 	addGrantProfileFlags(fs, &p.grant)
 }
 
@@ -621,7 +643,7 @@ func (p *profileFlags) toProfile(name string, kind store.Kind) (store.Profile, e
 		CertFile: p.cert, KeyFile: p.key, CAFile: p.ca,
 		HMAC: store.HMAC{Scheme: p.scheme, KeyID: p.keyID, Label: p.label, Components: p.components,
 			Region: p.region, Service: p.service, AccessKey: p.accessKey},
-		APIKeyHeader: p.apiKeyHeader, Tags: p.tags, Notes: p.notes,
+		APIKeyHeader: p.apiKeyHeader, APIKeyQuery: p.apiKeyQuery, Tags: p.tags, Notes: p.notes,
 		DPoP: p.dpop || p.dpopKey != "", DPoPAlg: p.dpopAlg,
 	}
 	if (kind == store.KindHMAC || kind == store.KindAPIKey) && out.TargetURL == "" {
@@ -725,6 +747,7 @@ func profileFlagFields() []profileFlagField {
 		{"access-key", "hmac.access_key", func(d, s *store.Profile) { d.HMAC.AccessKey = s.HMAC.AccessKey }},
 		{"api-key", "secrets.api_key", secretCopy(store.APIKey)},
 		{"api-key-header", "api_key_header", func(d, s *store.Profile) { d.APIKeyHeader = s.APIKeyHeader }},
+		{"api-key-query", "api_key_query", func(d, s *store.Profile) { d.APIKeyQuery = s.APIKeyQuery }},
 	}, grantFlagFields()...)
 }
 
@@ -736,7 +759,7 @@ func flagNames(err error) string {
 		return err.Error()
 	}
 	byField := map[string]string{"name": "NAME", "kind": "--kind"}
-	for _, f := range profileFlagFields() {
+	for _, f := range append(profileFlagFields(), authzFlagFields()...) {
 		byField[f.field] = "--" + f.flag
 	}
 	var parts []string

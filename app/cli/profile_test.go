@@ -223,7 +223,7 @@ func TestProfileStoreInUse(t *testing.T) {
 
 func TestProfileHelpHasExamples(t *testing.T) {
 	c := newCLI(t)
-	for _, sub := range []string{"list", "show", "add", "rm", "import", "export"} {
+	for _, sub := range []string{"list", "show", "add", "set", "rename", "rm", "import", "export"} {
 		out := c.ok("profile", sub, "--help")
 		if !strings.Contains(out, "Examples:") || !strings.Contains(out, "authlab profile "+sub) {
 			t.Errorf("profile %s --help has no example:\n%s", sub, out)

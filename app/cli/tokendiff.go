@@ -74,13 +74,7 @@ func runTokenDiff(g *globals, args []string, asJSON, all bool) error {
 		return failErr(err)
 	}
 	if !diff.SameClaims {
-		n := 0
-		for _, f := range diff.Differences() {
-			if f.Part == "claims" {
-				n++
-			}
-		}
-		return &exitError{code: exitFailed, err: fmt.Errorf("%d claims differ", n), quiet: true}
+		return &exitError{code: exitFailed, err: fmt.Errorf("%d claims differ", diff.ClaimDifferences()), quiet: true}
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 
 	auditview "authlab/views/audit"
 	benchview "authlab/views/bench"
+	checkview "authlab/views/check"
 	"authlab/views/editor"
 	"authlab/views/history"
 	"authlab/views/idp"
@@ -63,11 +64,12 @@ const (
 	scrEditor
 	scrBench
 	scrAudit
+	scrCheck
 	numScreens
 )
 
 func (s screen) String() string {
-	return [...]string{"Profiles", "Run", "Token inspector", "Mock IdP", "History", "Editor", "Bench", "Audit"}[s]
+	return [...]string{"Profiles", "Run", "Token inspector", "Mock IdP", "History", "Editor", "Bench", "Audit", "Check"}[s]
 }
 
 // Model is the root model.
@@ -89,6 +91,7 @@ type Model struct {
 	edit  *editor.Model
 	bench *benchview.Model
 	aud   auditState // the audit screen and its run (audit.go)
+	chk   checkState // the Check screen and its run (check.go)
 
 	palette *palette
 
@@ -99,6 +102,7 @@ type Model struct {
 	lastReq  RunRequest
 	kinds    map[string]string // profile name → kind, for run labels
 	tickGen  int
+	pane     paneState // the profile pane's reads (profiles.go)
 	idpSub   func()
 	idpGen   int
 	idpOrder *idpOrder
@@ -140,12 +144,12 @@ func New(o Options) *Model {
 		prof: profiles.New(ctx), run: run.New(ctx), insp: inspect.NewScreen(ctx),
 		hist: history.New(ctx), idp: idp.New(ctx), edit: editor.New(ctx), bench: benchview.New(ctx),
 		life: life, quit: quit, kinds: map[string]string{}, idpOrder: &idpOrder{},
-		aud: auditState{view: auditview.New(ctx)},
+		aud: auditState{view: auditview.New(ctx)}, chk: checkState{view: checkview.New(ctx)},
 	}
 	m.screens = [numScreens]ui.Component{
 		scrProfiles: m.prof, scrRun: m.run, scrInspect: m.insp, scrIdP: m.idp,
 		scrHistory: m.hist, scrEditor: m.edit, scrBench: m.bench,
-		scrAudit: m.aud.view,
+		scrAudit: m.aud.view, scrCheck: m.chk.view,
 	}
 	_, m.run.CanApprove = o.IdP.(deviceApprover)
 	m.prof.SetBench(m.canBench())
@@ -240,7 +244,12 @@ func (m *Model) bodyHeight() int {
 // Update routes messages: each area's messages to its handler, keys through
 // the global keys, everything else to the current screen.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	return m, m.route(msg)
+	cmd := m.route(msg)
+	// the profile pane follows the selection, whatever moved it
+	if pc := m.followPane(); pc != nil {
+		cmd = tea.Batch(cmd, pc)
+	}
+	return m, cmd
 }
 
 func (m *Model) route(msg tea.Msg) tea.Cmd {
@@ -270,9 +279,12 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 			return msg.run()
 		}
 		return nil
-	case profilesMsg, lastRunsMsg, reloadMsg, selectMsg, historyMsg, trustMsg, profiles.ActionMsg:
+	case profilesMsg, lastRunsMsg, reloadMsg, selectMsg, historyMsg, trustMsg, detailMsg, profiles.ActionMsg:
 		if a, ok := msg.(profiles.ActionMsg); ok && a.Action == profiles.ActAudit {
 			return m.openAudit(a.Name)
+		}
+		if a, ok := msg.(profiles.ActionMsg); ok && a.Action == profiles.ActCheck {
+			return m.openCheck(a.Name)
 		}
 		return m.handleProfiles(msg)
 	case runMsg:
@@ -291,6 +303,8 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 		return m.handleBench(msg)
 	case auditTargetMsg, auditMsg, auditExportedMsg, auditview.ActionMsg:
 		return m.handleAudit(msg)
+	case checkTargetMsg, checkDoneMsg, checkExportedMsg, checkview.ActionMsg:
+		return m.handleCheck(msg)
 	}
 	// mouse, cursor blinks, spinner ticks, the editor's discovery results
 	return m.current().Update(msg)

@@ -6,6 +6,7 @@ import (
 	"authlab/flows"
 	"authlab/flows/audit"
 	"authlab/flows/bench"
+	"authlab/flows/check"
 	"authlab/store"
 	"authlab/views/history"
 	"authlab/views/inspect"
@@ -94,6 +95,21 @@ type Truster interface {
 	ConfirmTrust(name string, shown []store.TrustItem) error
 }
 
+// Describer is the optional part of a Backend that reads the profile
+// list's detail pane: a profile's settings, latest run with its checks
+// counted and cached token (fingerprint and times). It never returns a
+// secret or a token.
+type Describer interface {
+	Describe(name string) (profiles.Detail, error)
+}
+
+// TokenHistorian is the optional part of a Backend whose history entries
+// also carry each run's decoded tokens (header, claims, fingerprint; never
+// the token), so the history screen can compare two runs.
+type TokenHistorian interface {
+	HistoryTokens(name string) ([]history.Entry, error)
+}
+
 // Auditor is the optional part of a Backend that audits an API's token
 // validation with a profile's token (flows/audit), as `authlab audit
 // PROFILE --call URL` does. The console offers the audit screen only when
@@ -108,6 +124,22 @@ type Auditor interface {
 	Audit(ctx context.Context, name, url string, obs flows.Observer) *audit.Report
 	// ExportAudit writes the report as JSON and Markdown and says where.
 	ExportAudit(name string, rep *audit.Report) (jsonPath, mdPath string, err error)
+}
+
+// Checker is the optional part of a Backend that checks a profile's
+// issuer against the FAPI 2.0 Security Profile or RFC 9700 (flows/check),
+// as `authlab check --issuer` does. The console offers the Check screen
+// only when the backend has it.
+type Checker interface {
+	// CheckTarget is the issuer a check of the profile reads, or why the
+	// profile has none.
+	CheckTarget(name string) (issuer string, err error)
+	// Check reads the issuer's metadata and checks it against profile
+	// (check.ProfileFAPI2 or check.ProfileBCP). It honours ctx.
+	Check(ctx context.Context, name, profile string) (*check.Report, error)
+	// ExportCheck writes the report as JSON (the `authlab check --json`
+	// object) and says where.
+	ExportCheck(name string, rep *check.Report) (string, error)
 }
 
 // BenchRun is a bench in progress (a *bench.Handle, plus what it measures).

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/teatest"
 
 	"authlab/flows/bench"
 	"authlab/mockidp/mockidptest"
@@ -302,5 +303,124 @@ func TestEndToEndBench(t *testing.T) {
 		if !strings.Contains(v, want) {
 			t.Errorf("final frame lacks %q:\n%s", want, v)
 		}
+	}
+}
+
+// sloBench opens the bench of staging-gateway, sets the rate to 5/s with
+// ]]] and the SLO through the o prompt, and checks both are on screen.
+func sloBench(t *testing.T, b *benchBackend, w, h int) *teatest.TestModel {
+	t.Helper()
+	tm := startTea(t, newTestModel(b), w, h)
+	waitText(t, tm, "staging-gateway")
+	press(tm, "j", "j", "b")
+	waitText(t, tm, "to start")
+	press(tm, "]", "]", "]")
+	waitText(t, tm, "rate 5/s")
+	press(tm, "o")
+	waitText(t, tm, "SLO: ")
+	tm.Type("p95<10ms,success>=99.9%,rps>=100")
+	press(tm, "enter")
+	waitText(t, tm, "gate     p95<10ms, success>=99.9%, rps>=100")
+	return tm
+}
+
+// TestGoldenBenchSLO: the settings with a rate and an SLO, then the gate's
+// verdict live (so far) and on the finished report; the fixture run
+// (98% success, p95 about 17 ms, 238 requests/s) misses two of three.
+func TestGoldenBenchSLO(t *testing.T) {
+	final, rep := fixedBench(t, 1000)
+	for _, sz := range sizes {
+		for _, phase := range []string{"settings", "running", "finished"} {
+			b := newBenchBackend()
+			tm := sloBench(t, b, sz.w, sz.h)
+			if phase != "settings" {
+				press(tm, "enter")
+				h := b.nextHandle(t)
+				feedRunning(t, h, final)
+				waitText(t, tm, "4.2s / 10s", "so far missed (2 of 3)")
+				if phase == "finished" {
+					h.finish(t, final, rep)
+					waitText(t, tm, "finished", "✗ missed 2 of 3")
+				}
+			}
+			fm := finalModel(t, tm)
+			golden(t, sizeName("bench_slo_"+phase, sz.w, sz.h), fm.View())
+			if phase == "finished" {
+				got := fm.bench.Results()
+				want := bench.Evaluate(mustSLO(t, "p95<10ms,success>=99.9%,rps>=100"), rep)
+				if len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] || got[0].Pass || got[1].Pass || !got[2].Pass {
+					t.Errorf("gate %+v, want bench.Evaluate's %+v", got, want)
+				}
+			}
+		}
+	}
+}
+
+func mustSLO(t *testing.T, s string) []bench.Objective {
+	t.Helper()
+	o, err := bench.ParseSLO(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// TestBenchRateReachesTheEngine: the rate set on screen is the run's
+// configuration; a bad SLO is refused in the prompt with its reason.
+func TestBenchRateReachesTheEngine(t *testing.T) {
+	b := newBenchBackend()
+	tm := sloBench(t, b, 120, 40)
+	press(tm, "o")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlU}) // clear the prompt
+	tm.Type("p99<fast")
+	press(tm, "enter")
+	waitText(t, tm, `bad latency "fast"`)
+	press(tm, "esc", "enter")
+	h := b.nextHandle(t)
+	final, rep := fixedBench(t, 100)
+	h.finish(t, final, rep)
+	waitText(t, tm, "finished")
+	fm := finalModel(t, tm)
+	b.mu.Lock()
+	cfg := b.cfgs[0]
+	b.mu.Unlock()
+	if cfg.Rate != 5 {
+		t.Errorf("the bench ran at rate %g, want 5 as set on screen", cfg.Rate)
+	}
+	if s := fm.bench.Settings().SLO; s != "p95<10ms,success>=99.9%,rps>=100" {
+		t.Errorf("esc after a refused SLO left %q", s)
+	}
+}
+
+// TestEndToEndBenchRateAndGate benches the demo client credentials profile
+// against the mock IdP at a fixed rate with an SLO: the engine paces the
+// requests (the last of 30 at 100/s leaves after 290 ms), measures from
+// each request's slot, and the gate passes.
+func TestEndToEndBenchRateAndGate(t *testing.T) {
+	srv := mockidptest.New(t)
+	path := filepath.Join(t.TempDir(), "authlab.db")
+	if _, err := SeedDemo(path, DemoSetup{Issuer: srv.Issuer()}); err != nil {
+		t.Fatal(err)
+	}
+	m := New(Options{Backend: &StoreBackend{Path: path}, Theme: testTheme(),
+		Bench: benchview.Settings{Requests: 30, Concurrency: 2, Duration: 30 * time.Second, Rate: 100, SLO: "success>=99%,max<30s"}})
+	tm := startTea(t, m, 120, 40)
+	waitText(t, tm, "demo-client-credentials")
+	press(tm, "/")
+	tm.Type("demo-client-cred")
+	press(tm, "enter", "b")
+	waitText(t, tm, "rate 100/s")
+	press(tm, "enter")
+	waitText(t, tm, "finished")
+	fm := finalModel(t, tm)
+	v := fm.View()
+	for _, want := range []string{"requests 30", "ok 30", "scheduled send", "✓ met: all 2 objectives", "✓ pass  success>=99%"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("final frame lacks %q:\n%s", want, v)
+		}
+	}
+	rep := fm.bench.Report()
+	if rep == nil || rep.Rate != 100 || rep.Latency.From != bench.FromIntended || rep.Elapsed < 290*time.Millisecond {
+		t.Fatalf("report %+v: want rate 100, latency from the schedule, at least 290ms", rep)
 	}
 }

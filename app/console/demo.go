@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"authlab/mockidp"
 	"authlab/store"
 )
 
@@ -43,6 +44,9 @@ func DemoProfiles(d DemoSetup) []store.Profile {
 			HMAC:    store.HMAC{Scheme: "rfc9421", KeyID: d.HMACKeyID},
 			Secrets: map[store.SecretKind]store.Secret{store.HMACKey: store.SecretValue(d.HMACSecret)},
 			Notes:   "RFC 9421 HTTP message signature against the demo resource"},
+		{Name: "demo-apikey", Kind: store.KindAPIKey, TargetURL: strings.TrimRight(d.Issuer, "/") + "/api/key",
+			APIKeyHeader: mockidp.APIKeyHeader, Secrets: map[store.SecretKind]store.Secret{store.APIKey: store.SecretValue(mockidp.DemoAPIKey)},
+			Notes: "an API key in the X-API-Key header, checked by the demo resource /api/key"},
 		{Name: "demo-broken-wrong-secret", Kind: store.KindClientCredentials, Issuer: d.Issuer, ClientID: "demo-cc",
 			AuthMethod: "client_secret_basic", Scopes: []string{"api:read"}, Secrets: sec("not-the-secret"),
 			Notes: "deliberately broken: the client secret is wrong, so the token endpoint answers invalid_client"},

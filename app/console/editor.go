@@ -17,7 +17,7 @@ type (
 		original string
 		err      error
 	}
-	savedMsg struct{ name string }
+	savedMsg struct{ name, note string }
 )
 
 func (m *Model) handleEditor(msg tea.Msg) tea.Cmd {
@@ -37,7 +37,7 @@ func (m *Model) handleEditor(msg tea.Msg) tea.Cmd {
 		m.show(scrProfiles)
 	case savedMsg:
 		m.show(scrProfiles)
-		return func() tea.Msg { return reloadMsg{selectName: msg.name, note: "saved " + msg.name} }
+		return func() tea.Msg { return reloadMsg{selectName: msg.name, note: msg.note} }
 	}
 	return nil
 }
@@ -65,7 +65,11 @@ func (m *Model) saveForm(s editor.SaveMsg) tea.Cmd {
 		if err := b.SaveForm(f, s.Original); err != nil {
 			return editor.ErrorMsg{Err: err}
 		}
-		return savedMsg{name: f.Name}
+		note := "saved " + f.Name
+		if s.Original != "" && s.Original != f.Name {
+			note += " (renamed from " + s.Original + "; its history and cached token moved with it)"
+		}
+		return savedMsg{name: f.Name, note: note}
 	}
 }
 

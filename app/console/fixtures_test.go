@@ -52,6 +52,7 @@ type fakeBackend struct {
 	runFn      func(ctx context.Context, req RunRequest, ev Events) *flows.Result
 	hist       map[string][]history.Entry
 	form       Form
+	details    map[string]profiles.Detail // Describe's answers (fake_profiles_test.go)
 }
 
 func (f *fakeBackend) Profiles() ([]profiles.Row, error) {

@@ -30,6 +30,9 @@ func (m *Model) handleInspect(msg tea.Msg) tea.Cmd {
 		b, ctx, raw := m.opts.Backend, m.life, msg.Raw
 		return func() tea.Msg {
 			d, err := b.Inspect(ctx, raw)
+			if len(d.Tokens) == 1 && d.Tokens[0].Raw == "" {
+				d.Tokens[0].Raw = raw // shown masked; R reveals it
+			}
 			return inspectMsg{data: d, err: err}
 		}
 	case inspectMsg:

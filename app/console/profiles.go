@@ -31,7 +31,71 @@ type (
 	// change the list does not show yet.
 	reloadMsg struct{ selectName, note string }
 	selectMsg struct{ name, note string }
+	// detailMsg is the detail pane of one profile, as the backend read it.
+	detailMsg struct {
+		name string
+		d    profiles.Detail
+		err  error
+	}
 )
+
+// paneState keeps the detail pane's reads to one at a time: a selection
+// that moved during a read is read once that one answers.
+type paneState struct {
+	name     string // the profile last read (or being read)
+	inflight bool
+	stale    bool   // read again even if the selection did not move
+	seen     screen // the screen at the last look, to re-read on return
+}
+
+// followPane reads the selected profile's detail when the selection moved,
+// the list was reloaded, or the profile list is shown again (a run or an
+// edit may have changed what the pane says).
+func (m *Model) followPane() tea.Cmd {
+	p := &m.pane
+	if m.screen == scrProfiles && p.seen != scrProfiles {
+		p.stale = true
+	}
+	p.seen = m.screen
+	d, ok := m.opts.Backend.(Describer)
+	if !ok || m.screen != scrProfiles {
+		return nil
+	}
+	if !m.prof.PaneOn() {
+		p.stale = true
+		return nil
+	}
+	sel := m.prof.Selected()
+	if p.inflight || sel == p.name && !p.stale {
+		return nil
+	}
+	p.name, p.stale = sel, false
+	if sel == "" {
+		m.prof.SetDetail(nil)
+		return nil
+	}
+	p.inflight = true
+	return func() tea.Msg {
+		det, err := d.Describe(sel)
+		return detailMsg{name: sel, d: det, err: err}
+	}
+}
+
+// handleDetail shows a read detail, and keeps the clock ticking while the
+// pane counts a token down.
+func (m *Model) handleDetail(msg detailMsg) tea.Cmd {
+	m.pane.inflight = false
+	d := msg.d
+	if msg.err != nil {
+		d = profiles.Detail{Name: msg.name, Kind: m.kinds[msg.name], Err: msg.err.Error()}
+	}
+	d.Name = msg.name
+	m.prof.SetDetail(&d)
+	if m.screen == scrProfiles && m.prof.Live() {
+		return m.tick()
+	}
+	return nil
+}
 
 func (m *Model) loadProfiles() tea.Cmd {
 	b := m.opts.Backend
@@ -54,6 +118,7 @@ func (m *Model) handleProfiles(msg tea.Msg) tea.Cmd {
 			m.kinds[r.Name] = r.Kind
 		}
 		m.prof.SetRows(msg.rows)
+		m.pane.stale = true
 		b := m.opts.Backend
 		return func() tea.Msg {
 			runs, err := b.LastRuns()
@@ -65,6 +130,9 @@ func (m *Model) handleProfiles(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		m.prof.SetLastRuns(msg.runs)
+		m.pane.stale = true
+	case detailMsg:
+		return m.handleDetail(msg)
 	case reloadMsg:
 		return tea.Sequence(m.loadProfiles(), func() tea.Msg { return selectMsg{msg.selectName, msg.note} })
 	case selectMsg:
@@ -133,8 +201,14 @@ func (m *Model) profileAction(a profiles.ActionMsg) tea.Cmd {
 			return reloadMsg{note: fmt.Sprintf("imported %d profiles from %s", n, path)}
 		}
 	case profiles.ActHistory:
+		th, withTokens := b.(TokenHistorian)
 		return func() tea.Msg {
-			es, err := b.History(name)
+			// with the runs' decoded tokens, two runs can be compared
+			read := b.History
+			if withTokens {
+				read = th.HistoryTokens
+			}
+			es, err := read(name)
 			return historyMsg{name: name, entries: es, err: err}
 		}
 	case profiles.ActEdit:

@@ -1,12 +1,16 @@
 package console
 
 import (
+	"bytes"
 	"context"
+	"path/filepath"
+	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
 	"authlab/flows"
+	"authlab/flows/har"
 	"authlab/views/inspect"
 	"authlab/views/run"
 )
@@ -76,7 +80,7 @@ func inspectData(r *flows.Result, now time.Time) inspect.Data {
 	}
 	add := func(label string, t *flows.DecodedToken) {
 		if t != nil {
-			d.Tokens = append(d.Tokens, inspect.Token{Label: label, Tok: t, Received: recv})
+			d.Tokens = append(d.Tokens, inspect.Token{Label: label, Tok: t, Raw: rawToken(r, label), Received: recv})
 		}
 	}
 	add("access", r.AccessToken)
@@ -84,6 +88,22 @@ func inspectData(r *flows.Result, now time.Time) inspect.Data {
 	add("refresh", r.RefreshToken)
 	d.Skew = r.Skew
 	return d
+}
+
+// rawToken is the token of a result by its inspector label, or "".
+func rawToken(r *flows.Result, label string) string {
+	if r == nil || r.Token == nil {
+		return ""
+	}
+	switch label {
+	case "access":
+		return r.Token.AccessToken
+	case "id":
+		return r.Token.IDToken
+	case "refresh":
+		return r.Token.RefreshToken
+	}
+	return ""
 }
 
 func (m *Model) runAction(a run.ActionMsg) tea.Cmd {
@@ -126,11 +146,22 @@ func (m *Model) runAction(a run.ActionMsg) tea.Cmd {
 	case run.ActCallAPI:
 		return follow(flows.FlowCall, false)
 	case run.ActCopyToken:
-		if res == nil || res.Token == nil || res.Token.AccessToken == "" {
-			m.run.SetNote("no access token to copy")
+		label := a.Token
+		if label == "" {
+			label = "access"
+		}
+		tok := rawToken(res, label)
+		if tok == "" {
+			m.run.SetNote("no " + label + " token to copy")
 			return nil
 		}
-		return m.copy(res.Token.AccessToken, "access token copied to the clipboard (OSC 52)")
+		// the screen masks it; the clipboard gets the real one, and says so
+		return m.copy(tok, "real "+label+" token copied to the clipboard (shown masked)")
+	case run.ActReveal:
+		m.note(a.Note, false)
+		return m.tick() // Live while revealed: the tick masks it again on time
+	case run.ActHAR:
+		return m.exportHAR(res)
 	case run.ActCopyCurl, run.ActCopyCurlSec:
 		if a.Exchange == nil {
 			return nil
@@ -167,6 +198,59 @@ func (m *Model) runAction(a run.ActionMsg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// HARExporter is a backend that writes a run's exchanges as an HTTP
+// Archive beside its store (the run screen's H).
+type HARExporter interface {
+	ExportHAR(profile string, res *flows.Result) (string, error)
+}
+
+// exportHAR writes the finished run's exchanges as HAR on a tea.Cmd; the
+// status line names the file.
+func (m *Model) exportHAR(res *flows.Result) tea.Cmd {
+	hx, ok := m.opts.Backend.(HARExporter)
+	switch {
+	case res == nil:
+		m.run.SetNote("no finished run to save as HAR")
+		return nil
+	case !ok:
+		m.run.SetNote("this console cannot write files (no store)")
+		return nil
+	}
+	name := m.run.Profile()
+	return func() tea.Msg {
+		path, err := hx.ExportHAR(name, res)
+		if err != nil {
+			return noteMsg{"HAR: " + err.Error(), true}
+		}
+		return noteMsg{"HAR written to " + path + " (tokens masked)", false}
+	}
+}
+
+// ExportHAR writes res's exchanges as HAR 1.2 (flows/har, what --har
+// writes) into the store's directory (or ExportDir), tokens masked: the
+// console's archives are for sharing. The file is 0600 all the same.
+func (b *StoreBackend) ExportHAR(name string, res *flows.Result) (string, error) {
+	dir := b.ExportDir
+	if dir == "" {
+		dir = filepath.Dir(b.Path)
+	}
+	safe := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '-'
+	}, name)
+	path := filepath.Join(dir, "run-"+strings.Trim(safe, ".")+"-"+b.now().UTC().Format("20060102-150405")+".har")
+	var buf bytes.Buffer
+	if err := har.Write(&buf, res, har.Options{Creator: "authlab console"}); err != nil {
+		return "", err
+	}
+	if err := flows.WritePrivateFile(path, buf.Bytes()); err != nil {
+		return "", err
+	}
+	return path, nil
 }
 
 func (m *Model) copy(s, okNote string) tea.Cmd {

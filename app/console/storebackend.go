@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"authlab/flows"
+	"authlab/flows/apikey"
 	"authlab/flows/oauth"
 	"authlab/flows/token"
 	"authlab/store"
@@ -247,6 +248,21 @@ func (b *StoreBackend) Run(ctx context.Context, rr RunRequest, ev Events) *flows
 		b.record(p.Name, res)
 		return res
 	}
+	if p.Kind == store.KindAPIKey && rr.Flow == "" {
+		// The key in its header or query parameter (apikey.Send: what `authlab run` sends).
+		sec, ok := p.Secrets[store.APIKey]
+		if !ok || sec.IsZero() {
+			return fail(flows.Errorf(flows.ErrConfig, "profile %s has no API key", p.Name))
+		}
+		key, err := sec.Resolve()
+		if err != nil {
+			return fail(flows.Errorf(flows.ErrConfig, "profile %s: API key: %v", p.Name, err))
+		}
+		res := apikey.Send(ctx, apikey.Request{URL: p.TargetURL, Key: key, Header: p.APIKeyHeader, Query: p.APIKeyQuery,
+			Client: flows.ClientOptions{Transport: b.Transport}}, ev)
+		b.record(p.Name, res)
+		return res
+	}
 	req, err := p.FlowRequest("")
 	if err != nil {
 		return fail(flows.Errorf(flows.ErrConfig, "profile %s: %v", p.Name, err))
@@ -364,35 +380,6 @@ func DecodedFromReport(r *token.Report) *flows.DecodedToken {
 	return out
 }
 
-// formKeys maps editor field keys to profile fields.
-func profileToForm(p store.Profile) Form {
-	f := Form{Name: p.Name, Kind: string(p.Kind), Fields: map[string]string{
-		"issuer": p.Issuer, "token_url": p.TokenURL, "target_url": p.TargetURL, "auth_url": p.AuthURL, "device_url": p.DeviceURL,
-		"client_id": p.ClientID, "auth_method": p.AuthMethod, "scopes": strings.Join(p.Scopes, " "),
-		"audience": strings.Join(p.Audience, " "), "resource": strings.Join(p.Resource, " "),
-		"cert_file": p.CertFile, "key_file": p.KeyFile, "ca_file": p.CAFile,
-		"hmac.scheme": p.HMAC.Scheme, "hmac.key_id": p.HMAC.KeyID, "api_key_header": p.APIKeyHeader, "notes": p.Notes,
-	}}
-	if p.RedirectPort != 0 {
-		f.Fields["redirect_port"] = strconv.Itoa(p.RedirectPort)
-	}
-	if p.DPoP {
-		f.Fields["dpop"], f.Fields["dpop_alg"] = "true", p.DPoPAlg
-	}
-	for _, k := range []store.SecretKind{store.ClientSecret, store.HMACKey, store.APIKey, store.DPoPKey} {
-		if s, ok := p.Secrets[k]; ok && !s.IsZero() {
-			// references show as typed; stored values never leave the store:
-			// the form holds a placeholder that saving keeps as is
-			if s.IsRef() {
-				f.Fields[string(k)] = s.Ref()
-			} else {
-				f.Fields[string(k)] = "<stored secret>"
-			}
-		}
-	}
-	return f
-}
-
 // Trust lists each secret of a profile with the hosts a run sends it to
 // (Truster).
 func (b *StoreBackend) Trust(name string) ([]store.TrustItem, error) {
@@ -412,65 +399,42 @@ func (b *StoreBackend) Form(name string) (Form, error) {
 	return profileToForm(p), err
 }
 
-// SaveForm validates and saves the form; a rename removes the old name.
+// SaveForm validates and saves the form; fields the form does not show
+// keep the old profile's values. A rename is the store's RenameProfile
+// after the save, so the history and the cached token follow the profile.
 func (b *StoreBackend) SaveForm(f Form, original string) error {
-	v := f.Fields
-	p := store.Profile{Name: f.Name, Kind: store.Kind(f.Kind), Issuer: v["issuer"], TokenURL: v["token_url"], TargetURL: v["target_url"],
-		AuthURL: v["auth_url"], DeviceURL: v["device_url"], ClientID: v["client_id"], AuthMethod: v["auth_method"],
-		Scopes: strings.Fields(v["scopes"]), Audience: strings.Fields(v["audience"]), Resource: strings.Fields(v["resource"]),
-		CertFile: v["cert_file"], KeyFile: v["key_file"], CAFile: v["ca_file"],
-		HMAC: store.HMAC{Scheme: v["hmac.scheme"], KeyID: v["hmac.key_id"]}, APIKeyHeader: v["api_key_header"], Notes: v["notes"],
-		DPoP: v["dpop"] == "true", DPoPAlg: strings.TrimSpace(v["dpop_alg"])}
-	if s := strings.TrimSpace(v["redirect_port"]); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return fmt.Errorf("redirect_port: %q is not a number", s)
-		}
-		p.RedirectPort = n
-	}
 	return store.Update(b.Path, func(s *store.Store) error {
-		p.Secrets = map[store.SecretKind]store.Secret{}
 		var old store.Profile
 		if original != "" {
 			var err error
 			if old, err = s.GetProfile(original); err != nil {
 				return err
 			}
-			// fields the form does not show survive an edit
-			p.ExtraParams, p.Tags, p.Demo = old.ExtraParams, old.Tags, old.Demo
-			p.JWKSURL, p.IntrospectURL, p.RevokeURL, p.UserinfoURL = old.JWKSURL, old.IntrospectURL, old.RevokeURL, old.UserinfoURL
-			p.HMAC.Label, p.HMAC.Components, p.HMAC.Region, p.HMAC.Service, p.HMAC.AccessKey = old.HMAC.Label, old.HMAC.Components, old.HMAC.Region, old.HMAC.Service, old.HMAC.AccessKey
-			// Secrets the form does not show (the private key) are kept
-			// with the hosts they were confirmed for.
-			for k := range old.Secrets {
-				p.Secrets[k] = store.KeepStored()
-			}
 		}
-		for _, k := range []store.SecretKind{store.ClientSecret, store.HMACKey, store.APIKey, store.DPoPKey} {
-			val, shown := v[string(k)]
-			if k == store.DPoPKey && !shown {
-				continue // DPoP off in the form: a key kept for it stays
+		p, err := formToProfile(f, old)
+		if err != nil {
+			return err
+		}
+		name := p.Name
+		renamed := original != "" && name != original
+		if renamed {
+			// Checked first, so that a refused name leaves the edit unsaved.
+			if err := store.ValidName(name); err != nil {
+				return fmt.Errorf("name: %v", err)
 			}
-			val = strings.TrimSpace(val)
-			switch {
-			case val == "":
-				delete(p.Secrets, k)
-			case strings.HasPrefix(val, "<stored secret"), old.Secrets[k].IsRef() && val == old.Secrets[k].Ref():
-				// Left as it was: kept with its confirmation, which a
-				// changed URL does not extend (the store says so).
-				p.Secrets[k] = store.KeepStored()
-			default:
-				p.Secrets[k] = store.ParseSecret(val) // typed here: confirmed for the form's hosts
+			if _, err := s.GetProfile(name); err == nil {
+				return fmt.Errorf("name: a profile named %s exists already", name)
 			}
+			p.Name = original
 		}
 		// A stored value the new URLs would send elsewhere is refused
 		// rather than dropped quietly: the person enters it again or
 		// clears it.
-		if _, err := s.SaveProfile(p, store.SaveOptions{Replace: original == p.Name, From: original, RefuseDrop: true}); err != nil {
+		if _, err := s.SaveProfile(p, store.SaveOptions{Replace: original != "", From: original, RefuseDrop: true}); err != nil {
 			return err
 		}
-		if original != "" && original != p.Name {
-			return s.DeleteProfile(original)
+		if renamed {
+			return s.RenameProfile(original, name)
 		}
 		return nil
 	})
@@ -494,8 +458,10 @@ func (b *StoreBackend) Discover(ctx context.Context, f Form) (Form, error) {
 	for k, v := range f.Fields {
 		out.Fields[k] = v
 	}
-	out.Fields["token_url"] = md.TokenEndpoint
-	out.Fields["auth_url"] = md.AuthorizationEndpoint
-	out.Fields["device_url"] = md.DeviceAuthorizationEndpoint
+	for k, u := range map[string]string{"token_url": md.TokenEndpoint, "auth_url": md.AuthorizationEndpoint,
+		"device_url": md.DeviceAuthorizationEndpoint, "jwks_url": md.JWKSURI, "introspect_url": md.IntrospectionEndpoint,
+		"revoke_url": md.RevocationEndpoint, "userinfo_url": md.UserinfoEndpoint} {
+		out.Fields[k] = u
+	}
 	return out, nil
 }

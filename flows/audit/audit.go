@@ -328,7 +328,7 @@ func (r *run) attempt(ctx context.Context, step, tok string, how carrier, scheme
 func (r *run) verdictOf(o outcome) (Verdict, string) {
 	switch {
 	case errors.Is(o.err, errCap):
-		return Skipped, fmt.Sprintf("not sent: the request cap (%d) was reached; raise --max-requests", r.cfg.MaxRequests)
+		return Skipped, fmt.Sprintf("not sent: the request cap (%d) was reached; raise the cap to send it", r.cfg.MaxRequests)
 	case o.err != nil:
 		return Inconclusive, "no answer: " + oneLine(o.err.Error())
 	case o.status == http.StatusUnauthorized || o.status == http.StatusForbidden:

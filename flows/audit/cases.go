@@ -137,7 +137,7 @@ func (f *forger) signerReady(ctx context.Context) string {
 	f.checked = true
 	switch {
 	case f.cfg.Signer == nil:
-		f.signerWhy = "needs a signing key the API trusts (--signing-key PEM --kid KID, or an authlab mock IdP as issuer)"
+		f.signerWhy = "needs a signing key the API trusts (a private key and the kid the API knows it by, or an authlab mock IdP as issuer)"
 		if f.cfg.SignerNote != "" {
 			f.signerWhy += ": " + f.cfg.SignerNote
 		}

@@ -82,7 +82,7 @@ func (f *forger) dpopReady() string {
 	if f.r.key != nil {
 		return ""
 	}
-	return fmt.Sprintf("needs the DPoP key the valid token is bound to (cnf.jkt %s): get the token with --dpop, or give --dpop-key FILE with --token", dpop.CnfJKT(f.claims))
+	return fmt.Sprintf("needs the DPoP key the valid token is bound to (cnf.jkt %s): get the token by a flow with DPoP, or give that key with the token", dpop.CnfJKT(f.claims))
 }
 
 // otherHTUs are the target on another host and on another path, without

@@ -362,11 +362,11 @@ func (f *forger) loadIssuerKey(ctx context.Context) string {
 		if u == "" {
 			iss, _ := f.claims["iss"].(string)
 			if iss == "" {
-				return fail("the token has no iss to discover it from; give --jwks-url")
+				return fail("the token has no iss to discover it from; give the JWKS URL")
 			}
 			var err error
 			if u, err = token.DiscoverJWKSURI(ctx, c, iss); err != nil {
-				return fail("%s; give --jwks-url", oneLine(err.Error()))
+				return fail("%s; give the JWKS URL", oneLine(err.Error()))
 			}
 		}
 		resp, err := c.Get(ctx, "issuer JWKS", u, nil)

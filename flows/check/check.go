@@ -1,7 +1,8 @@
 // Package check reports how an authorization server measures up to the
 // FAPI 2.0 Security Profile (final) or the OAuth 2.0 Security Best Current
-// Practice (RFC 9700), from its metadata: each item pass, warn or fail,
-// with what was seen and the section it comes from.
+// Practice (RFC 9700), from its metadata and, given a client, from its
+// behaviour (probe.go): each item pass, warn, fail or skip, with what was
+// seen and the section it comes from.
 //
 // Offering something to other clients (client_secret_basic in a list of
 // methods) is a warning; what the profile forbids the server to do at all
@@ -13,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"sort"
@@ -55,6 +57,11 @@ type Options struct {
 	Timeout time.Duration
 	// Client sends the requests; nil builds one with Timeout.
 	Client *flows.Client
+	// Probe is the client the behaviour probes act as (client id,
+	// authentication, DPoP, TLS files); nil checks the metadata only.
+	// The probes drive the authorization endpoint without a browser, so
+	// they need a server that redirects at once (no login page).
+	Probe *flows.Request
 }
 
 // Run fetches the issuer's metadata (OIDC discovery, then RFC 8414) and
@@ -71,9 +78,18 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, flows.Errorf(flows.ErrConfig, "%s %q: want an http(s) URL", flows.FieldIssuer, o.Issuer)
 	}
+	var base http.RoundTripper
+	if o.Probe != nil {
+		t, err := baseTransport(o.Probe)
+		if err != nil {
+			return nil, err
+		}
+		defer t.CloseIdleConnections()
+		base = t
+	}
 	hc := o.Client
 	if hc == nil {
-		hc = flows.NewClient(flows.ClientOptions{Timeout: o.Timeout}, nil)
+		hc = flows.NewClient(flows.ClientOptions{Timeout: o.Timeout, Transport: base}, nil)
 	}
 	m, where, err := fetchMetadata(ctx, hc, iss)
 	if err != nil {
@@ -90,6 +106,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	c.algorithms()
 	c.senderConstrained()
 	c.grants()
+	if o.Probe != nil {
+		if err := c.probe(ctx, o, base); err != nil {
+			return nil, err
+		}
+	}
 	return rep, nil
 }
 

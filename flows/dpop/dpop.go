@@ -137,26 +137,27 @@ func algFor(pub crypto.PublicKey) string {
 	return "ES256"
 }
 
-// checkKeyAlg says why a key cannot sign with alg.
+// checkKeyAlg says why a key cannot sign with alg. A mismatch names the
+// alg field, which each front end names its own way (flows.Error.Explain).
 func checkKeyAlg(alg string, pub crypto.PublicKey) error {
 	switch p := pub.(type) {
 	case *ecdsa.PublicKey:
 		if alg != "ES256" {
-			return fmt.Errorf("DPoP key is EC; --dpop-alg %s needs %s", alg, keyKindFor(alg))
+			return flows.Errorf(flows.ErrConfig, "DPoP key is EC; %s %s needs %s", flows.FieldDPoPAlg, alg, keyKindFor(alg))
 		}
 		if p.Curve != elliptic.P256() {
 			return fmt.Errorf("DPoP key is EC %s; ES256 needs P-256", p.Curve.Params().Name)
 		}
 	case *rsa.PublicKey:
 		if alg != "RS256" && alg != "PS256" {
-			return fmt.Errorf("DPoP key is RSA; --dpop-alg %s needs %s", alg, keyKindFor(alg))
+			return flows.Errorf(flows.ErrConfig, "DPoP key is RSA; %s %s needs %s", flows.FieldDPoPAlg, alg, keyKindFor(alg))
 		}
 		if p.N.BitLen() < 2048 {
 			return fmt.Errorf("DPoP key is RSA %d bits; at least 2048 are required", p.N.BitLen())
 		}
 	case ed25519.PublicKey:
 		if alg != "EdDSA" {
-			return fmt.Errorf("DPoP key is Ed25519; --dpop-alg %s needs %s", alg, keyKindFor(alg))
+			return flows.Errorf(flows.ErrConfig, "DPoP key is Ed25519; %s %s needs %s", flows.FieldDPoPAlg, alg, keyKindFor(alg))
 		}
 	default:
 		return fmt.Errorf("DPoP key type %T is not supported (EC P-256, RSA or Ed25519)", pub)

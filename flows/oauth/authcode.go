@@ -104,6 +104,7 @@ type callbackServer struct {
 	state     string
 	issuer    string // expected iss, when known
 	issNeeded bool   // the server advertises RFC 9207: iss is mandatory
+	fapi2     bool   // FAPI 2.0 requires iss whatever the metadata says
 	port      int
 	report    func(reason string) // a rejected request, for the observer
 	// mode is the requested response_mode ("" = query). POSTs are taken
@@ -227,6 +228,8 @@ func (cs *callbackServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		fe = flows.Errorf(flows.ErrProtocol, "authorization response: response_mode %s asks for a signed JARM response, but the server answered with plain parameters", cs.mode)
 	case p.Iss != "" && cs.issuer != "" && p.Iss != cs.issuer:
 		fe = flows.Errorf(flows.ErrProtocol, "authorization response: iss is %q, expected %q (RFC 9207: a mix-up attack, or the wrong issuer configured)", p.Iss, cs.issuer)
+	case p.Iss == "" && cs.fapi2:
+		fe = flows.Errorf(flows.ErrProtocol, "authorization response: no iss parameter, which %s requires (FAPI 2.0 Security Profile 5.3.2.2, RFC 9207 2)", flows.FieldFAPI2)
 	case p.Iss == "" && cs.issNeeded:
 		fe = flows.Errorf(flows.ErrProtocol, "authorization response: no iss parameter, though the server advertises authorization_response_iss_parameter_supported (RFC 9207 2.4)")
 	case p.Error != "":
@@ -417,6 +420,7 @@ func (e *Engine) AuthCode(ctx context.Context, obs flows.Observer) *flows.Result
 		cs.port = 0 // a test listener may sit behind another address
 	}
 	cs.mode = e.req.ResponseMode
+	cs.fapi2 = e.req.FAPI2
 	if isJARM(cs.mode) {
 		ks := e.keySource(r, ep)
 		cs.jarm = func(raw string) (jarmOutcome, string) { return e.verifyJARM(ctx, ks, issuer, raw) }

@@ -2,8 +2,6 @@ package oauth_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -12,43 +10,19 @@ import (
 
 	"authlab/flows"
 	"authlab/flows/oauth"
+	"authlab/internal/browsertest"
 	"authlab/mockidp/mockidptest"
 )
-
-// chromiumPath finds the browser or skips (fails when AUTHLAB_REQUIRE_BROWSER=1).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("AUTHLAB_REQUIRE_BROWSER") == "1" {
-		t.Fatal("chromium not found and AUTHLAB_REQUIRE_BROWSER=1")
-	}
-	t.Skip("chromium not found (set AUTHLAB_REQUIRE_BROWSER=1 to fail instead)")
-	return ""
-}
 
 // TestResponseModesInChromium runs the loopback listener's form_post and
 // fragment paths in headless Chromium: the mock IdP's form_post page and
 // the listener's fragment relay page run their scripts under their CSP
 // nonces, and the login must complete by the requested mode.
 func TestResponseModesInChromium(t *testing.T) {
-	exe := chromiumPath(t)
-	idp := mockidptest.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
-	defer acancel()
-	root, rcancel := chromedp.NewContext(actx)
-	defer rcancel()
-	if err := chromedp.Do(root); err != nil { // start the browser once
-		t.Fatalf("chromium: %v", err)
-	}
+	root := browsertest.Start(ctx, t) // one browser, a tab per mode
+	idp := mockidptest.New(t)
 	for _, mode := range []string{"form_post", "fragment", "form_post.jwt", "fragment.jwt"} {
 		t.Run(mode, func(t *testing.T) {
 			tab, tcancel := chromedp.NewContext(root)

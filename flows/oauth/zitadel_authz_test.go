@@ -9,13 +9,9 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -58,17 +54,9 @@ func zitadelJAROP(t *testing.T, redirect string) (issuer, keyFile string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	issuer = fmt.Sprintf("http://127.0.0.1:%d/", ln.Addr().(*net.TCPAddr).Port)
-	clients := map[string]*storage.Client{"web": storage.WebClient("web", "secret", redirect)}
-	st := jarStorage{Storage: storage.NewStorageWithClients(storage.NewUserStore(issuer), clients), kid: kid, pub: &rk.PublicKey}
-	router := exampleop.SetupServer(issuer, st, slog.New(slog.DiscardHandler), false)
-	srv := &http.Server{Handler: router, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	issuer = serveZitadelOP(t, redirect, func(st *storage.Storage) exampleop.Storage {
+		return jarStorage{Storage: st, kid: kid, pub: &rk.PublicKey}
+	})
 	return issuer, keyFile
 }
 
@@ -78,25 +66,11 @@ func zitadelModesBrowser(t *testing.T, username, password string) func(ctx conte
 	return func(ctx context.Context, u string) error {
 		go func() {
 			jar, _ := cookiejar.New(nil)
-			hc := &http.Client{Jar: jar, Timeout: 10 * time.Second}
-			resp, err := hc.Get(u)
-			if err != nil {
-				t.Errorf("browser: %v", err)
-				return
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			m := regexp.MustCompile(`name="id" value="([^"]+)"`).FindSubmatch(body)
-			if m == nil {
-				t.Errorf("browser: no login form at %s: %.300s", resp.Request.URL, body)
-				return
-			}
-			action := resp.Request.URL.ResolveReference(&url.URL{Path: "/login/username"})
 			nf := noFollow()
 			nf.Jar = jar
-			resp, err = nf.PostForm(action.String(), url.Values{"id": {string(m[1])}, "username": {username}, "password": {password}})
+			resp, err := zitadelSignIn(nf, u, username, password)
 			if err != nil {
-				t.Errorf("browser: login: %v", err)
+				t.Errorf("browser: %v", err)
 				return
 			}
 			if err := walk(nf, resp); err != nil {
@@ -118,11 +92,7 @@ func TestZitadelRequestObjectAndResponseModes(t *testing.T) {
 		jar  bool
 	}{{"", true}, {"query", true}, {"fragment", false}, {"fragment", true}, {"form_post", false}, {"form_post", true}} {
 		t.Run(fmt.Sprintf("%s/jar=%v", c.mode, c.jar), func(t *testing.T) {
-			cb, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", cb.Addr().(*net.TCPAddr).Port)
+			cb, redirect := loopbackCallback(t)
 			issuer, key := zitadelJAROP(t, redirect)
 			req := flows.Request{Flow: flows.FlowAuthCode, Issuer: issuer, ClientID: "web", ClientSecret: "secret",
 				Scopes: []string{"openid", "profile"}, Wait: 20 * time.Second, ResponseMode: c.mode}
@@ -156,11 +126,7 @@ func TestZitadelRequestObjectAndResponseModes(t *testing.T) {
 // not know, the request object is refused (a negative control: the OP
 // really verifies what authlab signs).
 func TestZitadelRejectsForeignRequestObject(t *testing.T) {
-	cb, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", cb.Addr().(*net.TCPAddr).Port)
+	cb, redirect := loopbackCallback(t)
 	issuer, _ := zitadelJAROP(t, redirect)
 	_, other := zitadelJAROP(t, redirect) // another OP's key: unknown here
 	req := flows.Request{Flow: flows.FlowAuthCode, Issuer: issuer, ClientID: "web", ClientSecret: "secret",

@@ -26,6 +26,12 @@ import (
 // a confidential web client "web"/"secret" whose only redirect URI is
 // redirect. It returns the issuer.
 func zitadelOP(t *testing.T, redirect string) string {
+	return serveZitadelOP(t, redirect, func(st *storage.Storage) exampleop.Storage { return st })
+}
+
+// serveZitadelOP is zitadelOP with the storage that wrap makes of the
+// example storage (to give the OP more keys, say).
+func serveZitadelOP(t *testing.T, redirect string, wrap func(*storage.Storage) exampleop.Storage) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -33,7 +39,7 @@ func zitadelOP(t *testing.T, redirect string) string {
 	}
 	issuer := fmt.Sprintf("http://127.0.0.1:%d/", ln.Addr().(*net.TCPAddr).Port)
 	clients := map[string]*storage.Client{"web": storage.WebClient("web", "secret", redirect)}
-	st := storage.NewStorageWithClients(storage.NewUserStore(issuer), clients)
+	st := wrap(storage.NewStorageWithClients(storage.NewUserStore(issuer), clients))
 	// A discarding logger: SetupServer installs it as slog's default, which
 	// silences its per-request log lines (this test binary only).
 	router := exampleop.SetupServer(issuer, st, slog.New(slog.DiscardHandler), false)
@@ -43,33 +49,54 @@ func zitadelOP(t *testing.T, redirect string) string {
 	return issuer
 }
 
-// loginFormBrowser plays the user in a browser: it follows the
-// authorization URL to the example OP's login form, submits the demo
-// user's credentials and follows the redirects to the loopback callback.
+// loopbackCallback is a listener for the engine's loopback redirect and
+// its redirect URI, to register with the OP before the flow starts.
+func loopbackCallback(t *testing.T) (net.Listener, string) {
+	t.Helper()
+	cb, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cb, fmt.Sprintf("http://127.0.0.1:%d/callback", cb.Addr().(*net.TCPAddr).Port)
+}
+
+// zitadelSignIn plays the user on the example OP's login form: it follows
+// the authorization URL u to the form, then posts the credentials with
+// post, whose cookie jar carries the login session, and returns the
+// answer to that post.
+func zitadelSignIn(post *http.Client, u, username, password string) (*http.Response, error) {
+	get := &http.Client{Jar: post.Jar, Timeout: 10 * time.Second}
+	resp, err := get.Get(u)
+	if err != nil {
+		return nil, err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="id" value="([^"]+)"`).FindSubmatch(body)
+	if m == nil {
+		return nil, fmt.Errorf("no login form at %s: %.300s", resp.Request.URL, body)
+	}
+	action := resp.Request.URL.ResolveReference(&url.URL{Path: "/login/username"})
+	resp, err = post.PostForm(action.String(), url.Values{"id": {string(m[1])}, "username": {username}, "password": {password}})
+	if err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	return resp, nil
+}
+
+// loginFormBrowser plays the user in a browser: it signs in on the
+// example OP's form and follows the redirects to the loopback callback.
 func loginFormBrowser(t *testing.T, username, password string) func(ctx context.Context, u string) error {
 	return func(ctx context.Context, u string) error {
 		jar, _ := cookiejar.New(nil)
 		hc := &http.Client{Jar: jar, Timeout: 10 * time.Second}
 		go func() {
-			resp, err := hc.Get(u)
+			resp, err := zitadelSignIn(hc, u, username, password)
 			if err != nil {
 				t.Errorf("browser: %v", err)
 				return
 			}
 			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			m := regexp.MustCompile(`name="id" value="([^"]+)"`).FindSubmatch(body)
-			if m == nil {
-				t.Errorf("browser: no login form at %s: %.200s", resp.Request.URL, body)
-				return
-			}
-			action := resp.Request.URL.ResolveReference(&url.URL{Path: "/login/username"})
-			resp, err = hc.PostForm(action.String(), url.Values{"id": {string(m[1])}, "username": {username}, "password": {password}})
-			if err != nil {
-				t.Errorf("browser: login: %v", err)
-				return
-			}
-			body, _ = io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != 200 || !strings.Contains(string(body), "return to your terminal") {
 				t.Errorf("browser: after login got HTTP %d at %s: %.300s", resp.StatusCode, resp.Request.URL, body)
@@ -113,11 +140,7 @@ func TestZitadelClientCredentials(t *testing.T) {
 }
 
 func TestZitadelAuthCodeRefreshIntrospectRevoke(t *testing.T) {
-	cb, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", cb.Addr().(*net.TCPAddr).Port)
+	cb, redirect := loopbackCallback(t)
 	issuer := zitadelOP(t, redirect)
 	hostname := "127.0.0.1"
 	req := flows.Request{

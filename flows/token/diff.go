@@ -44,6 +44,20 @@ type Diff struct {
 	// differ: a new kid after key rotation is normal).
 	SameClaims bool `json:"same_claims"`
 	SameHeader bool `json:"same_header"`
+	// ClaimsOnly is true when a header was missing, so only the claims
+	// were compared (SameHeader says nothing then).
+	ClaimsOnly bool `json:"claims_only,omitempty"`
+}
+
+// ClaimDifferences is how many claims differ.
+func (d *Diff) ClaimDifferences() int {
+	n := 0
+	for _, f := range d.Fields {
+		if f.Part == "claims" && f.Change != Same {
+			n++
+		}
+	}
+	return n
 }
 
 // Differences returns the fields that differ.
@@ -72,12 +86,38 @@ func CompareTokens(a, b *Decoded, now time.Time) (*Diff, error) {
 			return nil, fmt.Errorf("token %s is %s: only a JWT (JWS) has claims to compare", t.name, describeFormat(t.d.Format))
 		}
 	}
-	d := &Diff{SameClaims: true, SameHeader: true}
-	for _, part := range []struct {
+	// a decoded JWS always has a header, even an empty one: compare it
+	hdr := func(h map[string]any) map[string]any {
+		if h == nil {
+			return map[string]any{}
+		}
+		return h
+	}
+	return CompareClaims(Parts{Header: hdr(a.Header), Claims: a.Claims}, Parts{Header: hdr(b.Header), Claims: b.Claims}, now), nil
+}
+
+// Parts are the decoded header and claims of a token, as a history entry
+// keeps them (never the token itself).
+type Parts struct {
+	Header map[string]any
+	Claims map[string]any
+}
+
+// CompareClaims diffs two tokens' decoded parts. When either header is
+// missing (an older history entry), only the claims are compared and
+// ClaimsOnly says so. now puts times in words.
+func CompareClaims(a, b Parts, now time.Time) *Diff {
+	d := &Diff{SameClaims: true, SameHeader: true, ClaimsOnly: a.Header == nil || b.Header == nil}
+	type part struct {
 		name string
 		a, b map[string]any
 		same *bool
-	}{{"header", a.Header, b.Header, &d.SameHeader}, {"claims", a.Claims, b.Claims, &d.SameClaims}} {
+	}
+	parts := []part{{"header", a.Header, b.Header, &d.SameHeader}, {"claims", a.Claims, b.Claims, &d.SameClaims}}
+	if d.ClaimsOnly {
+		parts = parts[1:]
+	}
+	for _, part := range parts {
 		for _, k := range unionKeys(part.a, part.b) {
 			av, aok := part.a[k]
 			bv, bok := part.b[k]
@@ -105,7 +145,7 @@ func CompareTokens(a, b *Decoded, now time.Time) (*Diff, error) {
 			d.Fields = append(d.Fields, f)
 		}
 	}
-	return d, nil
+	return d
 }
 
 func describeFormat(f Format) string {

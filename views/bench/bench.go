@@ -1,8 +1,10 @@
 // Package bench is the bench screen: a profile's non-interactive flow
-// repeated under load (flows/bench), with the settings before it starts, a
-// progress bar, live counters and percentiles, a sparkline of requests per
-// second, a live latency histogram and the failures while it runs, then the
-// final report. It does no I/O: the root model runs the bench and feeds it.
+// repeated under load (flows/bench), with the settings before it starts
+// (duration, concurrency, a fixed rate, SLO objectives), a progress bar,
+// live counters and percentiles, the SLO gate's verdict, a sparkline of
+// requests per second, a live latency histogram and the failures while it
+// runs, then the final report. It does no I/O: the root model runs the
+// bench and feeds it.
 package bench
 
 import (
@@ -28,6 +30,13 @@ type Settings struct {
 	Duration    time.Duration // 0: DefaultDuration
 	Concurrency int           // 0: DefaultConcurrency
 	Requests    int           // stop after this many (0: only the duration)
+	// Rate is requests per second over all workers, on a fixed schedule
+	// with latency counted from each request's slot (authlab bench
+	// --rate); 0 is closed loop: each worker sends when its answer is in.
+	Rate float64
+	// SLO is the gate, in `authlab bench --slo` syntax
+	// ("p95<50ms,success>=99.9%"); "" for none.
+	SLO string
 }
 
 // Normalized fills the defaults.
@@ -41,18 +50,30 @@ func (s Settings) Normalized() Settings {
 	if s.Requests < 0 {
 		s.Requests = 0
 	}
+	if s.Rate < 0 {
+		s.Rate = 0
+	}
+	s.SLO = strings.TrimSpace(s.SLO)
 	return s
 }
 
 // Config is the flows/bench configuration of these settings.
 func (s Settings) Config() fbench.Config {
 	s = s.Normalized()
-	return fbench.Config{Requests: s.Requests, Duration: s.Duration, Concurrency: s.Concurrency}
+	return fbench.Config{Requests: s.Requests, Duration: s.Duration, Concurrency: s.Concurrency, Rate: s.Rate}
+}
+
+// Objectives parses the SLO with flows/bench (none when it is empty).
+func (s Settings) Objectives() ([]fbench.Objective, error) {
+	if strings.TrimSpace(s.SLO) == "" {
+		return nil, nil
+	}
+	return fbench.ParseSLO(s.SLO)
 }
 
 func (s Settings) String() string {
 	s = s.Normalized()
-	out := fmt.Sprintf("duration %s · concurrency %d", dur(s.Duration), s.Concurrency)
+	out := fmt.Sprintf("duration %s · concurrency %d · %s", dur(s.Duration), s.Concurrency, rateText(s.Rate))
 	if s.Requests > 0 {
 		out += fmt.Sprintf(" · stop after %d requests", s.Requests)
 	}
@@ -77,6 +98,8 @@ type ActionMsg struct {
 type KeyMap struct {
 	Start, Rerun, Cancel        key.Binding
 	Longer, Shorter, More, Less key.Binding
+	Faster, Slower, Objectives  key.Binding
+	Apply, Discard              key.Binding // in the SLO prompt
 }
 
 // DefaultKeyMap is the bench screen's default keys.
@@ -89,6 +112,12 @@ func DefaultKeyMap() KeyMap {
 		Shorter: key.NewBinding(key.WithKeys("-", "_")),
 		More:    key.NewBinding(key.WithKeys(">", "."), key.WithHelp(">/<", "concurrency")),
 		Less:    key.NewBinding(key.WithKeys("<", ",")),
+		Faster:  key.NewBinding(key.WithKeys("]"), key.WithHelp("]/[", "rate")),
+		Slower:  key.NewBinding(key.WithKeys("[")),
+		// o: the objectives; also on a finished run, judged again
+		Objectives: key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "SLO")),
+		Apply:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply")),
+		Discard:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "keep the old")),
 	}
 }
 
@@ -118,10 +147,13 @@ type Model struct {
 	err      string
 	note     string
 	w, h     int
+	gate     gate
 }
 
 // New builds an empty bench screen.
-func New(ctx *ui.Context) *Model { return &Model{ctx: ctx, keys: DefaultKeyMap()} }
+func New(ctx *ui.Context) *Model {
+	return &Model{ctx: ctx, keys: DefaultKeyMap(), gate: newGate()}
+}
 
 // ID is the bench run on screen; messages of other runs are stale.
 func (m *Model) ID() int { return m.id }
@@ -135,24 +167,40 @@ func (m *Model) Running() bool { return m.phase == Running }
 // Profile is the profile on screen.
 func (m *Model) Profile() string { return m.profile }
 
+// Report is the finished run's report, or nil.
+func (m *Model) Report() *fbench.Report { return m.report }
+
+// Results are the SLO gate's verdicts: so far while running, on the
+// report once it is in.
+func (m *Model) Results() []fbench.SLOResult { return m.gate.results }
+
 // Settings are the bounds the next start uses.
 func (m *Model) Settings() Settings { return m.settings.Normalized() }
 
-// Open shows a profile's bench, not started, with its settings.
+// Open shows a profile's bench, not started, with its settings. An SLO
+// that does not parse is dropped, and the note says why.
 func (m *Model) Open(profile, flow, target string, s Settings) {
-	*m = Model{ctx: m.ctx, keys: m.keys, w: m.w, h: m.h, id: m.id,
+	*m = Model{ctx: m.ctx, keys: m.keys, w: m.w, h: m.h, id: m.id, gate: newGate(),
 		profile: profile, flow: flow, target: target, settings: s.Normalized()}
+	objs, err := m.settings.Objectives()
+	if err != nil {
+		m.settings.SLO = ""
+		m.note = "SLO ignored: " + err.Error()
+	}
+	m.gate.objs = objs
 }
 
 // Refuse shows why a profile cannot be benched.
 func (m *Model) Refuse(profile, why string) {
-	*m = Model{ctx: m.ctx, keys: m.keys, w: m.w, h: m.h, id: m.id, profile: profile, phase: Refused, err: why}
+	*m = Model{ctx: m.ctx, keys: m.keys, w: m.w, h: m.h, id: m.id, gate: newGate(),
+		profile: profile, phase: Refused, err: why}
 }
 
 // Begin starts showing run id (snapshots follow).
 func (m *Model) Begin(id int) {
 	m.id, m.phase = id, Running
 	m.snap, m.spark, m.report, m.err, m.note = nil, nil, nil, "", ""
+	m.gate.results, m.gate.final = nil, false
 }
 
 // Started records what the run measures, once its setup is done.
@@ -168,9 +216,12 @@ func (m *Model) Started(flow, target string) {
 // maxSpark bounds the sparkline history (a long run keeps the latest).
 const maxSpark = 512
 
-// Snapshot shows a progress snapshot.
+// Snapshot shows a progress snapshot, and the gate's verdict so far.
 func (m *Model) Snapshot(s fbench.Snapshot) {
 	m.snap = &s
+	if !m.gate.final {
+		m.gate.results = liveResults(m.gate.objs, s)
+	}
 	if !s.Done {
 		m.spark = append(m.spark, s.IntervalRPS)
 		if len(m.spark) > maxSpark {
@@ -187,13 +238,17 @@ func (m *Model) Finish(r *fbench.Report, err error) {
 	if err != nil {
 		m.err = err.Error()
 	}
+	m.gate.judge(r)
 }
 
 // SetNote shows a one-line note ("cancelling…").
 func (m *Model) SetNote(s string) { m.note = s }
 
 // SetSize is part of ui.Component.
-func (m *Model) SetSize(w, h int) { m.w, m.h = w, h }
+func (m *Model) SetSize(w, h int) {
+	m.w, m.h = w, h
+	m.gate.input.Width = max(10, w-len(m.gate.input.Prompt)-2)
+}
 
 // the values +/- and >/< step through
 func durSteps() []time.Duration {
@@ -202,8 +257,11 @@ func durSteps() []time.Duration {
 
 func conSteps() []int { return []int{1, 2, 4, 8, 16, 32, 64} }
 
+// rateSteps are requests per second; 0 is closed loop.
+func rateSteps() []float64 { return []float64{0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000} }
+
 // step moves v to the next (dir>0) or previous listed value.
-func step[T int | time.Duration](steps []T, v T, dir int) T {
+func step[T int | time.Duration | float64](steps []T, v T, dir int) T {
 	if dir > 0 {
 		for _, s := range steps {
 			if s > v {
@@ -222,6 +280,9 @@ func step[T int | time.Duration](steps []T, v T, dir int) T {
 
 // Update handles the screen's keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	if m.gate.prompting {
+		return m.gate.update(msg, m.keys, m.report, &m.settings)
+	}
 	k, ok := msg.(tea.KeyMsg)
 	if !ok {
 		return nil
@@ -243,18 +304,30 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			m.settings.Concurrency = step(conSteps(), m.settings.Concurrency, 1)
 		case key.Matches(k, m.keys.Less):
 			m.settings.Concurrency = step(conSteps(), m.settings.Concurrency, -1)
+		case key.Matches(k, m.keys.Faster):
+			m.settings.Rate = step(rateSteps(), m.settings.Rate, 1)
+		case key.Matches(k, m.keys.Slower):
+			m.settings.Rate = step(rateSteps(), m.settings.Rate, -1)
+		case key.Matches(k, m.keys.Objectives):
+			return m.gate.open(m.settings.SLO)
 		}
 	case Running:
 		if key.Matches(k, m.keys.Cancel) {
 			return act(ActCancel)
 		}
 	case Done:
-		if key.Matches(k, m.keys.Rerun) {
+		switch {
+		case key.Matches(k, m.keys.Rerun):
 			return act(ActStart)
+		case key.Matches(k, m.keys.Objectives):
+			return m.gate.open(m.settings.SLO)
 		}
 	}
 	return nil
 }
+
+// Typing is part of ui.Typer: the SLO prompt has focus.
+func (m *Model) Typing() bool { return m.gate.prompting }
 
 // Back is part of ui.Backer: esc cancels a running bench (the root model
 // owns its context) before it leaves the screen.
@@ -268,20 +341,27 @@ func (m *Model) Back() (tea.Cmd, bool) {
 
 // ShortHelp is part of ui.Component.
 func (m *Model) ShortHelp() []key.Binding {
+	if m.gate.prompting {
+		return []key.Binding{m.keys.Apply, m.keys.Discard}
+	}
 	switch m.phase {
 	case Idle:
-		return []key.Binding{m.keys.Start, m.keys.Longer, m.keys.More}
+		// >/< is in the text above and in the full help: the line fits 80
+		return []key.Binding{m.keys.Start, m.keys.Longer, m.keys.Faster, m.keys.Objectives}
 	case Running:
 		return []key.Binding{m.keys.Cancel}
 	case Done:
-		return []key.Binding{m.keys.Rerun}
+		return []key.Binding{m.keys.Rerun, m.keys.Objectives}
 	}
 	return nil
 }
 
 // FullHelp is part of ui.Component.
 func (m *Model) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{m.keys.Start, m.keys.Longer, m.keys.More, m.keys.Cancel, m.keys.Rerun}}
+	return [][]key.Binding{
+		{m.keys.Start, m.keys.Longer, m.keys.More, m.keys.Faster, m.keys.Objectives},
+		{m.keys.Cancel, m.keys.Rerun},
+	}
 }
 
 // ---- view ----
@@ -308,11 +388,27 @@ func (m *Model) View() string {
 	}
 	add(t.Subtle.Render("target   ") + m.target)
 	add(t.Subtle.Render("settings ") + m.settings.String())
+	if m.phase == Idle || m.gate.prompting {
+		add(t.Subtle.Render("gate     ") + m.gate.spec())
+	}
+	// the CLI's warning before a load on a host that is not this machine
+	if warn := fbench.RateWarning(m.target, m.settings.Normalized().Rate); warn != "" && m.phase != Done {
+		add(t.Warn.Render(warn))
+	}
+	if m.gate.prompting {
+		out = append(out, m.gate.promptView(t, w)...)
+		return strings.Join(out, "\n")
+	}
 	if m.phase == Idle {
+		if m.note != "" {
+			add(t.Warn.Render(m.note))
+		}
 		add("")
-		add("Press " + t.Key.Render("enter") + " to start; " + t.Key.Render("+/-") + " change the duration, " +
-			t.Key.Render(">/<") + " the concurrency.")
+		add("Press " + t.Key.Render("enter") + " to start; " + t.Key.Render("+/-") + " duration, " + t.Key.Render(">/<") + " concurrency, " +
+			t.Key.Render("]/[") + " rate, " + t.Key.Render("o") + " the SLO.")
 		add(t.Subtle.Render("The bench stops at the first bound reached; x or esc cancels it while it runs."))
+		add(t.Subtle.Render("Rate 0 is closed loop: each worker sends once its last answer is in. A rate"))
+		add(t.Subtle.Render("sends on a fixed schedule; latency counts from each slot, so stalls show."))
 		return strings.Join(out, "\n")
 	}
 	add(m.progress(w))
@@ -328,6 +424,7 @@ func (m *Model) View() string {
 		out = append(out, m.liveView(w, m.h-len(out))...)
 	} else if m.phase == Running {
 		add(t.Subtle.Render("preparing (discovery, first connection)…"))
+		out = append(out, m.gate.view(t, w)...)
 	}
 	return strings.Join(out, "\n")
 }
@@ -401,6 +498,7 @@ func (m *Model) liveView(w, room int) []string {
 		fmt.Sprintf("%s %s   %s %s   %s %s", t.Subtle.Render("p50"), ms(s.P50), t.Subtle.Render("p95"), ms(s.P95), t.Subtle.Render("p99"), ms(s.P99)),
 		t.Subtle.Render("rps      ") + t.Accent.Render(Sparkline(m.spark, w-18)) + t.Subtle.Render(fmt.Sprintf(" %.0f/s", s.IntervalRPS)),
 	}
+	out = append(out, m.gate.view(t, w)...)
 	fails := failureLines(t, s.Failures, w)
 	histRoom := room - len(out) - 2 - len(fails)
 	if len(fails) > 0 {
@@ -434,6 +532,7 @@ func (m *Model) reportView(w, room int) []string {
 	if len(m.spark) > 0 {
 		out = append(out, t.Subtle.Render("rps      ")+t.Accent.Render(Sparkline(m.spark, w-18)))
 	}
+	out = append(out, m.gate.view(t, w)...)
 	fails := failureLines(t, r.Failures, w)
 	histRoom := room - len(out) - 2 - len(fails)
 	if len(fails) > 0 {

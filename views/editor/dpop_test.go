@@ -49,10 +49,15 @@ func TestDPoPToggle(t *testing.T) {
 	if got := m.Form().Fields["dpop_key"]; got != "file:/tmp/k.pem" {
 		t.Errorf("dpop_key = %q", got)
 	}
-	m.Update(tea.KeyMsg{Type: tea.KeyShiftTab}) // dpop_alg
-	for _, r := range "HS256" {
-		m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	m.Update(tea.KeyMsg{Type: tea.KeyShiftTab}) // dpop_alg: a choice, → cycles
+	m.Update(tea.KeyMsg{Type: tea.KeyRight})
+	m.Update(tea.KeyMsg{Type: tea.KeyRight})
+	if got := m.Form().Fields["dpop_alg"]; got != "PS256" {
+		t.Errorf("dpop_alg after →→ = %q, want PS256", got)
 	}
+	// A value the choice does not know (an import) is flagged.
+	m.values["dpop_alg"] = "HS256"
+	m.validate()
 	if !strings.Contains(m.Errors()["dpop_alg"], "ES256") {
 		t.Errorf("dpop_alg HS256 error = %q", m.Errors()["dpop_alg"])
 	}

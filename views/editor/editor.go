@@ -1,5 +1,7 @@
-// Package editor is the profile form: fields per kind, inline validation,
-// masked secrets with a reveal toggle, and "fill from discovery".
+// Package editor is the profile form: every field of a profile's kind
+// (text, choices that cycle, toggles, JSON, k=v lists), inline validation,
+// masked secrets (a stored one only as its placeholder), "fill from
+// discovery", and scrolling that keeps the focused field in view.
 package editor
 
 import (
@@ -39,77 +41,14 @@ type (
 	FilledMsg struct{ Fields map[string]string }
 )
 
-// Kinds in the order the kind field cycles through them.
-func Kinds() []string {
-	return []string{"client-credentials", "auth-code", "device", "token-exchange", "hmac", "mtls", "api-key"}
-}
+// storedPrefix starts the placeholder of a secret the store keeps: the
+// form never holds the value itself, so there is nothing to reveal.
+const storedPrefix = "<stored secret"
 
-type field struct {
-	key    string
-	label  string
-	secret bool
-	hint   string
-}
+func isPlaceholder(v string) bool { return strings.HasPrefix(v, storedPrefix) }
 
-func fieldsFor(kind string) []field {
-	f := []field{{key: "name", label: "Name"}, {key: "kind", label: "Kind", hint: "←/→ to change"}}
-	oauth := []field{
-		{key: "issuer", label: "Issuer URL", hint: "ctrl+d fills endpoints from discovery"},
-		{key: "token_url", label: "Token URL"},
-		{key: "client_id", label: "Client ID"},
-		{key: "client_secret", label: "Client secret", secret: true, hint: "value, env:NAME or file:PATH"},
-		{key: "auth_method", label: "Auth method", hint: "client_secret_basic, client_secret_post, private_key_jwt, tls_client_auth, none"},
-		{key: "scopes", label: "Scopes", hint: "space separated · ctrl+o: DPoP (sender-constrained tokens)"},
-	}
-	switch kind {
-	case "client-credentials":
-		f = append(f, oauth...)
-		f = append(f, field{key: "audience", label: "Audience"})
-	case "auth-code":
-		f = append(f, oauth...)
-		f = append(f, field{key: "auth_url", label: "Authorization URL"}, field{key: "redirect_port", label: "Redirect port", hint: "0 = random"})
-	case "device":
-		f = append(f, oauth...)
-		f = append(f, field{key: "device_url", label: "Device auth URL"})
-	case "token-exchange":
-		f = append(f, oauth...)
-		f = append(f, field{key: "audience", label: "Audience"}, field{key: "resource", label: "Resource"})
-	case "mtls":
-		f = append(f, oauth...)
-		f = append(f, field{key: "cert_file", label: "Client cert"}, field{key: "key_file", label: "Client key"}, field{key: "ca_file", label: "CA file"})
-	case "hmac":
-		f = append(f, field{key: "hmac.scheme", label: "Scheme", hint: "rfc9421, aws-sigv4, stripe, github"},
-			field{key: "hmac.key_id", label: "Key ID"}, field{key: "hmac_key", label: "HMAC key", secret: true, hint: "value, env:NAME, file:PATH"},
-			field{key: "target_url", label: "Target URL"})
-	case "api-key":
-		f = append(f, field{key: "target_url", label: "API URL"}, field{key: "api_key_header", label: "Header"},
-			field{key: "api_key", label: "API key", secret: true})
-	}
-	return append(f, field{key: "notes", label: "Notes"})
-}
-
-// withDPoP inserts the DPoP settings (RFC 9449) before Notes when on. The
-// key is a secret: empty lets the profile keep a key it generates.
-func withDPoP(f []field, on bool) []field {
-	if !on || len(f) == 0 {
-		return f
-	}
-	d := []field{
-		{key: "dpop_alg", label: "DPoP alg", hint: "ES256 (default), PS256, RS256, EdDSA · ctrl+o turns DPoP off"},
-		{key: "dpop_key", label: "DPoP key", secret: true, hint: "empty: the profile keeps a key it generates; or PEM/JWK, env:NAME, file:PATH"},
-	}
-	n := len(f) - 1 // Notes stays last
-	return append(append(append([]field{}, f[:n]...), d...), f[n:]...)
-}
-
-// oauthKind: the kinds that request tokens, so DPoP applies.
-func oauthKind(kind string) bool { return kind != "hmac" && kind != "api-key" }
-
-// dpopOn reports whether the form sets DPoP.
-func (m *Model) dpopOn() bool { return m.values["dpop"] == "true" && oauthKind(m.kind) }
-
-// dpopAlgs are the accepted DPoP algorithms.
-func dpopAlgs() []string { return []string{"ES256", "PS256", "RS256", "EdDSA"} }
+// textual: the field is edited in a text input.
+func textual(t ftype) bool { return t != tChoice && t != tToggle }
 
 // Model is the editor.
 type Model struct {
@@ -117,27 +56,28 @@ type Model struct {
 	original string
 	kind     string
 	fields   []field
-	inputs   []ui.Input
+	inputs   []ui.Input // one per field; choices and toggles leave theirs unused
 	values   map[string]string
 	focus    int
+	offset   int // first form line shown when the form is taller than the screen
 	reveal   bool
 	errs     map[string]string
 	banner   string
 	w, h     int
-	keys     struct{ next, prev, save, cancel, reveal, discover, kindL, kindR, dpop key.Binding }
+	keys     struct{ next, prev, save, cancel, reveal, discover, change, toggle, dpop key.Binding }
 }
 
 // New builds an empty editor.
 func New(ctx *ui.Context) *Model {
 	m := &Model{ctx: ctx}
-	m.keys.next = key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab", "next field"))
-	m.keys.prev = key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab", "prev field"))
+	m.keys.next = key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next"))
+	m.keys.prev = key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "prev"))
 	m.keys.save = key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "save"))
 	m.keys.cancel = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))
-	m.keys.reveal = key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "reveal secrets"))
-	m.keys.discover = key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "fill from discovery"))
-	m.keys.kindL = key.NewBinding(key.WithKeys("left"), key.WithHelp("←/→", "kind"))
-	m.keys.kindR = key.NewBinding(key.WithKeys("right"))
+	m.keys.reveal = key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "reveal typed"))
+	m.keys.discover = key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "discover"))
+	m.keys.change = key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "change"))
+	m.keys.toggle = key.NewBinding(key.WithKeys(" ", "space"), key.WithHelp("space", "toggle"))
 	m.keys.dpop = key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "DPoP on/off"))
 	return m
 }
@@ -149,34 +89,37 @@ func (m *Model) Load(f Form, original string) {
 	for k, v := range f.Fields {
 		m.values[k] = v
 	}
+	m.values["notes"] = escapeNotes(f.Fields["notes"])
 	m.values["name"] = f.Name
 	m.values["kind"] = f.Kind
 	m.reveal = false
 	m.banner = ""
+	m.fields, m.inputs = nil, nil
 	m.build(f.Kind)
-	m.focus = 0
+	m.focus, m.offset = 0, 0
 	m.focusInput()
 	m.validate()
 }
+
+// dpopOn reports whether the form sets DPoP.
+func (m *Model) dpopOn() bool { return m.values["dpop"] == "true" && oauthKind(m.kind) }
 
 // build makes the inputs for a kind, keeping values typed so far.
 func (m *Model) build(kind string) {
 	m.collect()
 	m.kind = kind
 	m.values["kind"] = kind
-	m.fields = withDPoP(fieldsFor(kind), m.dpopOn())
+	m.fields = fieldsFor(kind, m.dpopOn())
 	m.inputs = make([]ui.Input, len(m.fields))
 	for i, f := range m.fields {
 		ti := ui.NewInput(strings.ToLower(f.label), 4096)
 		ti.Prompt = ""
-		ti.SetValue(m.values[f.key])
-		if f.secret {
-			ti.EchoMode = textinput.EchoPassword
-			ti.EchoCharacter = '•'
+		if textual(f.typ) {
+			ti.SetValue(m.values[f.key])
 		}
 		m.inputs[i] = ti
 	}
-	m.applyReveal()
+	m.applyEcho()
 	m.resize()
 }
 
@@ -185,27 +128,31 @@ func (m *Model) collect() {
 		m.values = map[string]string{}
 	}
 	for i, f := range m.fields {
-		if i < len(m.inputs) && f.key != "kind" {
+		if i < len(m.inputs) && textual(f.typ) {
 			m.values[f.key] = m.inputs[i].Value()
 		}
 	}
 }
 
-func (m *Model) applyReveal() {
+// applyEcho masks typed secrets (unless revealed); a stored secret's
+// placeholder shows as it is.
+func (m *Model) applyEcho() {
 	for i, f := range m.fields {
-		if f.secret {
-			if m.reveal {
-				m.inputs[i].EchoMode = textinput.EchoNormal
-			} else {
-				m.inputs[i].EchoMode = textinput.EchoPassword
-			}
+		if f.typ != tSecret {
+			continue
+		}
+		if m.reveal || isPlaceholder(m.inputs[i].Value()) {
+			m.inputs[i].EchoMode = textinput.EchoNormal
+		} else {
+			m.inputs[i].EchoMode = textinput.EchoPassword
+			m.inputs[i].EchoCharacter = '•'
 		}
 	}
 }
 
 func (m *Model) focusInput() {
 	for i := range m.inputs {
-		if i == m.focus && m.fields[i].key != "kind" {
+		if i == m.focus && textual(m.fields[i].typ) {
 			m.inputs[i].Focus()
 		} else {
 			m.inputs[i].Blur()
@@ -217,18 +164,26 @@ func (m *Model) focusInput() {
 // esc cancels).
 func (m *Model) Typing() bool { return true }
 
-// Form is the current content.
+// Form is the current content: every field the form shows (name and kind
+// apart), so a saver can keep what it does not show.
 func (m *Model) Form() Form {
 	m.collect()
 	f := Form{Name: strings.TrimSpace(m.values["name"]), Kind: m.kind, Fields: map[string]string{}}
 	for _, fl := range m.fields {
-		if fl.key == "name" || fl.key == "kind" {
-			continue
+		v := m.values[fl.key]
+		switch fl.typ {
+		case tNotes:
+			v = unescapeNotes(v)
+		case tToggle:
+			if v != "true" {
+				v = ""
+			}
+		default:
+			v = strings.TrimSpace(v)
 		}
-		f.Fields[fl.key] = strings.TrimSpace(m.values[fl.key])
-	}
-	if m.dpopOn() {
-		f.Fields["dpop"] = "true"
+		if fl.key != "name" && fl.key != "kind" {
+			f.Fields[fl.key] = v
+		}
 	}
 	return f
 }
@@ -263,57 +218,107 @@ func validURL(s string) string {
 func (m *Model) validate() {
 	m.collect()
 	e := map[string]string{}
-	name := strings.TrimSpace(m.values["name"])
+	val := func(k string) string { return strings.TrimSpace(m.values[k]) }
+	name := val("name")
 	switch {
 	case name == "":
 		e["name"] = "required"
 	case strings.ContainsAny(name, " /\\\t\n"):
 		e["name"] = "no spaces or slashes"
 	}
-	for _, k := range []string{"issuer", "token_url", "target_url", "auth_url", "device_url"} {
-		if msg := validURL(strings.TrimSpace(m.values[k])); msg != "" && m.has(k) {
-			e[k] = msg
+	for _, f := range m.fields {
+		v := val(f.key)
+		switch {
+		case strings.HasSuffix(f.key, "_url") || f.key == "issuer":
+			if msg := validURL(v); msg != "" {
+				e[f.key] = msg
+			}
+		case f.typ == tNumber && v != "":
+			if n, err := strconv.Atoi(v); err != nil || n < 0 || (f.key == "redirect_port" && n > 65535) {
+				e[f.key] = "a whole number, 0 or more"
+				if f.key == "redirect_port" {
+					e[f.key] = "a port number 0-65535"
+				}
+			}
+		case f.typ == tJSON:
+			if msg := JSONProblem(f.key, v); msg != "" {
+				e[f.key] = msg
+			}
+		case f.typ == tChoice && v != "" && f.key != "kind":
+			if !contains(f.choices, v) {
+				e[f.key] = "one of " + strings.Join(nonEmpty(f.choices), ", ")
+			}
+		case f.key == "extra_params":
+			if _, err := ParseParams(v); err != nil {
+				e[f.key] = err.Error()
+			}
+		case f.key == "tags" && strings.Contains(v, ","):
+			e[f.key] = "space separated, no commas"
 		}
 	}
-	oauth := m.kind != "hmac" && m.kind != "api-key"
-	if oauth {
-		if strings.TrimSpace(m.values["issuer"]) == "" && strings.TrimSpace(m.values["token_url"]) == "" {
+	if oauthKind(m.kind) {
+		if val("issuer") == "" && val("token_url") == "" {
 			e["issuer"] = "an issuer or a token URL is required"
 		}
-		if strings.TrimSpace(m.values["client_id"]) == "" {
+		if val("client_id") == "" {
 			e["client_id"] = "required"
 		}
 	}
-	if p := strings.TrimSpace(m.values["redirect_port"]); p != "" && m.has("redirect_port") {
-		if n, err := strconv.Atoi(p); err != nil || n < 0 || n > 65535 {
-			e["redirect_port"] = "a port number 0-65535"
-		}
-	}
-	if m.kind == "mtls" && (strings.TrimSpace(m.values["cert_file"]) == "" || strings.TrimSpace(m.values["key_file"]) == "") {
+	if m.kind == "mtls" && (val("cert_file") == "" || val("key_file") == "") {
 		e["cert_file"] = "mTLS needs a client certificate and key"
 	}
-	if m.kind == "hmac" && strings.TrimSpace(m.values["hmac_key"]) == "" {
-		e["hmac_key"] = "required"
+	if m.kind == "api-key" && val("api_key_header") != "" && val("api_key_query") != "" {
+		e["api_key_query"] = "a header or a query parameter, not both"
 	}
-	if a := strings.TrimSpace(m.values["dpop_alg"]); a != "" && m.has("dpop_alg") {
-		ok := false
-		for _, v := range dpopAlgs() {
-			ok = ok || strings.EqualFold(v, a)
+	if m.kind == "hmac" && val("hmac.scheme") == "aws-sigv4" {
+		for _, k := range []string{"hmac.region", "hmac.service", "hmac.access_key"} {
+			if val(k) == "" {
+				e[k] = "aws-sigv4 needs a region, a service and an access key ID"
+			}
 		}
-		if !ok {
-			e["dpop_alg"] = "one of " + strings.Join(dpopAlgs(), ", ")
-		}
+	}
+	if m.kind == "hmac" && val("hmac_key") == "" {
+		e["hmac_key"] = "required"
 	}
 	m.errs = e
 }
 
-func (m *Model) has(k string) bool {
-	for _, f := range m.fields {
-		if f.key == k {
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, v) {
 			return true
 		}
 	}
 	return false
+}
+
+func nonEmpty(list []string) []string {
+	var out []string
+	for _, x := range list {
+		if x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (m *Model) index(k string) int {
+	for i, f := range m.fields {
+		if f.key == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// firstError is the first bad field in form order, as "label: problem".
+func (m *Model) firstError() string {
+	for _, f := range m.fields {
+		if msg, ok := m.errs[f.key]; ok {
+			return f.label + ": " + msg
+		}
+	}
+	return ""
 }
 
 // Update handles the form's keys.
@@ -323,78 +328,124 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.banner = msg.Err.Error()
 		return nil
 	case FilledMsg:
-		m.collect()
-		for k, v := range msg.Fields {
-			if v != "" && m.has(k) {
-				m.values[k] = v
+		for i, f := range m.fields {
+			if v := msg.Fields[f.key]; v != "" && textual(f.typ) {
+				m.inputs[i].SetValue(v)
 			}
 		}
-		m.build(m.kind)
-		m.focusInput()
 		m.validate()
 		m.banner = "endpoints filled from discovery"
 		return nil
 	case tea.KeyMsg:
-		switch {
-		case key.Matches(msg, m.keys.cancel):
-			return func() tea.Msg { return CancelMsg{} }
-		case key.Matches(msg, m.keys.next):
-			m.focus = (m.focus + 1) % len(m.inputs)
-			m.focusInput()
-			return nil
-		case key.Matches(msg, m.keys.prev):
-			m.focus = (m.focus + len(m.inputs) - 1) % len(m.inputs)
-			m.focusInput()
-			return nil
-		case key.Matches(msg, m.keys.reveal):
-			m.reveal = !m.reveal
-			m.applyReveal()
-			return nil
-		case key.Matches(msg, m.keys.dpop):
-			m.toggleDPoP()
-			return nil
-		case key.Matches(msg, m.keys.save):
-			m.validate()
-			if len(m.errs) > 0 {
-				m.banner = "fix the fields marked ✗ first"
-				return nil
-			}
-			f, orig := m.Form(), m.original
-			return func() tea.Msg { return SaveMsg{Form: f, Original: orig} }
-		case key.Matches(msg, m.keys.discover):
-			m.collect()
-			if strings.TrimSpace(m.values["issuer"]) == "" {
-				m.banner = "type an issuer URL first"
-				return nil
-			}
-			m.banner = "discovering…"
-			f := m.Form()
-			return func() tea.Msg { return DiscoverMsg{Form: f} }
-		}
-		if m.fields[m.focus].key == "kind" {
-			ks := Kinds()
-			idx := 0
-			for i, k := range ks {
-				if k == m.kind {
-					idx = i
-				}
-			}
-			switch {
-			case key.Matches(msg, m.keys.kindL):
-				m.build(ks[(idx+len(ks)-1)%len(ks)])
-			case key.Matches(msg, m.keys.kindR), msg.Type == tea.KeySpace:
-				m.build(ks[(idx+1)%len(ks)])
-			}
-			m.focusInput()
-			m.validate()
-			return nil
-		}
-		var cmd tea.Cmd
-		cmd = m.inputs[m.focus].Update(msg)
-		m.validate()
-		return cmd
+		return m.handleKey(msg)
 	}
 	return nil
+}
+
+func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, m.keys.cancel):
+		return func() tea.Msg { return CancelMsg{} }
+	case key.Matches(msg, m.keys.next):
+		m.focus = (m.focus + 1) % len(m.fields)
+		m.focusInput()
+		return nil
+	case key.Matches(msg, m.keys.prev):
+		m.focus = (m.focus + len(m.fields) - 1) % len(m.fields)
+		m.focusInput()
+		return nil
+	case key.Matches(msg, m.keys.reveal):
+		m.reveal = !m.reveal
+		m.applyEcho()
+		return nil
+	case key.Matches(msg, m.keys.dpop):
+		m.toggleDPoP()
+		return nil
+	case key.Matches(msg, m.keys.save):
+		m.validate()
+		if len(m.errs) > 0 {
+			m.banner = "fix the fields marked ✗ first: " + m.firstError()
+			return nil
+		}
+		f, orig := m.Form(), m.original
+		return func() tea.Msg { return SaveMsg{Form: f, Original: orig} }
+	case key.Matches(msg, m.keys.discover):
+		m.collect()
+		if strings.TrimSpace(m.values["issuer"]) == "" {
+			m.banner = "type an issuer URL first"
+			return nil
+		}
+		m.banner = "discovering…"
+		f := m.Form()
+		return func() tea.Msg { return DiscoverMsg{Form: f} }
+	}
+	f := m.fields[m.focus]
+	switch f.typ {
+	case tChoice:
+		d := 0
+		switch {
+		case msg.Type == tea.KeyLeft:
+			d = -1
+		case msg.Type == tea.KeyRight, key.Matches(msg, m.keys.toggle):
+			d = 1
+		}
+		if d == 0 {
+			return nil
+		}
+		next := cycle(f.choices, m.values[f.key], d)
+		if f.key == "kind" {
+			m.build(next)
+		} else {
+			m.values[f.key] = next
+		}
+		m.focusInput()
+		m.validate()
+		return nil
+	case tToggle:
+		if msg.Type != tea.KeyLeft && msg.Type != tea.KeyRight && msg.Type != tea.KeyEnter && !key.Matches(msg, m.keys.toggle) {
+			return nil
+		}
+		if f.key == "dpop" {
+			m.toggleDPoP()
+			return nil
+		}
+		if m.values[f.key] == "true" {
+			m.values[f.key] = ""
+		} else {
+			m.values[f.key] = "true"
+		}
+		m.validate()
+		return nil
+	}
+	in := &m.inputs[m.focus]
+	if f.typ == tSecret && isPlaceholder(in.Value()) {
+		// The placeholder is not text to edit: typing replaces the stored
+		// secret, deleting removes it (on save).
+		switch msg.Type {
+		case tea.KeyRunes, tea.KeySpace:
+			in.SetValue("")
+		case tea.KeyBackspace, tea.KeyDelete, tea.KeyCtrlU, tea.KeyCtrlK, tea.KeyCtrlW:
+			in.SetValue("")
+			m.banner = f.label + ": the stored secret is removed when you save (esc keeps it)"
+			m.applyEcho()
+			m.validate()
+			return nil
+		}
+	}
+	cmd := in.Update(msg)
+	m.applyEcho()
+	m.validate()
+	return cmd
+}
+
+// cycle steps through choices from cur (an unknown cur starts at the first).
+func cycle(choices []string, cur string, d int) string {
+	for i, c := range choices {
+		if c == cur {
+			return choices[(i+d+len(choices))%len(choices)]
+		}
+	}
+	return choices[0]
 }
 
 // toggleDPoP turns the profile's DPoP on or off, keeping the focused
@@ -414,17 +465,42 @@ func (m *Model) toggleDPoP() {
 		m.banner = "DPoP on: every token request carries a proof; tokens are bound to the key"
 	}
 	m.build(m.kind)
-	m.focus = 0
-	for i, f := range m.fields {
-		if f.key == focused {
-			m.focus = i
-		}
-	}
+	m.focus = max(0, m.index(focused))
 	m.focusInput()
 	m.validate()
 }
 
-// View renders the form with inline errors and hints.
+// value renders a field's value as the form shows it.
+func (m *Model) value(i int) string {
+	t := m.ctx.Theme
+	f := m.fields[i]
+	switch f.typ {
+	case tChoice:
+		v := m.values[f.key]
+		if v == "" {
+			v = t.Subtle.Render(f.unset)
+		}
+		return "‹ " + v + " ›"
+	case tToggle:
+		if m.values[f.key] == "true" {
+			return "[x] on"
+		}
+		return "[ ] off"
+	}
+	return m.inputs[i].View()
+}
+
+// hint is the line under the focused field.
+func (m *Model) hint(i int) string {
+	f := m.fields[i]
+	if f.typ == tSecret && isPlaceholder(m.inputs[i].Value()) {
+		return "stored, never shown · type to replace · backspace removes"
+	}
+	return f.hint
+}
+
+// View renders the form with inline errors and hints; a form taller than
+// the screen scrolls to keep the focused field (and its hint) in view.
 func (m *Model) View() string {
 	t := m.ctx.Theme
 	w := max(40, m.w)
@@ -432,43 +508,86 @@ func (m *Model) View() string {
 	if m.original != "" {
 		title = "Edit " + m.original
 	}
-	out := []string{t.Title.Render(title)}
+	head := t.Title.Render(title) + t.Subtle.Render(" · field "+strconv.Itoa(m.focus+1)+"/"+strconv.Itoa(len(m.fields)))
+	var body []string
+	start, end := 0, 0 // the focused field's lines, its section heading included
 	for i, f := range m.fields {
-		label := ui.Pad(f.label, 18)
-		val := m.inputs[i].View()
-		if f.key == "kind" {
-			val = "‹ " + m.kind + " ›"
+		if i == m.focus {
+			start = len(body)
 		}
+		if f.section != "" && (i == 0 || m.fields[i-1].section != f.section) {
+			body = append(body, "  "+t.Subtle.Render("── "+f.section+" ──"))
+		}
+		label := ui.Pad(f.label, 18)
 		mark := "  "
 		if i == m.focus {
 			mark = t.Accent.Render("> ")
 			label = t.Key.Render(label)
 		}
-		line := mark + label + " " + val
-		out = append(out, line)
+		body = append(body, mark+label+" "+m.value(i))
 		if msg, ok := m.errs[f.key]; ok {
-			out = append(out, "  "+ui.Pad("", 18)+" "+t.Fail.Render(ui.Truncate("✗ "+msg, w-22)))
-		} else if i == m.focus && f.hint != "" {
-			out = append(out, "  "+ui.Pad("", 18)+" "+t.Subtle.Render(ui.Truncate(f.hint, w-22)))
+			body = append(body, "  "+ui.Pad("", 18)+" "+t.Fail.Render(ui.Truncate("✗ "+msg, w-22)))
+		} else if h := m.hint(i); i == m.focus && h != "" {
+			body = append(body, "  "+ui.Pad("", 18)+" "+t.Subtle.Render(ui.Truncate(h, w-22)))
+		}
+		if i == m.focus {
+			end = len(body)
 		}
 	}
+	var foot []string
 	if m.banner != "" {
-		out = append(out, "", t.Warn.Render(ui.Truncate(m.banner, w)))
+		foot = []string{"", t.Warn.Render(ui.Truncate(m.banner, w))}
 	}
-	if len(out) > m.h && m.h > 0 {
-		// keep the focused field visible on short terminals
-		start := ui.Clamp(m.focus+1-m.h/2, 0, len(out)-m.h)
-		out = out[start : start+m.h]
+	out := []string{head}
+	room := m.h - 1 - len(foot)
+	if m.h > 0 && len(body) > room && room >= 3 {
+		// A line above and below says what is cut off; at the top the
+		// line above is not needed.
+		rows := room - 2
+		if start < m.offset {
+			m.offset = start
+		}
+		if end > m.offset+rows {
+			m.offset = end - rows
+		}
+		m.offset = ui.Clamp(m.offset, 0, len(body)-rows)
+		var above []string
+		if m.offset > 0 {
+			above = []string{t.Subtle.Render("  ↑ " + strconv.Itoa(m.offset) + " more lines")}
+		} else {
+			rows++
+		}
+		below := ""
+		if n := len(body) - m.offset - rows; n > 0 {
+			below = t.Subtle.Render("  ↓ " + strconv.Itoa(n) + " more lines")
+		}
+		body = append(append(above, body[m.offset:m.offset+rows]...), below)
+	} else {
+		m.offset = 0
 	}
+	out = append(append(out, body...), foot...)
 	return strings.Join(out, "\n")
 }
 
-// ShortHelp is part of ui.Component.
+// ShortHelp is part of ui.Component: the keys of the focused field first.
 func (m *Model) ShortHelp() []key.Binding {
-	return []key.Binding{m.keys.save, m.keys.next, m.keys.reveal, m.keys.discover, m.keys.cancel}
+	hs := []key.Binding{m.keys.save, m.keys.next, m.keys.prev}
+	if len(m.fields) > 0 {
+		switch f := m.fields[m.focus]; {
+		case f.typ == tChoice:
+			hs = append(hs, m.keys.change)
+		case f.typ == tToggle:
+			hs = append(hs, m.keys.toggle)
+		case f.typ == tSecret:
+			hs = append(hs, m.keys.reveal)
+		case f.key == "issuer":
+			hs = append(hs, m.keys.discover)
+		}
+	}
+	return append(hs, m.keys.cancel)
 }
 
 // FullHelp is part of ui.Component.
 func (m *Model) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{m.keys.next, m.keys.prev, m.keys.kindL}, {m.keys.save, m.keys.reveal, m.keys.discover, m.keys.dpop, m.keys.cancel}}
+	return [][]key.Binding{{m.keys.next, m.keys.prev, m.keys.change, m.keys.toggle}, {m.keys.save, m.keys.reveal, m.keys.discover, m.keys.dpop, m.keys.cancel}}
 }

@@ -1,6 +1,7 @@
 // Package exchanges lists the HTTP calls of a run and shows one in detail:
 // request and response headers and pretty JSON bodies, secrets already
-// masked by the recording client, scrollable.
+// masked by the recording client, scrollable. Tokens the run received are
+// masked here too (render.Masker) unless the user reveals the open one.
 package exchanges
 
 import (
@@ -10,11 +11,13 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"authlab/flows"
+	"authlab/views/render"
 	"authlab/views/ui"
 )
 
@@ -45,10 +48,52 @@ type Model struct {
 	scroll int
 	w, h   int
 	lines  []string // rendered detail, cached while open
+	// linesClear: lines were rendered revealed
+	linesClear bool
+	mask       *render.Masker
+	// revealUntil: the exchange at revealAt shows its tokens in clear until then
+	revealUntil time.Time
+	revealAt    int
 }
 
 // New builds an empty list.
-func New(ctx *ui.Context) *Model { return &Model{ctx: ctx, keys: DefaultKeyMap()} }
+func New(ctx *ui.Context) *Model {
+	return &Model{ctx: ctx, keys: DefaultKeyMap(), mask: render.NewMasker()}
+}
+
+// SetMasker sets what masks the tokens shown (the run's known values).
+func (m *Model) SetMasker(mk *render.Masker) {
+	if mk == nil {
+		mk = render.NewMasker()
+	}
+	m.mask, m.lines = mk, nil
+}
+
+// Reveal shows the open exchange's tokens in clear until until; it
+// reports false when no exchange is open.
+func (m *Model) Reveal(until time.Time) bool {
+	if !m.detail || m.cursor >= len(m.items) {
+		return false
+	}
+	m.revealUntil, m.revealAt, m.lines = until, m.cursor, nil
+	return true
+}
+
+// Hide masks again what Reveal showed.
+func (m *Model) Hide() { m.revealUntil, m.lines = time.Time{}, nil }
+
+// Revealed reports whether the open exchange shows its tokens in clear.
+func (m *Model) Revealed() bool {
+	return m.detail && m.cursor == m.revealAt && m.ctx.Now().Before(m.revealUntil)
+}
+
+// masker is nil (mask nothing) while the open exchange is revealed.
+func (m *Model) masker() *render.Masker {
+	if m.Revealed() {
+		return nil
+	}
+	return m.mask
+}
 
 // SetItems replaces the exchanges (keeps the cursor in range).
 func (m *Model) SetItems(xs []flows.Exchange) {
@@ -127,8 +172,8 @@ func (m *Model) View() string {
 		return t.Subtle.Render("no HTTP exchange yet")
 	}
 	if m.detail {
-		if m.lines == nil {
-			m.lines = Detail(t, m.items[m.cursor], w)
+		if clear := m.Revealed(); m.lines == nil || m.linesClear != clear {
+			m.lines, m.linesClear = Detail(t, m.items[m.cursor], w, m.masker()), clear
 		}
 		room := max(1, m.h)
 		m.scroll = ui.Clamp(m.scroll, 0, max(0, len(m.lines)-room))
@@ -140,7 +185,7 @@ func (m *Model) View() string {
 	for i := off; i < len(m.items) && i < off+room; i++ {
 		e := m.items[i]
 		st := statusStyle(t, e)
-		line := fmt.Sprintf("%-6s %s %-7s %s", e.Method, st.Render(statusText(e)), ui.Duration(e.Duration), ui.Truncate(e.URL, w-26))
+		line := fmt.Sprintf("%-6s %s %-7s %s", e.Method, st.Render(statusText(e)), ui.Duration(e.Duration), ui.Truncate(m.mask.URL(e.URL), w-26))
 		if e.Step != "" && w >= 100 {
 			line = ui.Pad(e.Step, 14) + " " + line
 		}
@@ -174,14 +219,15 @@ func statusStyle(t *ui.Theme, e flows.Exchange) (s interface{ Render(...string) 
 	return t.Pass
 }
 
-// Detail renders one exchange fully: request line, headers, body, response.
-func Detail(t *ui.Theme, e flows.Exchange, w int) []string {
+// Detail renders one exchange fully: request line, headers, body,
+// response, with the tokens mk masks (nil: in clear).
+func Detail(t *ui.Theme, e flows.Exchange, w int, mk *render.Masker) []string {
 	var out []string
-	out = append(out, t.Title.Render("REQUEST"), ui.Truncate(e.Method+" "+e.URL, w))
-	out = append(out, headerLines(e.RequestHeaders, w)...)
+	out = append(out, t.Title.Render("REQUEST"), ui.Truncate(e.Method+" "+mk.URL(e.URL), w))
+	out = append(out, headerLines(e.RequestHeaders, w, mk)...)
 	if e.RequestBody != "" {
 		out = append(out, "")
-		out = append(out, bodyLines(e.RequestBody, w)...)
+		out = append(out, bodyLines(mk.Body(e.RequestBody, e.RequestHeaders.Get("Content-Type")), w, mk)...)
 	}
 	if e.DPoP != nil {
 		out = append(out, "")
@@ -189,15 +235,15 @@ func Detail(t *ui.Theme, e flows.Exchange, w int) []string {
 	}
 	out = append(out, "", t.Title.Render(fmt.Sprintf("RESPONSE  %s  %s", statusText(e), ui.Duration(e.Duration))))
 	if e.Err != "" {
-		out = append(out, t.Error.Render(ui.Truncate(e.Err, w)))
+		out = append(out, t.Error.Render(ui.Truncate(mk.Text(e.Err), w)))
 	}
 	if e.TLS != nil {
 		out = append(out, t.Subtle.Render(ui.Truncate(fmt.Sprintf("TLS %s %s client cert sent: %v", e.TLS.Version, e.TLS.CipherSuite, e.TLS.ClientCertSent), w)))
 	}
-	out = append(out, headerLines(e.ResponseHeaders, w)...)
+	out = append(out, headerLines(e.ResponseHeaders, w, mk)...)
 	if e.ResponseBody != "" {
 		out = append(out, "")
-		out = append(out, bodyLines(e.ResponseBody, w)...)
+		out = append(out, bodyLines(mk.Body(e.ResponseBody, e.ResponseHeaders.Get("Content-Type")), w, mk)...)
 		if e.BodyTruncated {
 			out = append(out, t.Subtle.Render("… body truncated"))
 		}
@@ -220,12 +266,12 @@ func ProofLines(t *ui.Theme, p *flows.ProofView, w int) []string {
 			continue
 		}
 		out = append(out, t.Subtle.Render(part.name))
-		out = append(out, bodyLines(string(b), w)...)
+		out = append(out, bodyLines(string(b), w, nil)...)
 	}
 	return out
 }
 
-func headerLines(h http.Header, w int) []string {
+func headerLines(h http.Header, w int, mk *render.Masker) []string {
 	keys := make([]string, 0, len(h))
 	for k := range h {
 		keys = append(keys, k)
@@ -234,19 +280,21 @@ func headerLines(h http.Header, w int) []string {
 	var out []string
 	for _, k := range keys {
 		for _, v := range h[k] {
-			out = append(out, ui.Truncate(k+": "+v, w))
+			out = append(out, ui.Truncate(k+": "+mk.Header(k, v), w))
 		}
 	}
 	return out
 }
 
-func bodyLines(body string, w int) []string {
+// bodyLines indents a JSON body (masking its token members with mk) and
+// wraps long lines.
+func bodyLines(body string, w int, mk *render.Masker) []string {
 	var buf bytes.Buffer
 	if json.Indent(&buf, []byte(body), "", "  ") == nil {
 		body = buf.String()
 	}
 	var out []string
-	for _, l := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
+	for _, l := range mk.JSONLines(strings.Split(strings.TrimRight(body, "\n"), "\n")) {
 		// wrap long lines (tokens) rather than cut them
 		for len([]rune(l)) > w {
 			r := []rune(l)

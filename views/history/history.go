@@ -24,6 +24,9 @@ type Entry struct {
 	Checks    []flows.Check
 	Exchanges []string // one line each: METHOD URL STATUS DURATION
 	Tokens    []string // one line each: kind, format, fingerprint, sub/exp
+	// Decoded are the run's tokens as history keeps them (header, claims,
+	// fingerprint), for comparing two runs; empty when the backend has none.
+	Decoded []Token
 }
 
 // Model is the history screen.
@@ -35,6 +38,7 @@ type Model struct {
 	w, h    int
 	up      key.Binding
 	down    key.Binding
+	cmp     compare // marking a run and the diff of two (compare.go)
 }
 
 // New builds an empty history screen.
@@ -42,12 +46,14 @@ func New(ctx *ui.Context) *Model {
 	return &Model{ctx: ctx,
 		up:   key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "newer")),
 		down: key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "older")),
+		cmp:  newCompare(),
 	}
 }
 
 // SetEntries shows a profile's runs.
 func (m *Model) SetEntries(profile string, es []Entry) {
 	m.profile, m.items, m.cursor = profile, es, 0
+	m.cmp.reset()
 }
 
 // SetSize is part of ui.Component.
@@ -56,6 +62,9 @@ func (m *Model) SetSize(w, h int) { m.w, m.h = w, h }
 // Update moves the selection.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyMsg); ok {
+		if m.compareKey(k) {
+			return nil
+		}
 		switch {
 		case key.Matches(k, m.up):
 			m.cursor = max(0, m.cursor-1)
@@ -71,6 +80,9 @@ func (m *Model) View() string {
 	t := m.ctx.Theme
 	w := max(30, m.w)
 	now := m.ctx.Now()
+	if m.cmp.diff != nil {
+		return m.diffView(w)
+	}
 	out := []string{t.Title.Render("History of " + m.profile + " (read-only, redacted)")}
 	if len(m.items) == 0 {
 		return strings.Join(append(out, t.Subtle.Render("no runs yet")), "\n")
@@ -83,6 +95,11 @@ func (m *Model) View() string {
 		if !e.OK {
 			mark = t.Fail.Render("✗")
 		}
+		if i == m.cmp.marked {
+			mark = t.Accent.Render("A") + mark
+		} else {
+			mark = " " + mark
+		}
 		line := fmt.Sprintf("%s %s %-5s %-18s %s", mark, e.Time.UTC().Format("2006-01-02 15:04:05Z"), ui.Age(now, e.Time), e.Flow, e.Error)
 		line = ui.Truncate(line, w-2)
 		if i == m.cursor {
@@ -93,7 +110,7 @@ func (m *Model) View() string {
 		out = append(out, line)
 	}
 	e := m.items[m.cursor]
-	out = append(out, "")
+	out = append(out, m.markLine(w))
 	if len(e.Checks) > 0 {
 		out = append(out, inspect.CheckLines(t, e.Checks, w)...)
 	}
@@ -110,7 +127,14 @@ func (m *Model) View() string {
 }
 
 // ShortHelp is part of ui.Component.
-func (m *Model) ShortHelp() []key.Binding { return []key.Binding{m.up, m.down} }
+func (m *Model) ShortHelp() []key.Binding {
+	if m.cmp.diff != nil {
+		return m.cmp.diffHelp()
+	}
+	return []key.Binding{m.up, m.down, m.cmp.mark, m.cmp.compare}
+}
 
 // FullHelp is part of ui.Component.
-func (m *Model) FullHelp() [][]key.Binding { return [][]key.Binding{{m.up, m.down}} }
+func (m *Model) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{m.up, m.down}, {m.cmp.mark, m.cmp.compare, m.cmp.next, m.cmp.allKey, m.cmp.back}}
+}

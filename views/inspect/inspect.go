@@ -17,10 +17,15 @@ import (
 	"authlab/views/ui"
 )
 
+// RevealFor is how long a revealed token stays in clear.
+const RevealFor = 10 * time.Second
+
 // Token is one tab of the inspector.
 type Token struct {
 	Label string // "access", "id", "refresh", "pasted"
 	Tok   *flows.DecodedToken
+	// Raw is the token itself, shown masked unless revealed ("" shows nothing).
+	Raw string
 	// Received is when the token arrived (start of the expiry bar when there is no iat).
 	Received time.Time
 }
@@ -61,6 +66,9 @@ type Model struct {
 	// checks) per width, so a 200-claim token costs nothing per frame.
 	static map[int]*tabCache
 	cacheW int
+	// the token of tab revealTab is shown in clear until revealUntil
+	revealUntil time.Time
+	revealTab   int
 }
 
 // New builds an empty inspector.
@@ -81,6 +89,32 @@ func (m *Model) Data() Data { return m.data }
 
 // HasTokens reports whether there is anything to inspect.
 func (m *Model) HasTokens() bool { return len(m.data.Tokens) > 0 }
+
+// Selected is the token of the tab on show.
+func (m *Model) Selected() (Token, bool) {
+	if m.tab < len(m.data.Tokens) {
+		return m.data.Tokens[m.tab], true
+	}
+	return Token{}, false
+}
+
+// Reveal shows the selected token in clear until until; it reports false
+// when there is no raw token to show.
+func (m *Model) Reveal(until time.Time) bool {
+	if tk, ok := m.Selected(); !ok || tk.Raw == "" {
+		return false
+	}
+	m.revealUntil, m.revealTab = until, m.tab
+	return true
+}
+
+// Hide masks again what Reveal showed.
+func (m *Model) Hide() { m.revealUntil = time.Time{} }
+
+// Revealed reports whether the selected token is shown in clear.
+func (m *Model) Revealed() bool {
+	return m.tab == m.revealTab && m.ctx.Now().Before(m.revealUntil)
+}
 
 // SetSize is part of ui.Component.
 func (m *Model) SetSize(w, h int) {
@@ -175,6 +209,9 @@ func (m *Model) dynamic(tk Token, w int) []string {
 		}
 		out = append(out, ui.Truncate(headerLine(d.Header), w-24)+" · "+v)
 	}
+	if tk.Raw != "" {
+		out = append(out, m.rawLines(tk.Raw, w)...)
+	}
 	if d.Format != "opaque" && d.Format != "jwe" {
 		o.Width = w - 7
 		out = append(out, "EXPIRY "+render.ExpiryBar(startOf(d, tk.Received), expOf(d), o))
@@ -193,6 +230,22 @@ func (m *Model) dynamic(tk Token, w int) []string {
 		out = append(out, strings.Split(render.SkewLine(sk, m.leeway(), o), "\n")...)
 	}
 	return out
+}
+
+// rawLines show the token masked, or whole (wrapped) while revealed.
+func (m *Model) rawLines(raw string, w int) []string {
+	t := m.ctx.Theme
+	if !m.Revealed() {
+		return []string{ui.Truncate("TOKEN  "+render.MaskToken(raw)+t.Subtle.Render("  (masked)"), w)}
+	}
+	left := int(m.revealUntil.Sub(m.ctx.Now()).Seconds() + 0.999)
+	out := []string{"TOKEN  " + t.Warn.Render(fmt.Sprintf("in clear for %d s", left))}
+	r := []rune(render.Printable(raw))
+	for len(r) > w {
+		out = append(out, string(r[:w]))
+		r = r[w:]
+	}
+	return append(out, string(r))
 }
 
 func expOf(d *flows.DecodedToken) time.Time {

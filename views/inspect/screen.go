@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -25,6 +26,7 @@ type Screen struct {
 	pasted bool // the inspector shows a token (else the prompt has focus)
 	submit key.Binding
 	back   key.Binding
+	reveal key.Binding
 }
 
 // NewScreen builds the screen with an empty prompt.
@@ -35,7 +37,19 @@ func NewScreen(ctx *ui.Context) *Screen {
 	return &Screen{ctx: ctx, insp: New(ctx), paste: pi,
 		submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "inspect")),
 		back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		reveal: RevealKey(),
 	}
+}
+
+// RevealKey is the key that shows the focused token in clear for RevealFor
+// (the run screen uses it too).
+func RevealKey() key.Binding {
+	return key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "reveal"))
+}
+
+// RevealNote is what the status line says when a token is revealed.
+func RevealNote() string {
+	return fmt.Sprintf("the token is shown in clear for %d s (R masks it again)", int(RevealFor.Seconds()))
 }
 
 // Prompt shows an empty paste prompt with focus.
@@ -99,6 +113,9 @@ func (s *Screen) SetSize(w, h int) {
 // Update is part of ui.Component.
 func (s *Screen) Update(msg tea.Msg) tea.Cmd {
 	if s.pasted {
+		if k, ok := msg.(tea.KeyMsg); ok && key.Matches(k, s.reveal) {
+			return s.toggleReveal()
+		}
 		return s.insp.Update(msg)
 	}
 	if k, ok := msg.(tea.KeyMsg); ok {
@@ -110,6 +127,21 @@ func (s *Screen) Update(msg tea.Msg) tea.Cmd {
 		}
 	}
 	return s.paste.Update(msg)
+}
+
+// toggleReveal reveals the token on show, or masks it again; the status
+// line says which (the inspector is Live, so the clock's ticks end it).
+func (s *Screen) toggleReveal() tea.Cmd {
+	note := "the token is masked again"
+	switch {
+	case s.insp.Revealed():
+		s.insp.Hide()
+	case s.insp.Reveal(s.ctx.Now().Add(RevealFor)):
+		note = RevealNote()
+	default:
+		note = "no raw token to reveal"
+	}
+	return func() tea.Msg { return ui.NoteMsg{Text: note} }
 }
 
 // View is part of ui.Component.
@@ -130,7 +162,7 @@ func (s *Screen) ShortHelp() []key.Binding {
 	if !s.pasted {
 		return []key.Binding{s.submit, s.back}
 	}
-	return s.insp.ShortHelp()
+	return append(s.insp.ShortHelp(), s.reveal)
 }
 
 // FullHelp is part of ui.Component.
@@ -138,5 +170,5 @@ func (s *Screen) FullHelp() [][]key.Binding {
 	if !s.pasted {
 		return [][]key.Binding{{s.submit, s.back}}
 	}
-	return s.insp.FullHelp()
+	return append(s.insp.FullHelp(), []key.Binding{s.reveal})
 }

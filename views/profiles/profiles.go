@@ -1,6 +1,7 @@
 // Package profiles is the profile list: filter, kind badge, last result and
-// age, the import prompt, and the actions on the selected profile (emitted as
-// messages; the root model does the work).
+// age, the import prompt, the selected profile's detail pane (detail.go),
+// and the actions on the selected profile (emitted as messages; the root
+// model does the work).
 package profiles
 
 import (
@@ -57,6 +58,7 @@ const (
 	ActInspect   Action = "inspect" // open the token inspector
 	ActBench     Action = "bench"
 	ActAudit     Action = "audit" // audit an API with the profile's token
+	ActCheck     Action = "check" // check the profile's issuer (FAPI 2.0, RFC 9700)
 	// ActTrust asks which secrets of the profile await confirmation; the
 	// root answers with AskTrust. ActConfirmTrust is sent after y.
 	ActTrust        Action = "trust"
@@ -78,7 +80,9 @@ type KeyMap struct {
 	Export, Import, History, Trust          key.Binding
 	Confirm, Cancel                         key.Binding
 	// Inspect, Bench and Audit open other screens (Bench only when SetBench allows)
-	Inspect, Bench, Audit key.Binding
+	Inspect, Bench, Audit, Check key.Binding
+	// Pane shows or hides the selected profile's detail
+	Pane key.Binding
 }
 
 // DefaultKeyMap is the list's default keys.
@@ -106,6 +110,8 @@ func DefaultKeyMap() KeyMap {
 		Inspect:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "inspect a token")),
 		Bench:       key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "bench")),
 		Audit:       key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "audit")),
+		Check:       key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "check IdP")),
+		Pane:        key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "detail")),
 	}
 }
 
@@ -126,6 +132,8 @@ type Model struct {
 	status   string
 	loaded   bool // the store was read (until then the list says so)
 	imp      importPrompt
+	detail   *Detail // the selected profile's, once the root read it
+	paneOn   bool
 }
 
 // New builds an empty list, reading until SetRows or SetLoaded.
@@ -133,7 +141,7 @@ func New(ctx *ui.Context) *Model {
 	ti := ui.NewInput("filter", 128)
 	ti.Prompt = "/"
 	ti.Placeholder = "filter by name or kind"
-	return &Model{ctx: ctx, keys: DefaultKeyMap(), filter: ti, imp: newImportPrompt()}
+	return &Model{ctx: ctx, keys: DefaultKeyMap(), filter: ti, imp: newImportPrompt(), paneOn: true}
 }
 
 // SetLoaded marks the store as read even when reading failed (the root
@@ -225,7 +233,9 @@ func (m *Model) SetSize(w, h int) {
 	m.scroll()
 }
 
-func (m *Model) listHeight() int { return max(1, m.h-3) } // header, filter/status lines
+// listHeight is the rows shown: less the header, filter/status and count
+// lines, and the detail pane when it is below.
+func (m *Model) listHeight() int { return max(1, m.h-3-m.paneHeight()) }
 
 func (m *Model) scroll() {
 	lh := m.listHeight()
@@ -346,8 +356,13 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			return m.act(ActBench)
 		case key.Matches(msg, m.keys.Audit):
 			return m.act(ActAudit)
+		case key.Matches(msg, m.keys.Check):
+			return m.act(ActCheck)
 		case key.Matches(msg, m.keys.History):
 			return m.act(ActHistory)
+		case key.Matches(msg, m.keys.Pane):
+			m.paneOn = !m.paneOn
+			m.scroll()
 		case key.Matches(msg, m.keys.Delete):
 			if n := m.Selected(); n != "" {
 				m.confirm = n
@@ -398,11 +413,15 @@ func (m *Model) View() string {
 	}
 	now := m.ctx.Now()
 	var b strings.Builder
-	w := max(20, m.w)
+	full := max(20, m.w)
+	w := full
+	if pw := m.paneWidth(); pw > 0 {
+		w = full - pw - 3 // the pane and its " │ " separator
+	}
 	nameW := max(10, w-8-8-6-2-2)
 	errW := 0
 	if w >= 100 {
-		// wide terminals: room for the last error
+		// wide lists: room for the last error
 		nameW = max(10, w/3)
 		errW = w - nameW - 8 - 8 - 6 - 2 - 5
 	}
@@ -456,6 +475,8 @@ func (m *Model) View() string {
 	for i := end - m.offset; i < lh; i++ {
 		b.WriteByte('\n')
 	}
+	m.withPane(&b, w, lh)
+	w = full
 	switch {
 	case m.trust != "":
 		b.WriteString(t.Warn.Render(ui.Truncate("Send "+m.trustMsg+"? y to confirm, n to keep refusing", w)))
@@ -498,7 +519,7 @@ func (m *Model) ShortHelp() []key.Binding {
 	if m.filterOn {
 		return []key.Binding{m.keys.ClearFilter, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply"))}
 	}
-	return []key.Binding{m.keys.Run, m.keys.Filter, m.keys.New, m.keys.Edit, m.keys.Delete, m.keys.Bench}
+	return []key.Binding{m.keys.Run, m.keys.Filter, m.keys.New, m.keys.Edit, m.keys.Delete, m.keys.Pane, m.keys.Bench}
 }
 
 // NavHelp is part of ui.Navigator.
@@ -508,7 +529,7 @@ func (m *Model) NavHelp() []key.Binding { return []key.Binding{m.keys.Inspect, m
 func (m *Model) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{m.keys.Up, m.keys.Down, m.keys.PageUp, m.keys.PageDown, m.keys.Top, m.keys.Bottom},
-		{m.keys.Run, m.keys.New, m.keys.Edit, m.keys.Duplicate, m.keys.Delete, m.keys.Audit},
-		{m.keys.Filter, m.keys.ClearFilter, m.keys.Export, m.keys.Import, m.keys.History, m.keys.Trust},
+		{m.keys.Run, m.keys.New, m.keys.Edit, m.keys.Duplicate, m.keys.Delete, m.keys.Audit, m.keys.Check},
+		{m.keys.Filter, m.keys.ClearFilter, m.keys.Export, m.keys.Import, m.keys.History, m.keys.Trust, m.keys.Pane},
 	}
 }

@@ -1,6 +1,10 @@
 // Package run is the run screen: a live step timeline while a flow runs (with
 // the authorization URL or the device code while it waits for the user), then
-// tabs for the token inspector, the exchanges, the checks and raw JSON.
+// tabs for the token inspector, the exchanges, the checks, raw JSON and the
+// timeline in full (PAR, the request object and a JARM response decoded).
+//
+// Tokens are masked on every tab (render.Masker): R shows the focused one
+// in clear for inspect.RevealFor; y still copies the real token.
 package run
 
 import (
@@ -16,6 +20,7 @@ import (
 	"authlab/flows"
 	"authlab/views/exchanges"
 	"authlab/views/inspect"
+	"authlab/views/render"
 	"authlab/views/ui"
 )
 
@@ -37,6 +42,11 @@ const (
 	ActCancel      Action = "cancel"
 	// ActApproveDevice approves the device code at the embedded mock IdP (demos).
 	ActApproveDevice Action = "approve-device"
+	// ActReveal: a token is shown in clear (Note says what; the root keeps
+	// the clock ticking so it is masked again on time).
+	ActReveal Action = "reveal"
+	// ActHAR writes the run's exchanges as HAR beside the store.
+	ActHAR Action = "har"
 )
 
 // ActionMsg asks the root model to act on the run.
@@ -44,6 +54,10 @@ type ActionMsg struct {
 	Action   Action
 	RunID    int
 	Exchange *flows.Exchange // for copy-curl
+	// Token is the label of the token to copy ("access", "id", "refresh").
+	Token string
+	// Note is what the status line says (reveal).
+	Note string
 }
 
 // Tab is one of the result tabs.
@@ -54,9 +68,10 @@ const (
 	TabExchanges
 	TabChecks
 	TabRaw
+	TabTimeline
 )
 
-func tabNames() []string { return []string{"Token", "Exchanges", "Checks", "Raw JSON"} }
+func tabNames() []string { return []string{"Token", "Exchanges", "Checks", "Raw JSON", "Timeline"} }
 
 // KeyMap is the run screen's keys.
 type KeyMap struct {
@@ -65,6 +80,7 @@ type KeyMap struct {
 	CallAPI, CopyToken, CopyCurl, CopyCurlSecrets key.Binding
 	OpenURL, CopyURL, Cancel, Approve             key.Binding
 	Up, Down                                      key.Binding
+	Reveal, HAR                                   key.Binding
 }
 
 // DefaultKeyMap is the run screen's default keys.
@@ -87,6 +103,8 @@ func DefaultKeyMap() KeyMap {
 		Approve:         key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "approve at the mock IdP")),
 		Up:              key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:            key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Reveal:          inspect.RevealKey(),
+		HAR:             key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "save HAR")),
 	}
 }
 
@@ -118,9 +136,15 @@ type Model struct {
 	insp    *inspect.Model
 	exch    *exchanges.Model
 	raw     []string
-	scroll  int
-	note    string
-	w, h    int
+	// mask hides the tokens the run received; rawMasked is raw through it
+	mask      *render.Masker
+	rawMasked []string
+	// revealUntil: tab revealTab (raw JSON, timeline) shows tokens in clear
+	revealUntil time.Time
+	revealTab   Tab
+	scroll      int
+	note        string
+	w, h        int
 	// CanApprove: an embedded mock IdP can approve device codes (demo).
 	CanApprove bool
 }
@@ -128,7 +152,7 @@ type Model struct {
 // New builds an idle run screen.
 func New(ctx *ui.Context) *Model {
 	sp := spinner.New(spinner.WithSpinner(spinner.Line))
-	return &Model{ctx: ctx, keys: DefaultKeyMap(), spin: sp, insp: inspect.New(ctx), exch: exchanges.New(ctx)}
+	return &Model{ctx: ctx, keys: DefaultKeyMap(), spin: sp, insp: inspect.New(ctx), exch: exchanges.New(ctx), mask: render.NewMasker()}
 }
 
 // ID is the run the screen shows; messages of other runs are stale.
@@ -150,8 +174,12 @@ func (m *Model) Inspector() *inspect.Model { return m.insp }
 func (m *Model) Begin(id int, profile, flow string, now time.Time) tea.Cmd {
 	*m = Model{ctx: m.ctx, keys: m.keys, spin: m.spin, insp: m.insp, exch: m.exch, w: m.w, h: m.h, tab: m.tab, CanApprove: m.CanApprove}
 	m.id, m.profile, m.flow, m.running, m.started = id, profile, flow, true, now
+	m.mask = render.NewMasker()
 	m.insp.SetData(inspect.Data{})
+	m.insp.Hide()
 	m.exch.SetItems(nil)
+	m.exch.SetMasker(m.mask)
+	m.exch.Hide()
 	m.resize()
 	return m.spin.Tick
 }
@@ -173,6 +201,7 @@ func (m *Model) Step(e flows.StepEvent) {
 
 // Exchange records an HTTP exchange as it happens.
 func (m *Model) Exchange(x flows.Exchange) {
+	m.mask.LearnExchange(x)
 	m.xs = append(m.xs, x)
 	m.exch.SetItems(m.xs)
 	// the device grant's polls show as exchanges: count them live
@@ -222,6 +251,7 @@ func (m *Model) Finish(r *flows.Result, data inspect.Data) {
 	m.result = r
 	m.authURL, m.device, m.qr = "", nil, ""
 	if r != nil {
+		m.mask.LearnResult(r)
 		if len(r.Exchanges) >= len(m.xs) {
 			m.xs = r.Exchanges
 			m.exch.SetItems(m.xs)
@@ -236,6 +266,7 @@ func (m *Model) Finish(r *flows.Result, data inspect.Data) {
 			b = []byte("cannot encode result: " + err.Error())
 		}
 		m.raw = strings.Split(string(b), "\n")
+		m.rawMasked = m.mask.JSONLines(m.raw)
 	}
 	m.insp.SetData(data)
 	// land on the tokens when there are any, else on the checks (the why)
@@ -366,7 +397,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			m.tab = (m.tab + Tab(len(tabNames())) - 1) % Tab(len(tabNames()))
 			m.scroll = 0
 			return nil
-		case msg.String() >= "1" && msg.String() <= "4" && len(msg.String()) == 1:
+		case len(msg.String()) == 1 && msg.String() >= "1" && msg.String()[0] < '1'+byte(len(tabNames())):
 			m.tab = Tab(msg.String()[0] - '1')
 			m.scroll = 0
 			return nil
@@ -383,7 +414,16 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(msg, m.keys.CallAPI):
 			return act(ActCallAPI)
 		case key.Matches(msg, m.keys.CopyToken):
-			return act(ActCopyToken)
+			label := "access"
+			if tk, ok := m.insp.Selected(); ok && m.tab == TabToken {
+				label = tk.Label
+			}
+			id := m.id
+			return func() tea.Msg { return ActionMsg{Action: ActCopyToken, RunID: id, Token: label} }
+		case key.Matches(msg, m.keys.Reveal):
+			return m.toggleReveal()
+		case key.Matches(msg, m.keys.HAR):
+			return act(ActHAR)
 		case key.Matches(msg, m.keys.CopyCurl), key.Matches(msg, m.keys.CopyCurlSecrets):
 			x, ok := m.exch.Selected()
 			if !ok {
@@ -411,8 +451,65 @@ func (m *Model) Back() (tea.Cmd, bool) {
 	return nil, false
 }
 
-// Live is part of ui.Ticker: the tokens' expiry bars count down.
-func (m *Model) Live() bool { return m.insp.HasTokens() }
+// Live is part of ui.Ticker: the tokens' expiry bars count down, and a
+// revealed token is masked again when its time is up.
+func (m *Model) Live() bool { return m.insp.HasTokens() || m.Revealed() }
+
+// Revealed reports whether the focused tab shows a token in clear.
+func (m *Model) Revealed() bool {
+	switch m.tab {
+	case TabToken:
+		return m.insp.Revealed()
+	case TabExchanges:
+		return m.exch.Revealed()
+	case TabRaw, TabTimeline:
+		return m.tab == m.revealTab && m.ctx.Now().Before(m.revealUntil)
+	}
+	return false
+}
+
+// toggleReveal shows the focused tab's token in clear for
+// inspect.RevealFor (the selected token, the open exchange, raw JSON, the
+// timeline), or masks it again.
+func (m *Model) toggleReveal() tea.Cmd {
+	if m.Revealed() {
+		m.insp.Hide()
+		m.exch.Hide()
+		m.revealUntil = time.Time{}
+		m.note = ""
+		id := m.id
+		return func() tea.Msg { return ActionMsg{Action: ActReveal, RunID: id, Note: "the token is masked again"} }
+	}
+	until := m.ctx.Now().Add(inspect.RevealFor)
+	ok := false
+	switch m.tab {
+	case TabToken:
+		ok = m.insp.Reveal(until)
+	case TabExchanges:
+		ok = m.exch.Reveal(until)
+		if !ok {
+			m.note = "open an exchange (enter) to reveal its tokens"
+			return nil
+		}
+	case TabRaw, TabTimeline:
+		m.revealUntil, m.revealTab, ok = until, m.tab, true
+	}
+	if !ok {
+		m.note = "nothing to reveal here"
+		return nil
+	}
+	m.note = "" // the status line says it
+	id, note := m.id, inspect.RevealNote()
+	return func() tea.Msg { return ActionMsg{Action: ActReveal, RunID: id, Note: note} }
+}
+
+// masker is what masks the focused tab: nil while it is revealed.
+func (m *Model) masker() *render.Masker {
+	if m.Revealed() {
+		return nil
+	}
+	return m.mask
+}
 
 func (m *Model) forward(msg tea.Msg) tea.Cmd {
 	switch m.tab {
@@ -471,8 +568,8 @@ func (m *Model) View() string {
 			mark = t.Subtle.Render("·")
 		}
 		line := "  " + mark + " " + ui.Pad(s.name, 22) + " " + ui.Pad(ui.Duration(s.dur), 7)
-		if s.detail != "" {
-			line += " " + t.Subtle.Render(ui.Truncate(s.detail, max(5, w-36)))
+		if d := m.mask.Text(summary(s)); d != "" {
+			line += " " + t.Subtle.Render(ui.Truncate(d, max(5, w-36)))
 		}
 		out = append(out, line)
 	}
@@ -480,7 +577,7 @@ func (m *Model) View() string {
 		out = append(out, dpopLine(t, m.result, w))
 	}
 	if m.result != nil && m.result.Err != nil {
-		out = append(out, t.Error.Render(ui.Truncate("  "+string(m.result.Err.Kind)+": "+m.result.Err.Message, w)))
+		out = append(out, t.Error.Render(ui.Truncate("  "+string(m.result.Err.Kind)+": "+m.mask.Text(m.result.Err.Message), w)))
 	}
 	if m.running {
 		out = append(out, "")
@@ -518,19 +615,35 @@ func (m *Model) View() string {
 	case TabExchanges:
 		body = m.exch.View()
 	case TabChecks:
-		lines := inspect.CheckLines(t, m.result.Checks, w)
+		lines := inspect.CheckLines(t, maskChecks(m.mask, m.result.Checks), w)
 		if len(lines) == 0 {
 			lines = []string{t.Subtle.Render("no checks")}
 		}
 		body = m.window(lines, bh)
 	case TabRaw:
-		body = m.window(m.raw, bh)
+		raw := m.rawMasked
+		if m.Revealed() {
+			raw = m.raw
+		}
+		body = m.window(raw, bh)
+	case TabTimeline:
+		body = m.window(m.timelineLines(w), bh)
 	}
 	out = append(out, body)
 	if m.note != "" {
 		out = append(out, t.Subtle.Render(ui.Truncate(m.note, w)))
 	}
 	return strings.Join(out, "\n")
+}
+
+// maskChecks is cs with the known tokens masked in their details.
+func maskChecks(mk *render.Masker, cs []flows.Check) []flows.Check {
+	out := make([]flows.Check, len(cs))
+	for i, c := range cs {
+		c.Detail = mk.Text(c.Detail)
+		out[i] = c
+	}
+	return out
 }
 
 func checkBadge(cs []flows.Check) string {
@@ -568,8 +681,9 @@ func (m *Model) waitingLines(w int) []string {
 	var out []string
 	if m.authURL != "" {
 		out = append(out, t.Title.Render("Waiting for the browser"), "Sign in at:")
-		// the URL is shown whole, wrapped, so it can be selected and copied
-		u := m.authURL
+		// the URL is shown whole, wrapped, so it can be selected and copied;
+		// a request object in it is masked (y copies the real URL)
+		u := m.mask.URL(m.authURL)
 		for len(u) > w {
 			out = append(out, u[:w])
 			u = u[w:]
@@ -625,6 +739,10 @@ func (m *Model) ShortHelp() []key.Binding {
 		return []key.Binding{m.keys.Cancel}
 	}
 	hs := []key.Binding{m.keys.NextTab, m.keys.Rerun, m.keys.CopyToken}
+	if m.tab != TabChecks {
+		hs = append(hs, m.keys.Reveal)
+	}
+	hs = append(hs, m.keys.HAR)
 	switch m.tab {
 	case TabToken:
 		hs = append(hs, m.insp.ShortHelp()...)
@@ -640,7 +758,7 @@ func (m *Model) FullHelp() [][]key.Binding {
 	g := [][]key.Binding{
 		{m.keys.NextTab, m.keys.PrevTab, m.keys.Rerun, m.keys.Cancel},
 		{m.keys.Refresh, m.keys.Introspect, m.keys.Revoke, m.keys.Userinfo, m.keys.CallAPI},
-		{m.keys.CopyToken, m.keys.CopyCurl, m.keys.CopyCurlSecrets, m.keys.OpenURL},
+		{m.keys.CopyToken, m.keys.CopyCurl, m.keys.CopyCurlSecrets, m.keys.OpenURL, m.keys.Reveal, m.keys.HAR},
 	}
 	switch m.tab {
 	case TabToken:
