@@ -67,7 +67,8 @@ func cachesToken(res *flows.Result) bool {
 		return false
 	}
 	switch res.Flow {
-	case flows.FlowClientCredentials, flows.FlowAuthCode, flows.FlowDevice, flows.FlowTokenExchange, flows.FlowRefresh:
+	case flows.FlowClientCredentials, flows.FlowAuthCode, flows.FlowDevice, flows.FlowTokenExchange, flows.FlowRefresh,
+		flows.FlowPassword, flows.FlowJWTBearer:
 		return true
 	}
 	return false

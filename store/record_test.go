@@ -221,3 +221,27 @@ func TestRecordRunAdHocAndClock(t *testing.T) {
 	}
 	s2.Close()
 }
+
+// TestRecordRunCachesEveryTokenGrant: each grant that issues tokens caches
+// them, so `run --flow introspect` and `token get` find the token after a
+// password or jwt-bearer run as after client credentials.
+func TestRecordRunCachesEveryTokenGrant(t *testing.T) {
+	for _, flow := range []string{flows.FlowClientCredentials, flows.FlowAuthCode, flows.FlowDevice,
+		flows.FlowTokenExchange, flows.FlowRefresh, flows.FlowPassword, flows.FlowJWTBearer} {
+		s, _ := openTemp(t)
+		if err := s.RecordRun("p", tokenResult(flow, map[string]any{"access_token": "at-" + flow})); err != nil {
+			t.Fatal(err)
+		}
+		ct, err := s.GetToken("p")
+		if err != nil || ct.Flow != flow {
+			t.Fatalf("%s: not cached (%v)", flow, err)
+		}
+	}
+	s, _ := openTemp(t)
+	if err := s.RecordRun("p", tokenResult(flows.FlowIntrospect, map[string]any{"access_token": "at-x"})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetToken("p"); err == nil {
+		t.Fatal("a follow-up replaced the cached token")
+	}
+}

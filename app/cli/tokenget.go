@@ -42,7 +42,7 @@ The token comes from the store's token cache when it is valid for at least
 --min-ttl more. Otherwise it is renewed: with the refresh_token grant when the
 cache holds a refresh token (a rotated refresh token is kept), else by running
 the profile's flow again for kinds that need no person (client-credentials,
-mtls, token-exchange with --subject-token). auth-code and device profiles
+mtls, jwt-bearer, password, token-exchange with --subject-token). auth-code and device profiles
 without a usable refresh token need a browser: run 'authlab run NAME' once.
 A token whose expiry is unknown (no expires_in, not a JWT with exp) is used
 as it is.
@@ -364,7 +364,7 @@ func (tg *tokenGetter) needsBrowser(why string) error {
 // nonInteractive: kinds whose flow runs without a person.
 func (tg *tokenGetter) nonInteractive() bool {
 	switch tg.p.Kind {
-	case store.KindClientCredentials, store.KindMTLS:
+	case store.KindClientCredentials, store.KindMTLS, store.KindJWTBearer, store.KindPassword:
 		return true
 	case store.KindTokenExchange:
 		return tg.subject != ""

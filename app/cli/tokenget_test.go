@@ -348,3 +348,40 @@ func firstLine(s string) string {
 	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return l
 }
+
+// TestTokenGetRenewsPasswordAndJWTBearer: the two grants that need no person
+// are renewed by running the profile's flow again, not refused as needing a
+// browser.
+func TestTokenGetRenewsPasswordAndJWTBearer(t *testing.T) {
+	idp := mockidptest.New(t)
+	c := newGrantCounter(t, idp)
+	st := filepath.Join(t.TempDir(), "s.db")
+	for _, args := range [][]string{
+		{"legacy", "--kind", "password", "--token-url", c.srv.URL + "/token", "--client-id", "demo-password",
+			"--client-secret", "demo-password-secret", "--username", "bob", "--password", "bob", "--scope", "api:read"},
+		{"bearer", "--kind", "jwt-bearer", "--issuer", idp.Issuer(), "--client-id", "demo-jwt",
+			"--private-key", demoKeyFile, "--assertion-key", demoKeyFile, "--assertion-claims", `{"sub":"bob"}`, "--scope", "api:read"},
+	} {
+		if code, out, errs := runAuthlab(t, st, "", append([]string{"profile", "add"}, args...)...); code != 0 {
+			t.Fatalf("profile add %s: exit %d %s %s", args[0], code, out, errs)
+		}
+		name := args[0]
+		code, first, errs := runAuthlab(t, st, "", "token", "get", name)
+		if code != 0 || strings.Count(first, "\n") != 1 || len(first) < 20 || strings.Contains(errs, "needs a browser") {
+			t.Fatalf("%s first get: exit %d stdout %q stderr %q", name, code, first, errs)
+		}
+		expireCache(t, st, name)
+		code, renewed, errs := runAuthlab(t, st, "", "token", "get", name)
+		if code != 0 || renewed == first || strings.TrimSpace(renewed) != cachedResponse(t, st, name)["access_token"] {
+			t.Fatalf("%s renewal: exit %d stderr %q, same token %v", name, code, errs, renewed == first)
+		}
+		if strings.Contains(first+renewed+errs, "demo-password-secret") {
+			t.Fatal("a secret reached the output")
+		}
+	}
+	// The password profile's two tokens came from the IdP: one password
+	// grant, then a refresh or a second password grant.
+	if n := c.total.Load(); n != 2 || c.count("password") < 1 {
+		t.Fatalf("password profile: %d token requests (%d password grants), want 2", n, c.count("password"))
+	}
+}
