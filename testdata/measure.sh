@@ -5,7 +5,7 @@
 #
 #   bash testdata/measure.sh [SECTION...]
 #
-# Sections (all by default): profiles inspect flow mtls idp bench.
+# Sections (all by default): profiles inspect flow mtls idp bench fapi tokenget.
 # Env: BIN (bin/authlab), RUNS (hyperfine runs, 5), DURATION (10s), CONC (32),
 # ROUNDS (bench-vs-hey rounds per algorithm, 4).
 set -euo pipefail
@@ -153,9 +153,41 @@ section_bench() {
   done
 }
 
+section_fapi() {
+  echo "== flow auth-code --par --request-object --response-mode jwt beside plain auth-code (curl as the browser), one run"
+  echo "   and check --profile fapi2 against the FAPI 2.0 mock IdP, metadata only and with the behaviour probes"
+  start_idp 19581
+  start_idp 19582 --fapi2
+  local I=http://127.0.0.1:19581 F=http://127.0.0.1:19582 K=$PWD/testdata/mockidp/demo-jwt.key
+  export BROWSER="curl -s -o /dev/null -L --max-time 20"
+  hf -n "auth-code (demo-jwt with private_key_jwt)" \
+     "$BIN --store $work/fapi.db flow auth-code --issuer $I --client-id demo-jwt --private-key $K --scope api:read --json" \
+     -n "auth-code --par --request-object --response-mode jwt" \
+     "$BIN --store $work/fapi.db flow auth-code --issuer $I --client-id demo-jwt --private-key $K --scope api:read --par --request-object --response-mode jwt --json"
+  hf -n "check --profile fapi2 (metadata)" "$BIN check --issuer $F --profile fapi2" \
+     -n "check --profile fapi2 with probes (demo-jwt --fapi2)" \
+     "$BIN --store $work/fapi.db check --issuer $F --profile fapi2 --client-id demo-jwt --private-key $K --fapi2"
+}
+
+section_tokenget() {
+  echo "== token get on a warm cache beside authlab version (the floor), one run; then 20 processes after expiry"
+  start_idp 19583
+  local I=http://127.0.0.1:19583 S=$work/tg.db
+  "$BIN" --store "$S" profile add tg --kind client-credentials --issuer $I --client-id demo-cc --client-secret demo-cc-secret >/dev/null
+  "$BIN" --store "$S" token get tg >/dev/null
+  hf "$BIN --store $S token get tg" "$BIN version"
+  # The renewal after expiry: the test expires the cached token in the store,
+  # starts 20 processes at once and asserts one token request at the IdP.
+  local walls
+  walls=$(go test -count=5 -v -run '^TestTokenGetConcurrentProcesses$' ./app/cli |
+    awk '/processes after expiry/ {print $NF == "time" ? $(NF-2) : $NF}' | sed 's/ms$//')
+  echo "  20 processes after expiry, one renewal (asserted), 5 rounds: $(echo $walls) ms"
+  echo "  20-caller renewal wall time: median $(printf '%s\n' $walls | median) ms"
+}
+
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(profiles inspect flow mtls idp bench)
+[ ${#sections[@]} -gt 0 ] || sections=(profiles inspect flow mtls idp bench fapi tokenget)
 for s in "${sections[@]}"; do
-  declare -F "section_$s" >/dev/null || { echo "unknown section $s (profiles inspect flow mtls idp bench)"; exit 2; }
+  declare -F "section_$s" >/dev/null || { echo "unknown section $s (profiles inspect flow mtls idp bench fapi tokenget)"; exit 2; }
   "section_$s"
 done

@@ -156,6 +156,7 @@ func runAudit(cmd *cobra.Command, g *globals, f *auditFlags, args []string) erro
 	if rep.Err != nil {
 		// A failed baseline is exit 2 (README); with --json the baseline
 		// statuses still go to stdout.
+		explainFlags(rep.Err, flagFor)
 		var be *audit.BaselineError
 		if f.ff.asJSON && errors.As(rep.Err, &be) {
 			_ = tokWriteJSON(g.stdout, rep)

@@ -55,7 +55,7 @@ type benchFlags struct {
 func addBenchFlags(fs *pflag.FlagSet, b *benchFlags, probe bool) {
 	addProfileFlags(fs, &b.prof)
 	// Profile bookkeeping and interactive-only flags mean nothing to bench.
-	for _, name := range []string{"tag", "notes", "redirect-port", "param", "api-key", "api-key-header", "auth-url", "device-url"} {
+	for _, name := range []string{"tag", "notes", "redirect-port", "param", "api-key", "api-key-header", "api-key-query", "auth-url", "device-url"} {
 		fs.MarkHidden(name)
 	}
 	fs.StringVar(&b.token, "token", "", "token: refresh token (refresh), subject token (token-exchange), access token (call, introspect); a value or env:NAME")
@@ -369,7 +369,7 @@ func runBench(cmd *cobra.Command, g *globals, b *benchFlags, args []string) erro
 		return asExit(err)
 	}
 	if w := bench.RateWarning(target, b.rate); w != "" {
-		fmt.Fprintf(g.stderr, "authlab: %s\n", w)
+		fmt.Fprintf(g.stderr, "authlab: %s; use --rate %d\n", w, bench.PoliteRate)
 	}
 	if flowIsTerminal(g.stderr) && !b.asJSON {
 		cfg.OnSnapshot = progressLine(g.stderr)
@@ -627,7 +627,7 @@ func firstNonEmpty(v ...string) string {
 	return ""
 }
 
-// apiKeyBenchOp repeats an api-key profile's request (apikey.Request.Build,
+// apiKeyBenchOp repeats an api-key profile's request (bench.APIKeyOp,
 // what `authlab run` sends) against --call, else the profile's target URL.
 func apiKeyBenchOp(s *bench.Setup, p store.Profile, b *benchFlags) (bench.Op, string, error) {
 	if p.Kind != store.KindAPIKey {
@@ -641,8 +641,9 @@ func apiKeyBenchOp(s *bench.Setup, p store.Profile, b *benchFlags) (bench.Op, st
 		req.URL = b.call
 	}
 	req.Method = b.method
-	if err := req.Validate(); err != nil {
+	op, err := s.APIKeyOp(req)
+	if err != nil {
 		return nil, "", usageErr("%s", explainFlags(err, requestFlagFor))
 	}
-	return s.RequestOp(apikey.Flow, req.Build), req.URL, nil
+	return op, req.URL, nil
 }

@@ -110,7 +110,7 @@ type flowFlags struct {
 // registered by addProfileFlags but meaningless for an OAuth flow.
 func profileOnlyFlags() []string {
 	return []string{"tag", "notes", "scheme", "hmac-key", "key-id", "label", "components",
-		"region", "service", "access-key", "api-key", "api-key-header", "target-url"}
+		"region", "service", "access-key", "api-key", "api-key-header", "api-key-query", "target-url"}
 }
 
 func addFlowFlags(fs *pflag.FlagSet, f *flowFlags, withProfile bool) {

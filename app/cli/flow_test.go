@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"authlab/flows/oauth/oauthtest"
+	"authlab/internal/browsertest"
 	"authlab/mockidp"
 	"authlab/mockidp/mockidptest"
 	"authlab/store"
@@ -296,13 +298,7 @@ func lineFor(out, name string) string {
 // Chromium: $BROWSER is a wrapper that loads the URL; the mock IdP
 // auto-approves and redirects to the loopback callback.
 func TestFlowAuthCodeInChromium(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("AUTHLAB_REQUIRE_BROWSER") == "1" {
-			t.Fatal("chromium not found and AUTHLAB_REQUIRE_BROWSER=1")
-		}
-		t.Skip("chromium not installed (set AUTHLAB_REQUIRE_BROWSER=1 to make this a failure)")
-	}
+	chromium := browsertest.Path(t)
 	idp := mockidptest.New(t)
 	dir := t.TempDir()
 	wrapper := filepath.Join(dir, "browser.sh")
@@ -423,5 +419,42 @@ func TestFlowDeviceCLI(t *testing.T) {
 	}
 	if err := json.Unmarshal(out.Bytes(), &j); err != nil || !j.OK || j.Device.Polls < 1 {
 		t.Fatalf("%v %s", err, out.String())
+	}
+}
+
+// TestHelpHidesProfileOnlyFlags: `flow client-credentials --help` and
+// `bench --help` do not list the flags that only describe a saved
+// profile (api-key, HMAC, bookkeeping), while `profile add --help`, with
+// the same flag lines, does.
+func TestHelpHidesProfileOnlyFlags(t *testing.T) {
+	listed := func(help, name string) bool {
+		return regexp.MustCompile(`(?m)^\s+(-\w, )?--` + regexp.QuoteMeta(name) + `[ =]`).MatchString(help)
+	}
+	code, add, _ := runAuthlab(t, "", "", "profile", "add", "--help")
+	if code != 0 {
+		t.Fatalf("profile add --help: exit %d", code)
+	}
+	for _, n := range profileOnlyFlags() {
+		if !listed(add, n) {
+			t.Errorf("profile add --help does not list --%s: the check below would prove nothing", n)
+		}
+	}
+	code, flow, _ := runAuthlab(t, "", "", "flow", "client-credentials", "--help")
+	if code != 0 || !listed(flow, "client-id") {
+		t.Fatalf("flow client-credentials --help: exit %d\n%s", code, flow)
+	}
+	for _, n := range profileOnlyFlags() {
+		if listed(flow, n) {
+			t.Errorf("flow client-credentials --help lists the profile-only --%s", n)
+		}
+	}
+	code, bench, _ := runAuthlab(t, "", "", "bench", "--help")
+	if code != 0 || !listed(bench, "client-id") {
+		t.Fatalf("bench --help: exit %d\n%s", code, bench)
+	}
+	for _, n := range []string{"tag", "notes", "api-key", "api-key-header", "api-key-query"} {
+		if listed(bench, n) {
+			t.Errorf("bench --help lists the profile-only --%s", n)
+		}
 	}
 }

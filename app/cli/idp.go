@@ -39,10 +39,17 @@ Demo clients: demo-cc/demo-cc-secret (client_credentials), demo-web/demo-web-sec
 demo-native (public, PKCE), demo-jwt (private_key_jwt, key in
 testdata/mockidp/demo-jwt.key), demo-device (device code), demo-mtls
 (tls_client_auth CN=demo-mtls, with --tls). Users alice/alice and bob/bob.
+Demo resources: /api/hello takes an access token; /api/key takes the API key
+` + mockidp.DemoAPIKey + ` (config: api_key) in the ` + mockidp.APIKeyHeader + ` header or the
+` + mockidp.APIKeyQuery + ` query parameter.
 See --print-config for everything, and --config FILE to replace it.
 
 Signing keys persist in --keys (default: the store's directory) so a restarted
 IdP serves the same JWKS.`,
+		Example: `  authlab idp &
+  curl -H 'X-API-Key: ` + mockidp.DemoAPIKey + `' http://127.0.0.1:9090/api/key
+  authlab flow client-credentials --issuer http://127.0.0.1:9090 --client-id demo-cc \
+      --client-secret demo-cc-secret --scope api:read --call http://127.0.0.1:9090/api/hello`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

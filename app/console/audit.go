@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -306,31 +305,23 @@ func (b *StoreBackend) Audit(ctx context.Context, name, target string, obs flows
 // ExportAudit writes the report as JSON (the `authlab audit --json`
 // contract) and Markdown, beside the store (or in ExportDir).
 func (b *StoreBackend) ExportAudit(name string, rep *faudit.Report) (string, string, error) {
-	dir := b.ExportDir
-	if dir == "" {
-		dir = filepath.Dir(b.Path)
-	}
-	return writeAuditReport(dir, name, b.now(), rep)
+	return writeAuditReport(b.exportDir(), name, b.now(), rep)
 }
 
 // writeAuditReport writes audit-NAME-TIME.json and .md into dir.
 func writeAuditReport(dir, name string, at time.Time, rep *faudit.Report) (string, string, error) {
-	safe := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
-			return r
-		}
-		return '-'
-	}, name)
-	base := filepath.Join(dir, "audit-"+strings.Trim(safe, ".")+"-"+at.UTC().Format("20060102-150405"))
+	base := exportBase(dir, "audit", name, at)
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return "", "", err
 	}
-	if err := flows.WritePrivateFile(base+".json", append(data, '\n')); err != nil {
+	j, err := writeExport(base, ".json", append(data, '\n'))
+	if err != nil {
 		return "", "", err
 	}
-	if err := flows.WritePrivateFile(base+".md", []byte(auditview.Markdown(rep))); err != nil {
+	md, err := writeExport(base, ".md", []byte(auditview.Markdown(rep)))
+	if err != nil {
 		return "", "", err
 	}
-	return base + ".json", base + ".md", nil
+	return j, md, nil
 }

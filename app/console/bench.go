@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"authlab/flows"
+	"authlab/flows/apikey"
 	"authlab/flows/bench"
 	"authlab/store"
 	benchview "authlab/views/bench"
@@ -43,7 +44,7 @@ type (
 // benchable: bench repeats only flows that need no one at a browser.
 func benchable(k store.Kind) bool {
 	switch k {
-	case store.KindClientCredentials, store.KindTokenExchange, store.KindMTLS:
+	case store.KindClientCredentials, store.KindTokenExchange, store.KindMTLS, store.KindAPIKey, store.KindPassword, store.KindJWTBearer:
 		return true
 	}
 	return false
@@ -182,9 +183,14 @@ func (b *StoreBackend) benchProfile(name string) (store.Profile, flows.Request, 
 		return p, flows.Request{}, err
 	}
 	if !benchable(p.Kind) {
-		return p, flows.Request{}, fmt.Errorf("%s is a %s profile: bench repeats non-interactive flows only (client credentials, token exchange, mTLS)", name, p.Kind)
+		return p, flows.Request{}, fmt.Errorf("%s is a %s profile: bench repeats flows that need no person (client credentials, token exchange, password, jwt-bearer, mTLS, API key)", name, p.Kind)
 	}
-	req, err := p.FlowRequest("")
+	flow := ""
+	if p.Kind == store.KindAPIKey {
+		// the setup's settings only (TLS files), as `authlab bench` maps it
+		flow = flows.FlowClientCredentials
+	}
+	req, err := p.FlowRequest(flow)
 	if err != nil {
 		return p, req, fmt.Errorf("profile %s: %v", name, err)
 	}
@@ -195,9 +201,12 @@ func (b *StoreBackend) benchProfile(name string) (store.Profile, flows.Request, 
 // BenchTarget says what a bench of the profile repeats and where (before
 // discovery: the token URL, or the issuer when that is all there is).
 func (b *StoreBackend) BenchTarget(name string) (string, string, error) {
-	_, req, err := b.benchProfile(name)
+	p, req, err := b.benchProfile(name)
 	if err != nil {
 		return "", "", err
+	}
+	if p.Kind == store.KindAPIKey {
+		return apikey.Flow, maskURL(p.TargetURL), nil
 	}
 	target := req.Endpoints.Token
 	if target == "" && req.Issuer != "" {
@@ -216,7 +225,7 @@ func flowLabel(req flows.Request) string {
 // StartBench prepares the profile's operation and starts the run; the
 // setup's connections close when the run ends.
 func (b *StoreBackend) StartBench(ctx context.Context, name string, cfg bench.Config) (BenchRun, error) {
-	_, req, err := b.benchProfile(name)
+	p, req, err := b.benchProfile(name)
 	if err != nil {
 		return BenchRun{}, err
 	}
@@ -224,17 +233,42 @@ func (b *StoreBackend) StartBench(ctx context.Context, name string, cfg bench.Co
 	if err != nil {
 		return BenchRun{}, err
 	}
-	op, err := s.FlowOp(req.Flow)
+	run := BenchRun{Flow: flowLabel(req), Target: maskURL(s.Endpoints.Token)}
+	var op bench.Op
+	if p.Kind == store.KindAPIKey {
+		// the request `authlab bench` repeats for this profile (bench.APIKeyOp)
+		var ak apikey.Request
+		if ak, err = apiKeyRequest(p); err == nil {
+			op, err = s.APIKeyOp(ak)
+		}
+		run.Flow, run.Target = apikey.Flow, maskURL(ak.URL)
+	} else {
+		op, err = s.FlowOp(req.Flow)
+	}
 	if err != nil {
 		s.Close()
 		return BenchRun{}, err
 	}
-	h := bench.Start(ctx, cfg, op)
+	run.Handle = bench.Start(ctx, cfg, op)
 	go func() {
-		<-h.Done()
+		<-run.Handle.Done()
 		s.Close()
 	}()
-	return BenchRun{Flow: flowLabel(req), Target: maskURL(s.Endpoints.Token), Handle: h}, nil
+	return run, nil
+}
+
+// apiKeyRequest is an api-key profile's request (what a console run and
+// a bench of it send); the key is resolved here.
+func apiKeyRequest(p store.Profile) (apikey.Request, error) {
+	sec, ok := p.Secrets[store.APIKey]
+	if !ok || sec.IsZero() {
+		return apikey.Request{}, fmt.Errorf("profile %s has no API key", p.Name)
+	}
+	key, err := sec.Resolve()
+	if err != nil {
+		return apikey.Request{}, fmt.Errorf("profile %s: API key: %v", p.Name, err)
+	}
+	return apikey.Request{URL: p.TargetURL, Key: key, Header: p.APIKeyHeader, Query: p.APIKeyQuery}, nil
 }
 
 // maskURL hides credentials a URL may carry before it is on screen.

@@ -7,6 +7,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	benchview "authlab/views/bench"
+	"authlab/views/inspect"
 	"authlab/views/profiles"
 	"authlab/views/run"
 	"authlab/views/ui"
@@ -171,6 +172,11 @@ func (p *palette) View() string {
 
 func (p *palette) ShortHelp() []key.Binding { return []key.Binding{p.enter, p.up, p.down, p.esc} }
 
+// keyPress is the key message of b's first key, a single character.
+func keyPress(b key.Binding) tea.KeyMsg {
+	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(b.Keys()[0])}
+}
+
 // commands lists every action; the palette filters the ones that apply now.
 func (m *Model) commands() []command {
 	onProfile := func() bool { return m.screen == scrProfiles && m.prof.Selected() != "" }
@@ -189,6 +195,8 @@ func (m *Model) commands() []command {
 		{name: "profile: export selected", run: prof(profiles.ActExport), when: onProfile},
 		{name: "profile: import from a file", run: m.prof.StartImport, when: func() bool { return m.screen == scrProfiles }},
 		{name: "profile: history of selected", run: prof(profiles.ActHistory), when: onProfile},
+		{name: "profile: check IdP of selected (FAPI 2.0, BCP)", run: func() tea.Cmd { return m.openCheck(m.prof.Selected()) },
+			when: func() bool { _, ok := m.opts.Backend.(Checker); return onProfile() && ok }},
 		{name: "profile: bench selected (load test)", run: func() tea.Cmd { return m.openBench(m.prof.Selected()) },
 			when: func() bool { return onProfile() && m.canBench() }},
 		{name: "bench: start", run: func() tea.Cmd {
@@ -207,6 +215,10 @@ func (m *Model) commands() []command {
 		{name: "run: userinfo", run: ract(run.ActUserinfo), when: runDone},
 		{name: "run: call API with token", run: ract(run.ActCallAPI), when: runDone},
 		{name: "run: copy access token", run: ract(run.ActCopyToken), when: runDone},
+		{name: "run: save HAR", run: ract(run.ActHAR), when: runDone},
+		// the screen reveals what its focused tab shows: the palette presses its key
+		{name: "run: reveal token", run: func() tea.Cmd { return m.run.Update(keyPress(inspect.RevealKey())) },
+			when: func() bool { return runDone() && !m.run.Revealed() }},
 		{name: "run: cancel", run: ract(run.ActCancel), when: func() bool { return m.screen == scrRun && m.run.Running() }},
 		{name: "idp: reset faults", run: func() tea.Cmd { return m.idpAction(m.idpReset()) }, when: func() bool { return m.opts.IdP != nil }},
 		{name: "idp: rotate signing key", run: func() tea.Cmd { return m.idpAction(m.idpRotate()) }, when: func() bool { return m.opts.IdP != nil }},

@@ -3,8 +3,6 @@ package console
 import (
 	"bytes"
 	"context"
-	"path/filepath"
-	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -232,25 +230,11 @@ func (m *Model) exportHAR(res *flows.Result) tea.Cmd {
 // writes) into the store's directory (or ExportDir), tokens masked: the
 // console's archives are for sharing. The file is 0600 all the same.
 func (b *StoreBackend) ExportHAR(name string, res *flows.Result) (string, error) {
-	dir := b.ExportDir
-	if dir == "" {
-		dir = filepath.Dir(b.Path)
-	}
-	safe := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
-			return r
-		}
-		return '-'
-	}, name)
-	path := filepath.Join(dir, "run-"+strings.Trim(safe, ".")+"-"+b.now().UTC().Format("20060102-150405")+".har")
 	var buf bytes.Buffer
 	if err := har.Write(&buf, res, har.Options{Creator: "authlab console"}); err != nil {
 		return "", err
 	}
-	if err := flows.WritePrivateFile(path, buf.Bytes()); err != nil {
-		return "", err
-	}
-	return path, nil
+	return writeExport(exportBase(b.exportDir(), "run", name, b.now()), ".har", buf.Bytes())
 }
 
 func (m *Model) copy(s, okNote string) tea.Cmd {

@@ -250,16 +250,12 @@ func (b *StoreBackend) Run(ctx context.Context, rr RunRequest, ev Events) *flows
 	}
 	if p.Kind == store.KindAPIKey && rr.Flow == "" {
 		// The key in its header or query parameter (apikey.Send: what `authlab run` sends).
-		sec, ok := p.Secrets[store.APIKey]
-		if !ok || sec.IsZero() {
-			return fail(flows.Errorf(flows.ErrConfig, "profile %s has no API key", p.Name))
-		}
-		key, err := sec.Resolve()
+		ak, err := apiKeyRequest(p)
 		if err != nil {
-			return fail(flows.Errorf(flows.ErrConfig, "profile %s: API key: %v", p.Name, err))
+			return fail(flows.Errorf(flows.ErrConfig, "%v", err))
 		}
-		res := apikey.Send(ctx, apikey.Request{URL: p.TargetURL, Key: key, Header: p.APIKeyHeader, Query: p.APIKeyQuery,
-			Client: flows.ClientOptions{Transport: b.Transport}}, ev)
+		ak.Client = flows.ClientOptions{Transport: b.Transport}
+		res := apikey.Send(ctx, ak, ev)
 		b.record(p.Name, res)
 		return res
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"authlab/flows"
@@ -90,10 +89,6 @@ func (b *StoreBackend) ExportCheck(name string, rep *check.Report) (string, erro
 	if rep == nil {
 		return "", fmt.Errorf("no check report to export")
 	}
-	dir := b.ExportDir
-	if dir == "" {
-		dir = filepath.Dir(b.Path)
-	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -105,9 +100,5 @@ func (b *StoreBackend) ExportCheck(name string, rep *check.Report) (string, erro
 	if rep.Profile == check.ProfileBCP {
 		mode = check.ProfileBCP
 	}
-	path := filepath.Join(dir, "check-"+name+"-"+mode+"-"+b.now().UTC().Format("20060102-150405")+".json")
-	if err := flows.WritePrivateFile(path, buf.Bytes()); err != nil {
-		return "", err
-	}
-	return path, nil
+	return writeExport(exportBase(b.exportDir(), "check", name+"-"+mode, b.now()), ".json", buf.Bytes())
 }

@@ -391,7 +391,11 @@ func (r *run) runBaseline(ctx context.Context) error {
 	case valid.status < 200 || valid.status > 299:
 		be.Message = fmt.Sprintf("baseline: %s refused the valid token (HTTP %d); fix that first: the audit needs a token the API accepts", r.cfg.URL, valid.status)
 		if hasDPoP(r.tok) && r.key == nil {
-			be.Message += "; the token is DPoP-bound (cnf.jkt) and was sent as Bearer: give the key it is bound to (--dpop-key)"
+			// The hint names the field; each front end says how to set it
+			// (Explain). The BaselineError stays reachable (Unwrap).
+			fe := flows.Wrap(flows.ErrConfig, be, "%s; the token is DPoP-bound (cnf.jkt) and was sent as Bearer: give the key it is bound to (%s)", be.Message, flows.FieldDPoPKey)
+			be.Message = fe.Message
+			return fe
 		}
 		return be
 	case bare.status != http.StatusUnauthorized && bare.status != http.StatusForbidden:

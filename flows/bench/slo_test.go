@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +99,11 @@ func TestRateWarning(t *testing.T) {
 		w := RateWarning(c.url, c.rate)
 		if (w != "") != c.warn {
 			t.Errorf("RateWarning(%q, %g) = %q, want warning=%v", c.url, c.rate, w, c.warn)
+		}
+		// the engine names the host and the polite rate, never a front end's flag
+		host := strings.Split(strings.TrimPrefix(c.url, "https://"), "/")[0]
+		if w != "" && (!strings.Contains(w, "to "+host+",") || !strings.Contains(w, fmt.Sprintf("%d requests/s", PoliteRate)) || strings.Contains(w, "--")) {
+			t.Errorf("RateWarning(%q, %g) = %q: want the host and %d requests/s, no flag", c.url, c.rate, w, PoliteRate)
 		}
 	}
 }

@@ -44,5 +44,6 @@ func RateWarning(target string, rate float64) string {
 	if rate > 0 {
 		how = fmt.Sprintf("%g requests/s", rate)
 	}
-	return fmt.Sprintf("warning: sending %s to %s, which is not loopback; make sure you may load-test it (--rate %d stays polite)", how, u.Host, PoliteRate)
+	// no flag or key names here: each front end says how to set the rate
+	return fmt.Sprintf("warning: sending %s to %s, which is not loopback; make sure you may load-test it (%d requests/s or fewer stays polite)", how, u.Host, PoliteRate)
 }

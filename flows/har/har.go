@@ -6,8 +6,10 @@
 // The exchanges are already masked by the flow's recorder (client secrets,
 // assertions, keys, Basic credentials, and every credential a request
 // sent). A HAR adds what a run received: issued access, refresh and ID
-// tokens and codes in response bodies and redirects. Those are masked too
-// unless Options.Tokens is set; secrets never are shown.
+// tokens, codes, JARM responses and PAR request_uris in response bodies
+// and redirects. Those are masked too unless Options.Tokens is set;
+// secrets and signed credentials (request objects, client and grant
+// assertions) never are shown.
 package har
 
 import (
@@ -116,11 +118,11 @@ type Timings struct {
 
 // Options tune Build.
 type Options struct {
-	// Tokens keeps the bearer tokens, refresh tokens, ID tokens and codes
-	// the run received (--har-tokens). Credentials the recorder masked in
-	// requests stay masked: the record no longer holds them, except that a
-	// Bearer/DPoP credential whose fingerprint is one of the run's issued
-	// tokens is put back.
+	// Tokens keeps the bearer tokens, refresh tokens, ID tokens, codes,
+	// JARM responses and request_uris the run received (--har-tokens).
+	// Credentials the recorder masked in requests stay masked: the record
+	// no longer holds them, except that a Bearer/DPoP credential whose
+	// fingerprint is one of the run's issued tokens is put back.
 	Tokens bool
 	// Creator defaults to authlab; Version to "dev".
 	Creator, Version string
@@ -173,21 +175,32 @@ func newMasker(res *flows.Result, keepTokens bool) *masker {
 	if t := res.Token; t != nil {
 		issued = append(issued, t.AccessToken, t.RefreshToken, t.IDToken)
 	}
+	// Signed credentials the recorder does not know by name (a request
+	// object) are hidden wherever else they appear: an error body may
+	// echo one.
+	sent := func(k, v string) {
+		if alwaysSecret(k) {
+			m.hide.Add(v)
+		}
+	}
 	// Tokens and codes in response bodies (earlier grants of the run, a
-	// device code) are issued values too.
+	// device code, a PAR request_uri) and redirects (a code, a JARM
+	// response) are issued values too.
 	for _, ex := range res.Exchanges {
 		forEachMember(ex.ResponseBody, contentType(ex.ResponseHeaders), func(k, v string) {
-			if flows.IsCredentialParam(k) {
+			if flows.IsCredentialParam(k) || k == "request_uri" {
 				issued = append(issued, v)
 			}
 		})
-		if loc := firstHeader(ex.ResponseHeaders, "Location"); loc != "" {
-			if u, err := url.Parse(loc); err == nil {
-				for k, vs := range u.Query() {
-					if flows.IsCredentialParam(k) {
-						issued = append(issued, vs...)
-					}
-				}
+		for k, vs := range queryOf(firstHeader(ex.ResponseHeaders, "Location")) {
+			if issuedParam(k) {
+				issued = append(issued, vs...)
+			}
+		}
+		forEachMember(ex.RequestBody, contentType(ex.RequestHeaders), sent)
+		for k, vs := range queryOf(ex.URL) {
+			for _, v := range vs {
+				sent(k, v)
 			}
 		}
 	}
@@ -206,9 +219,29 @@ func newMasker(res *flows.Result, keepTokens bool) *masker {
 
 func (m *masker) text(s string) string { return m.hide.Mask(s) }
 
-// secretOnly masks secret parameters always, tokens and codes unless kept.
+// signedParams are signed credentials a HAR never shows, tokens kept or
+// not: a JAR request object (RFC 9101 "request") and client or grant
+// assertions. Each is a bearer credential until it expires.
+var signedParams = map[string]bool{"request": true, "client_assertion": true, "assertion": true}
+
+// handleParams are live values a HAR masks like a code: a JARM response
+// (it carries the code) and a PAR request_uri (a short-lived handle on the
+// pushed request).
+var handleParams = map[string]bool{"response": true, "request_uri": true}
+
+// alwaysSecret: masked whatever Options.Tokens says.
+func alwaysSecret(name string) bool {
+	return flows.IsSecretParam(name) || signedParams[strings.ToLower(name)]
+}
+
+// issuedParam: a token, code or handle, masked unless tokens are kept.
+func issuedParam(name string) bool {
+	return flows.IsCredentialParam(name) || handleParams[strings.ToLower(name)]
+}
+
+// param masks secret parameters always, tokens and codes unless kept.
 func (m *masker) param(name string) bool {
-	return flows.IsSecretParam(name) || !m.tokens && flows.IsCredentialParam(name)
+	return alwaysSecret(name) || !m.tokens && issuedParam(name)
 }
 
 func (m *masker) url(raw string) string {
@@ -415,6 +448,15 @@ func firstHeader(h http.Header, name string) string {
 		}
 	}
 	return ""
+}
+
+// queryOf is the query of a URL; nil when it does not parse.
+func queryOf(raw string) url.Values {
+	u, err := url.Parse(raw)
+	if err != nil || raw == "" {
+		return nil
+	}
+	return u.Query()
 }
 
 func query(raw string) []NameValue {

@@ -96,6 +96,7 @@ type callbackOutcome struct {
 	err       *flows.Error // a final failure (OAuth error, iss mismatch, no code)
 	delivered string       // query, fragment or form_post
 	checks    []flows.Check
+	jarm      string // a verified JARM response decoded (jarmOutcome.detail)
 }
 
 // callbackServer serves the redirect URI: it accepts exactly one valid
@@ -219,8 +220,9 @@ func (cs *callbackServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	// From here the response answers our request: it ends the flow.
 	var fe *flows.Error
 	var checks []flows.Check
+	var decoded string
 	if jo != nil {
-		checks, fe = jo.checks, jo.fail
+		checks, fe, decoded = jo.checks, jo.fail, jo.detail
 	}
 	switch {
 	case fe != nil:
@@ -258,7 +260,7 @@ func (cs *callbackServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	} else if cs.mode != "" {
 		checks = append(checks, flows.Check{Name: "response_mode", Status: flows.Pass, Detail: fmt.Sprintf("the response came by %s, as response_mode %s asks", delivered, cs.mode)})
 	}
-	cs.out <- callbackOutcome{params: p, err: fe, delivered: delivered, checks: checks}
+	cs.out <- callbackOutcome{params: p, err: fe, delivered: delivered, checks: checks, jarm: decoded}
 	if fe != nil {
 		page(w, http.StatusBadRequest, "Login failed", fe.Message+" — return to your terminal.")
 		return
@@ -473,6 +475,11 @@ func (e *Engine) AuthCode(ctx context.Context, obs flows.Observer) *flows.Result
 		}
 		return detail, nil
 	})
+	if outcome.jarm != "" {
+		// After the step, failed or not: a rejected exp or aud is
+		// easiest to read in the decoded response.
+		r.note(stepJARM, outcome.jarm, outcome.err == nil)
+	}
 	if err != nil {
 		return r.finish(err)
 	}

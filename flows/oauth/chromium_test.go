@@ -38,7 +38,7 @@ func TestResponseModesInChromium(t *testing.T) {
 					if err == nil {
 						// Through the IdP's form_post page or the relay page
 						// to the listener's last page.
-						text, err = chromedp.Run(tab, chromedp.Poll[string](`document.title === "authlab: Login complete" && document.body.innerText`))
+						text, err = browsertest.WaitText(tab, `document.title === "authlab: Login complete" && document.body.innerText`)
 					}
 					if err != nil {
 						text = "browser: " + err.Error()

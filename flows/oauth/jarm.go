@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -21,6 +22,9 @@ func jarmAlgs() []string {
 	return []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 }
 
+// stepJARM is the step that shows a verified JARM response decoded.
+const stepJARM = "jarm response"
+
 var errNoJARMKey = errors.New("no key in the issuer's JWKS matches the response's kid")
 
 // jarmOutcome is a verified JARM response: the parameters it carries, the
@@ -30,6 +34,9 @@ type jarmOutcome struct {
 	params CallbackParams
 	checks []flows.Check
 	fail   *flows.Error
+	// detail is the decoded response for the timeline, "header {…} claims
+	// {…}" as for the request object, with its code and tokens masked.
+	detail string
 }
 
 // verifyJARM verifies a JARM response (JWT Secured Authorization Response
@@ -45,6 +52,7 @@ func (e *Engine) verifyJARM(ctx context.Context, ks token.KeySource, issuer, raw
 	claims := jwt.MapClaims{}
 	var err error
 	var alg, kid string
+	var header map[string]any
 	for attempt := range 2 {
 		set, kerr := ks.Keys(ctx, attempt == 1)
 		if kerr != nil {
@@ -52,7 +60,7 @@ func (e *Engine) verifyJARM(ctx context.Context, ks token.KeySource, issuer, raw
 		}
 		claims = jwt.MapClaims{}
 		_, err = parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
-			alg = t.Method.Alg()
+			alg, header = t.Method.Alg(), t.Header
 			kid, _ = t.Header["kid"].(string)
 			var vs jwt.VerificationKeySet
 			for _, k := range set.Keys {
@@ -112,7 +120,24 @@ func (e *Engine) verifyJARM(ctx context.Context, ks token.KeySource, issuer, raw
 	}
 	out.params = CallbackParams{Code: s("code"), State: s("state"), Iss: s("iss"), Error: s("error"),
 		ErrorDescription: s("error_description"), ErrorURI: s("error_uri")}
+	out.detail = jarmDetail(header, claims)
 	return out, ""
+}
+
+// jarmDetail is a verified JARM response decoded for the timeline. The
+// code (and any token a hybrid response carries) is masked: the detail is
+// shown, stored and exported.
+func jarmDetail(header map[string]any, claims jwt.MapClaims) string {
+	shown := make(map[string]any, len(claims))
+	for k, v := range claims {
+		if flows.IsCredentialParam(k) {
+			v = flows.Masked
+		}
+		shown[k] = v
+	}
+	hb, _ := json.Marshal(header)
+	cb, _ := json.Marshal(shown)
+	return fmt.Sprintf("header %s claims %s", hb, cb)
 }
 
 // fragmentRelay answers the redirect of a fragment response: the browser

@@ -8,6 +8,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -55,4 +56,21 @@ func Start(ctx context.Context, t testing.TB) context.Context {
 		t.Fatalf("chromium: %v", err)
 	}
 	return bctx
+}
+
+// WaitText polls expr in tab until it yields a non-empty string. A page that
+// navigates while it is polled (a relay page posting on, a form_post page
+// submitting itself) destroys the execution context the poll runs in; that
+// error says nothing of the page, so the poll starts again, a bounded number
+// of times.
+func WaitText(tab context.Context, expr string) (string, error) {
+	var err error
+	for range 20 {
+		var text string
+		text, err = chromedp.Run(tab, chromedp.Poll[string](expr))
+		if err == nil || !strings.Contains(err.Error(), "Cannot find context with specified id") || tab.Err() != nil {
+			return text, err
+		}
+	}
+	return "", err
 }

@@ -383,7 +383,7 @@ func (m *Model) View() string {
 	if m.phase == Refused {
 		add("")
 		add(t.Fail.Render("✗ ") + m.err)
-		add(t.Subtle.Render("bench repeats non-interactive flows: client credentials, token exchange, mTLS."))
+		add(t.Subtle.Render("bench repeats flows that need no person: client credentials, token exchange, password, jwt-bearer, mTLS, API key."))
 		return strings.Join(out, "\n")
 	}
 	add(t.Subtle.Render("target   ") + m.target)
