@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -27,12 +28,14 @@ type tokenGetFlags struct {
 	format       string
 	timeout      time.Duration
 	subjectToken string
+	proofURL     string // --format dpop-proof: the request the proof is for
+	proofMethod  string
 }
 
 func newTokenGetCmd(g *globals) *cobra.Command {
 	var f tokenGetFlags
 	cmd := &cobra.Command{
-		Use:   "get PROFILE [--min-ttl 60s] [--format raw|header|json|k8s]",
+		Use:   "get PROFILE [--min-ttl 60s] [--format raw|header|json|k8s|dpop-proof]",
 		Short: "Print a currently valid access token for a profile (cached, renewed when needed)",
 		Long: `Print a currently valid access token of a saved profile, and nothing else,
 on stdout: a credential helper for scripts, curl and kubectl. Errors go to
@@ -51,18 +54,22 @@ Many callers at once (20 processes after expiry) cause one renewal at the
 IdP: the first takes a renewal lease in the store, the others wait for the
 new token and print it.
 
-Formats: raw (the token), header ("Bearer TOKEN", for an Authorization
-header), json (access_token, token_type, expires_at, expires_in), k8s (a
-client.authentication.k8s.io/v1 ExecCredential for a kubeconfig exec
-plugin). A DPoP-bound token has no fixed header: each request needs its own
-DPoP proof (RFC 9449), so --format header refuses it; use raw or json and
-make the proof per request.
+Formats: raw (the token), header ("Bearer TOKEN", or "DPoP TOKEN" for a
+DPoP-bound token, for an Authorization header), json (access_token,
+token_type, expires_at, expires_in), k8s (a client.authentication.k8s.io/v1
+ExecCredential for a kubeconfig exec plugin), dpop-proof (a DPoP proof for
+one request, --url and --method, signed with the profile's DPoP key and
+bound to the token: a DPoP-bound token needs a fresh proof per request,
+RFC 9449 4 and 7.1).
 
 Exit status: 0 a token was printed; 1 renewal failed or needs a browser;
 2 usage or configuration error.`,
 		Example: `  curl -H "Authorization: Bearer $(authlab token get api)" https://api.example.com/
   curl -H "Authorization: $(authlab token get api --format header)" https://api.example.com/
-  authlab token get api --min-ttl 5m --format json | jq -r .expires_at`,
+  authlab token get api --min-ttl 5m --format json | jq -r .expires_at
+  # a DPoP-bound token: the header and a proof for this one request
+  curl -H "Authorization: $(authlab token get api --format header)" \
+       -H "DPoP: $(authlab token get api --format dpop-proof --url https://api.example.com/orders)" https://api.example.com/orders`,
 		Args: exactArgs(1, "a profile name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTokenGet(cmd.Context(), g, &f, args[0])
@@ -70,14 +77,16 @@ Exit status: 0 a token was printed; 1 renewal failed or needs a browser;
 	}
 	fl := cmd.Flags()
 	fl.DurationVar(&f.minTTL, "min-ttl", time.Minute, "renew when the cached token expires within this time")
-	fl.StringVar(&f.format, "format", "raw", "output: raw, header, json or k8s")
+	fl.StringVar(&f.format, "format", "raw", "output: raw, header, json, k8s or dpop-proof")
+	fl.StringVar(&f.proofURL, "url", "", "--format dpop-proof: the URL of the request the proof is for")
+	fl.StringVar(&f.proofMethod, "method", http.MethodGet, "--format dpop-proof: the request's HTTP method")
 	fl.DurationVar(&f.timeout, "timeout", flows.DefaultTimeout, "timeout of each HTTP call of a renewal")
 	fl.StringVar(&f.subjectToken, "subject-token", "", "token-exchange profiles: the subject token (a value, - for stdin, env:NAME or file:PATH)")
 	return cmd
 }
 
 // tokenGetFormats are the --format values.
-func tokenGetFormats() []string { return []string{"raw", "header", "json", "k8s"} }
+func tokenGetFormats() []string { return []string{"raw", "header", "json", "k8s", "dpop-proof"} }
 
 // Renewal lease timing: a waiter polls the store with a bounded backoff;
 // a failed renewal is reported to its waiters for failureHold, then the
@@ -94,6 +103,9 @@ func runTokenGet(ctx context.Context, g *globals, f *tokenGetFlags, name string)
 	}
 	if !tokContains(tokenGetFormats(), f.format) {
 		return usageErr("--format %q: use %s", f.format, strings.Join(tokenGetFormats(), ", "))
+	}
+	if (f.format == "dpop-proof") != (f.proofURL != "") {
+		return usageErr("--format dpop-proof and --url go together: the proof is for one request's URL")
 	}
 	if f.minTTL < 0 || f.timeout <= 0 {
 		return usageErr("--min-ttl must not be negative and --timeout must be positive")
@@ -418,6 +430,42 @@ func expiryOf(ct store.CachedToken) time.Time {
 	return time.Time{}
 }
 
+// proof is a DPoP proof for the --method/--url request, bound to access
+// (ath) and signed with the profile's stored DPoP key, the key the token
+// is bound to. A server nonce (RFC 9449 9) is not known here: a resource
+// server that demands one answers 401 use_dpop_nonce.
+func (tg *tokenGetter) proof(access, typ string) (string, error) {
+	if !isDPoPBound(access, typ) {
+		return "", usageErr("profile %s: the token is not DPoP-bound; send it as a Bearer token (--format header)", tg.p.Name)
+	}
+	// Read again: a renewal of this call may have stored the key first.
+	p, err := store.LoadProfile(tg.path, tg.p.Name)
+	if err != nil {
+		return "", storeErr(err)
+	}
+	sec := p.Secrets[store.DPoPKey]
+	if sec.IsZero() {
+		return "", usageErr("profile %s has a DPoP-bound token but no stored DPoP key to prove it with", tg.p.Name)
+	}
+	pem, err := sec.Resolve()
+	if err != nil {
+		return "", storeErr(fmt.Errorf("profile %s: DPoP key: %v", tg.p.Name, err))
+	}
+	key, err := dpop.Load([]byte(pem), p.DPoPAlg)
+	if err != nil {
+		return "", usageErr("profile %s: DPoP key: %v", tg.p.Name, err)
+	}
+	htu, err := dpop.HTU(tg.f.proofURL)
+	if err != nil {
+		return "", usageErr("--url: %v", err)
+	}
+	proof, err := key.Proof(strings.ToUpper(tg.f.proofMethod), htu, "", access)
+	if err != nil {
+		return "", failErr(fmt.Errorf("profile %s: making the DPoP proof: %v", tg.p.Name, err))
+	}
+	return proof, nil
+}
+
 // isDPoPBound: token_type DPoP, or a JWT naming a key in cnf.jkt.
 func isDPoPBound(access, typ string) bool {
 	if strings.EqualFold(typ, "DPoP") {
@@ -455,10 +503,17 @@ func (tg *tokenGetter) print(ct store.CachedToken) error {
 	case "raw":
 		_, err = io.WriteString(w, access+"\n")
 	case "header":
+		scheme := "Bearer"
 		if isDPoPBound(access, typ) {
-			return usageErr("profile %s has a DPoP-bound token: each request needs its own DPoP proof, so there is no fixed header; use --format raw or json and make the proof per request", tg.p.Name)
+			scheme = dpop.Scheme // the request also needs a DPoP proof header (--format dpop-proof)
 		}
-		_, err = io.WriteString(w, "Bearer "+access+"\n")
+		_, err = io.WriteString(w, scheme+" "+access+"\n")
+	case "dpop-proof":
+		proof, perr := tg.proof(access, typ)
+		if perr != nil {
+			return perr
+		}
+		_, err = io.WriteString(w, proof+"\n")
 	case "json":
 		out := struct {
 			AccessToken string `json:"access_token"`

@@ -3,6 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"authlab/mockidp"
 	"authlab/mockidp/mockidptest"
@@ -181,23 +186,83 @@ func TestTokenGetFormats(t *testing.T) {
 	}
 }
 
-func TestTokenGetHeaderRefusesDPoP(t *testing.T) {
+// TestTokenGetDPoPHeaderAndProof: a DPoP-bound token's header is "DPoP …",
+// and --format dpop-proof makes the per-request proof with the profile's
+// key; the two together get through the mock IdP's DPoP-checking
+// resource, and go-jose checks the proof on its own: signature by the
+// embedded key, that key's thumbprint the token's cnf.jkt, htm, htu, ath.
+func TestTokenGetDPoPHeaderAndProof(t *testing.T) {
+	idp := mockidptest.New(t)
 	st := filepath.Join(t.TempDir(), "s.db")
-	if code, _, errs := runAuthlab(t, st, "", "profile", "add", "d", "--kind", "client-credentials", "--token-url", "http://127.0.0.1:1/token", "--client-id", "x"); code != 0 {
+	if code, _, errs := runAuthlab(t, st, "", "profile", "add", "d", "--kind", "client-credentials", "--issuer", idp.Issuer(),
+		"--client-id", "demo-cc", "--client-secret", demoCCSecret, "--dpop"); code != 0 {
 		t.Fatal(errs)
 	}
-	resp, _ := json.Marshal(map[string]any{"access_token": "opaque-dpop-bound-token", "token_type": "DPoP", "expires_in": 3600})
-	if err := store.Update(st, func(s *store.Store) error {
-		return s.PutToken("d", store.CachedToken{Flow: "client-credentials", Response: resp, ExpiresAt: time.Now().Add(time.Hour)})
-	}); err != nil {
+	code, header, errs := runAuthlab(t, st, "", "token", "get", "d", "--format", "header")
+	if code != 0 || !strings.HasPrefix(header, "DPoP ") {
+		t.Fatalf("header: exit %d stdout %q stderr %q", code, header, errs)
+	}
+	access := strings.TrimSpace(strings.TrimPrefix(header, "DPoP "))
+	target := idp.URL() + "/api/hello"
+	code, proof, errs := runAuthlab(t, st, "", "token", "get", "d", "--format", "dpop-proof", "--url", target)
+	if code != 0 || strings.Count(proof, ".") != 2 {
+		t.Fatalf("proof: exit %d stdout %q stderr %q", code, proof, errs)
+	}
+	proof = strings.TrimSpace(proof)
+
+	req, _ := http.NewRequest(http.MethodGet, target, nil)
+	req.Header.Set("Authorization", "DPoP "+access)
+	req.Header.Set("DPoP", proof)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs := runAuthlab(t, st, "", "token", "get", "d", "--format", "header")
-	if code != 2 || out != "" || !strings.Contains(errs, "DPoP proof") || strings.Count(errs, "\n") != 1 {
-		t.Fatalf("exit %d stdout %q stderr %q", code, out, errs)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("resource with the header and proof: HTTP %d (%s)", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
-	if code, out, _ := runAuthlab(t, st, "", "token", "get", "d"); code != 0 || out != "opaque-dpop-bound-token\n" {
-		t.Fatalf("raw: exit %d %q", code, out)
+
+	jws, err := jose.ParseSigned(proof, []jose.SignatureAlgorithm{jose.ES256, jose.PS256, jose.RS256, jose.EdDSA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk := jws.Signatures[0].Protected.JSONWebKey
+	if jwk == nil || jws.Signatures[0].Protected.ExtraHeaders["typ"] != "dpop+jwt" {
+		t.Fatalf("proof header: %+v", jws.Signatures[0].Protected)
+	}
+	payload, err := jws.Verify(jwk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		HTM, HTU, ATH, JTI string
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(access))
+	if claims.HTM != "GET" || claims.HTU != target || claims.ATH != base64.RawURLEncoding.EncodeToString(sum[:]) || claims.JTI == "" {
+		t.Fatalf("proof claims %+v", claims)
+	}
+	tp, _ := jwk.Thumbprint(crypto.SHA256)
+	var at struct {
+		Cnf struct {
+			JKT string `json:"jkt"`
+		} `json:"cnf"`
+	}
+	parts := strings.Split(access, ".")
+	b, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	if err := json.Unmarshal(b, &at); err != nil || at.Cnf.JKT != base64.RawURLEncoding.EncodeToString(tp) {
+		t.Fatalf("the proof's key is not the token's: cnf %+v (%v)", at.Cnf, err)
+	}
+
+	// A Bearer token has no proof to make; --url belongs to dpop-proof.
+	ccProfile(t, st, newGrantCounter(t, idp))
+	if code, out, errs := runAuthlab(t, st, "", "token", "get", "cc", "--format", "dpop-proof", "--url", target); code != 2 || out != "" || !strings.Contains(errs, "not DPoP-bound") {
+		t.Fatalf("bearer proof: exit %d %q %q", code, out, errs)
+	}
+	if code, _, errs := runAuthlab(t, st, "", "token", "get", "cc", "--url", target); code != 2 || !strings.Contains(errs, "go together") {
+		t.Fatalf("--url alone: exit %d %q", code, errs)
 	}
 }
 
