@@ -129,6 +129,63 @@ type Endpoints struct {
 	PAR string `json:"pushed_authorization_request,omitempty"`
 }
 
+// Shape is what a request's authorization step and grants are shaped by,
+// beyond endpoints, client and secrets: one struct that flows.Request and a
+// saved profile (store.Profile) both embed, with the same JSON names, so a
+// setting is added in one place and neither copies the other field by field.
+type Shape struct {
+	// PAR pushes the parameters first (RFC 9126; also whenever the metadata
+	// requires it). RequestObject sends them as a signed JWT (RFC 9101).
+	// ResponseMode is query, fragment, form_post, jwt, query.jwt,
+	// fragment.jwt or form_post.jwt (the *.jwt modes are JARM).
+	// AuthorizationDetails is a JSON array (RFC 9396) sent in the
+	// authorization, PAR and token requests.
+	PAR                  bool            `json:"par,omitempty"`
+	RequestObject        bool            `json:"request_object,omitempty"`
+	ResponseMode         string          `json:"response_mode,omitempty"`
+	AuthorizationDetails json.RawMessage `json:"authorization_details,omitempty"`
+
+	// Authorization request parameters of OIDC Core 3.1.2.1 / 5.5. MaxAge
+	// nil sends none (0 is a real value: authenticate again). ACRValues is
+	// space separated; the ID token's acr is checked against it (warn) and
+	// its auth_time against MaxAge (fail).
+	Prompt    string          `json:"prompt,omitempty"`
+	LoginHint string          `json:"login_hint,omitempty"`
+	ACRValues string          `json:"acr_values,omitempty"`
+	MaxAge    *int            `json:"max_age,omitempty"`
+	Claims    json.RawMessage `json:"claims,omitempty"`
+	UILocales string          `json:"ui_locales,omitempty"`
+
+	// AssertionAud is the aud of client assertions: "" (the token endpoint,
+	// RFC 7523 3; the issuer with FAPI2), "issuer", "token-endpoint",
+	// "both" or a URL.
+	AssertionAud string `json:"assertion_aud,omitempty"`
+	// FAPI2 shapes the flow as FAPI 2.0 Security Profile asks: PAR, PKCE
+	// S256, DPoP (unless a certificate gives mTLS), the issuer as the
+	// assertion audience, iss required in the authorization response.
+	FAPI2 bool `json:"fapi2,omitempty"`
+
+	// Username is the password grant's user (RFC 6749 4.3).
+	Username string `json:"username,omitempty"`
+	// AssertionClaims (a JSON object) go over the jwt-bearer assertion's
+	// defaults iss = sub = client_id, aud = token endpoint, exp = now + 5
+	// min, iat, jti (RFC 7523 2.1).
+	AssertionClaims json.RawMessage `json:"assertion_claims,omitempty"`
+}
+
+// Clone returns a copy that shares nothing mutable with s.
+func (s Shape) Clone() Shape {
+	c := s
+	c.AuthorizationDetails = append(json.RawMessage(nil), s.AuthorizationDetails...)
+	c.Claims = append(json.RawMessage(nil), s.Claims...)
+	c.AssertionClaims = append(json.RawMessage(nil), s.AssertionClaims...)
+	if s.MaxAge != nil {
+		v := *s.MaxAge
+		c.MaxAge = &v
+	}
+	return c
+}
+
 // Request is everything an OAuth 2.0 / OIDC flow needs. It is built from a
 // profile or from flags; the zero value of each optional field means "the
 // default". A Request is a value: flows copy it and never modify the caller's.
@@ -189,52 +246,24 @@ type Request struct {
 	// empty: github.com/pkg/browser.
 	Browser string `json:"browser,omitempty"`
 
-	// The authorization request's shape. PAR pushes the parameters first
-	// (RFC 9126; also whenever the metadata requires it). RequestObject
-	// sends them as a signed JWT (RFC 9101), signed with RequestKey /
-	// RequestKeyData, else the private_key_jwt key. ResponseMode is
-	// query, fragment, form_post, jwt, query.jwt, fragment.jwt or
-	// form_post.jwt (the *.jwt modes are JARM). AuthorizationDetails is a
-	// JSON array (RFC 9396) sent in the authorization, PAR and token requests.
-	PAR                  bool            `json:"par,omitempty"`
-	RequestObject        bool            `json:"request_object,omitempty"`
-	RequestKey           string          `json:"request_key,omitempty"`
-	RequestKeyData       Secret          `json:"request_key_data,omitempty"`
-	ResponseMode         string          `json:"response_mode,omitempty"`
-	AuthorizationDetails json.RawMessage `json:"authorization_details,omitempty"`
+	// Shape: the authorization request's shape and the grants' settings
+	// that a profile saves as they are (PAR, JAR, response mode, RAR, the
+	// OIDC parameters, assertion aud, FAPI2, username, assertion claims).
+	Shape
+	// RequestKey / RequestKeyData sign the request object (RFC 9101),
+	// else the private_key_jwt key does.
+	RequestKey     string `json:"request_key,omitempty"`
+	RequestKeyData Secret `json:"request_key_data,omitempty"`
+	IDTokenHint    Secret `json:"id_token_hint,omitempty"`
 
-	// Authorization request parameters of OIDC Core 3.1.2.1 / 5.5. MaxAge
-	// nil sends none (0 is a real value: authenticate again). ACRValues is
-	// space separated; the ID token's acr is checked against it (warn) and
-	// its auth_time against MaxAge (fail).
-	Prompt      string          `json:"prompt,omitempty"`
-	LoginHint   string          `json:"login_hint,omitempty"`
-	ACRValues   string          `json:"acr_values,omitempty"`
-	MaxAge      *int            `json:"max_age,omitempty"`
-	Claims      json.RawMessage `json:"claims,omitempty"`
-	UILocales   string          `json:"ui_locales,omitempty"`
-	IDTokenHint Secret          `json:"id_token_hint,omitempty"`
-
-	// AssertionAud is the aud of client assertions: "" (the token endpoint,
-	// RFC 7523 3; the issuer with FAPI2), "issuer", "token-endpoint",
-	// "both" or a URL.
-	AssertionAud string `json:"assertion_aud,omitempty"`
-	// FAPI2 shapes the flow as FAPI 2.0 Security Profile asks: PAR, PKCE
-	// S256, DPoP (unless a certificate gives mTLS), the issuer as the
-	// assertion audience, iss required in the authorization response.
-	FAPI2 bool `json:"fapi2,omitempty"`
-
-	// Password grant (RFC 6749 4.3).
-	Username string `json:"username,omitempty"`
+	// Password grant (RFC 6749 4.3): the user's password (Shape.Username).
 	Password Secret `json:"password,omitempty"`
 	// JWT bearer grant (RFC 7523 2.1): Assertion as given, else one signed
 	// with AssertionKey / AssertionKeyData (PEM or private JWK) carrying
-	// AssertionClaims (a JSON object) over the defaults iss = sub =
-	// client_id, aud = token endpoint, exp = now + 5 min, iat, jti.
-	Assertion        Secret          `json:"assertion,omitempty"`
-	AssertionKey     string          `json:"assertion_key,omitempty"`
-	AssertionKeyData Secret          `json:"assertion_key_data,omitempty"`
-	AssertionClaims  json.RawMessage `json:"assertion_claims,omitempty"`
+	// Shape.AssertionClaims.
+	Assertion        Secret `json:"assertion,omitempty"`
+	AssertionKey     string `json:"assertion_key,omitempty"`
+	AssertionKeyData Secret `json:"assertion_key_data,omitempty"`
 
 	// CallURL: after the flow, call this resource with the access token.
 	CallURL string `json:"call_url,omitempty"`
@@ -288,13 +317,7 @@ func (r Request) Clone() Request {
 	c.Scopes = append([]string(nil), r.Scopes...)
 	c.Audience = append([]string(nil), r.Audience...)
 	c.Resource = append([]string(nil), r.Resource...)
-	c.AuthorizationDetails = append(json.RawMessage(nil), r.AuthorizationDetails...)
-	c.Claims = append(json.RawMessage(nil), r.Claims...)
-	c.AssertionClaims = append(json.RawMessage(nil), r.AssertionClaims...)
-	if r.MaxAge != nil {
-		v := *r.MaxAge
-		c.MaxAge = &v
-	}
+	c.Shape = r.Shape.Clone()
 	if r.ExtraParams != nil {
 		c.ExtraParams = make(url.Values, len(r.ExtraParams))
 		for k, v := range r.ExtraParams {

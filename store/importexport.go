@@ -320,7 +320,7 @@ func decodeStrict(raw json.RawMessage, v reflect.Value, prefix string) []FieldEr
 			out = append(out, FieldError{Field: prefix + key, Problem: "unknown field"})
 			continue
 		}
-		fv := v.Field(idx)
+		fv := v.FieldByIndex(idx)
 		if fv.Kind() == reflect.Struct && fv.Type() != reflect.TypeOf(time.Time{}) {
 			if string(obj[key]) != "null" {
 				out = append(out, decodeStrict(obj[key], fv, prefix+key+".")...)
@@ -346,19 +346,20 @@ func sortedRawKeys(m map[string]json.RawMessage) []string {
 	return keys
 }
 
-// jsonFields maps JSON names to exported field indexes of struct type t.
-func jsonFields(t reflect.Type) map[string]int {
-	m := map[string]int{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
+// jsonFields maps JSON names to the exported fields of struct type t, by
+// index path: the fields of an embedded struct (flows.Shape in Profile) are
+// the outer object's, as encoding/json has them.
+func jsonFields(t reflect.Type) map[string][]int {
+	m := map[string][]int{}
+	for _, f := range reflect.VisibleFields(t) {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if !f.IsExported() || name == "-" {
+		if !f.IsExported() || name == "-" || (f.Anonymous && name == "") {
 			continue
 		}
 		if name == "" {
 			name = f.Name
 		}
-		m[name] = i
+		m[name] = f.Index
 	}
 	return m
 }

@@ -126,34 +126,15 @@ type Profile struct {
 	DPoP    bool   `json:"dpop,omitempty"`
 	DPoPAlg string `json:"dpop_alg,omitempty"`
 
-	// The authorization request's shape (auth-code): push it first (PAR,
-	// RFC 9126), send it as a signed request object (JAR, RFC 9101; signed
-	// with the private_key secret), the response mode (JARM among them),
-	// and RFC 9396 authorization_details (a JSON array).
-	PAR                  bool            `json:"par,omitempty"`
-	RequestObject        bool            `json:"request_object,omitempty"`
-	ResponseMode         string          `json:"response_mode,omitempty"`
-	AuthorizationDetails json.RawMessage `json:"authorization_details,omitempty"`
-
-	// OIDC authorization parameters (OIDC Core 3.1.2.1, 5.5). MaxAge nil
-	// sends none.
-	Prompt    string          `json:"prompt,omitempty"`
-	LoginHint string          `json:"login_hint,omitempty"`
-	ACRValues string          `json:"acr_values,omitempty"`
-	MaxAge    *int            `json:"max_age,omitempty"`
-	Claims    json.RawMessage `json:"claims,omitempty"`
-	UILocales string          `json:"ui_locales,omitempty"`
-	// Client assertions: their aud ("", issuer, token-endpoint, both or a
-	// URL) and kid; FAPI2 shapes the flow as FAPI 2.0 asks.
-	AssertionAud string `json:"assertion_aud,omitempty"`
-	KeyID        string `json:"kid,omitempty"`
-	FAPI2        bool   `json:"fapi2,omitempty"`
-	// Password grant: the user (the password is the password secret).
-	Username string `json:"username,omitempty"`
-	// JWT bearer grant: an assertion file, or one signed with the
-	// assertion_key secret carrying AssertionClaims (a JSON object).
-	AssertionFile   string          `json:"assertion_file,omitempty"`
-	AssertionClaims json.RawMessage `json:"assertion_claims,omitempty"`
+	// Shape is what the flow's requests are shaped by (PAR, JAR, response
+	// mode, RAR, OIDC parameters, assertion aud, FAPI2, username, assertion
+	// claims): flows.Request's own struct, saved with the same JSON names.
+	flows.Shape
+	// KeyID is the kid of client assertions and request objects; the
+	// password and the assertion key are secrets; AssertionFile is a
+	// jwt-bearer assertion to send as it is.
+	KeyID         string `json:"kid,omitempty"`
+	AssertionFile string `json:"assertion_file,omitempty"`
 }
 
 // Endpoint is the URL a table shows for the profile: the issuer, else the

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -65,8 +64,7 @@ func (p Profile) FlowRequest(flow string) (flows.Request, error) {
 		req.ClientSecret = flows.Secret(v)
 	}
 	req.DPoP, req.DPoPAlg = p.DPoP, p.DPoPAlg
-	req.PAR, req.RequestObject, req.ResponseMode = p.PAR, p.RequestObject, p.ResponseMode
-	req.AuthorizationDetails = append(json.RawMessage(nil), p.AuthorizationDetails...)
+	req.Shape = p.Shape.Clone()
 	if err := p.grantRequest(&req); err != nil {
 		return req, err
 	}
@@ -98,18 +96,10 @@ func (p Profile) FlowRequest(flow string) (flows.Request, error) {
 	return req, nil
 }
 
-// grantRequest copies the OIDC authorization parameters, the client
-// assertion settings and the password / jwt-bearer grant inputs.
+// grantRequest resolves the secrets of the password / jwt-bearer grants
+// and the assertion kid (the Shape is copied whole by FlowRequest).
 func (p Profile) grantRequest(req *flows.Request) error {
-	req.Prompt, req.LoginHint, req.ACRValues, req.UILocales = p.Prompt, p.LoginHint, p.ACRValues, p.UILocales
-	if p.MaxAge != nil {
-		v := *p.MaxAge
-		req.MaxAge = &v
-	}
-	req.Claims = append(json.RawMessage(nil), p.Claims...)
-	req.AssertionAud, req.KeyID, req.FAPI2 = p.AssertionAud, p.KeyID, p.FAPI2
-	req.Username = p.Username
-	req.AssertionClaims = append(json.RawMessage(nil), p.AssertionClaims...)
+	req.KeyID = p.KeyID
 	if s, ok := p.Secrets[Password]; ok && !s.IsZero() {
 		v, err := s.Resolve()
 		if err != nil {

@@ -222,7 +222,7 @@ func TestTokenGetDPoPHeaderAndProof(t *testing.T) {
 		t.Fatalf("resource with the header and proof: HTTP %d (%s)", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
 
-	jws, err := jose.ParseSigned(proof, []jose.SignatureAlgorithm{jose.ES256, jose.PS256, jose.RS256, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(proof, []jose.SignatureAlgorithm{jose.ES256, jose.PS256, jose.RS256, jose.EdDSA})
 	if err != nil {
 		t.Fatal(err)
 	}

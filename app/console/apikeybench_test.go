@@ -11,6 +11,7 @@ import (
 
 	"github.com/charmbracelet/x/exp/teatest"
 
+	"authlab/flows"
 	"authlab/flows/apikey"
 	"authlab/mockidp"
 	"authlab/mockidp/mockidptest"
@@ -110,9 +111,9 @@ func TestConsoleBenchPasswordAndJWTBearer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []store.Profile{
-		{Name: "legacy", Kind: store.KindPassword, Issuer: srv.Issuer(), ClientID: "demo-password", Username: "bob",
+		{Name: "legacy", Kind: store.KindPassword, Issuer: srv.Issuer(), ClientID: "demo-password", Shape: flows.Shape{Username: "bob"},
 			Secrets: map[store.SecretKind]store.Secret{store.ClientSecret: store.SecretValue("demo-password-secret"), store.Password: store.SecretValue("bob")}},
-		{Name: "bearer", Kind: store.KindJWTBearer, Issuer: srv.Issuer(), ClientID: "demo-jwt", AssertionClaims: json.RawMessage(`{"sub":"bob"}`),
+		{Name: "bearer", Kind: store.KindJWTBearer, Issuer: srv.Issuer(), ClientID: "demo-jwt", Shape: flows.Shape{AssertionClaims: json.RawMessage(`{"sub":"bob"}`)},
 			Secrets: map[store.SecretKind]store.Secret{store.PrivateKey: store.SecretValue(string(key)), store.AssertionKey: store.SecretValue(string(key))}},
 	} {
 		if err := store.Update(path, func(s *store.Store) error { return s.PutProfile(p, false) }); err != nil {

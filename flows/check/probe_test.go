@@ -17,7 +17,7 @@ const demoJWTKey = "../../testdata/mockidp/demo-jwt.key"
 
 // fapiClient is the demo-jwt client as a FAPI 2.0 client: private_key_jwt, DPoP.
 func fapiClient() *flows.Request {
-	return &flows.Request{ClientID: "demo-jwt", AuthMethod: flows.AuthPrivateKeyJWT, PrivateKey: demoJWTKey, KeyID: "demo-jwt-1", FAPI2: true, DPoP: true, Scopes: []string{"openid"}}
+	return &flows.Request{ClientID: "demo-jwt", AuthMethod: flows.AuthPrivateKeyJWT, PrivateKey: demoJWTKey, KeyID: "demo-jwt-1", Shape: flows.Shape{FAPI2: true}, DPoP: true, Scopes: []string{"openid"}}
 }
 
 func fapiIdP(t *testing.T, edit func(*mockidp.Config), opts ...mockidp.Option) *mockidp.Server {

@@ -89,7 +89,7 @@ func TestHARMasksRequestObjectAndJARM(t *testing.T) {
 	var mu sync.Mutex
 	var responses []string
 	req := flows.Request{Flow: flows.FlowAuthCode, Issuer: idp.Issuer(), ClientID: "demo-jwt", PrivateKey: "../../testdata/mockidp/demo-jwt.key",
-		KeyID: "demo-jwt-1", Scopes: []string{"openid", "api:read"}, PAR: true, RequestObject: true, ResponseMode: "jwt"}
+		KeyID: "demo-jwt-1", Scopes: []string{"openid", "api:read"}, Shape: flows.Shape{PAR: true, RequestObject: true, ResponseMode: "jwt"}}
 	res := run(t, req, w, jarmBrowser(&responses, &mu))
 
 	au, err := url.Parse(res.AuthURL)

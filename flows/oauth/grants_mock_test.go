@@ -24,7 +24,7 @@ import (
 func TestMockPasswordGrant(t *testing.T) {
 	idp := mockidptest.New(t)
 	req := flows.Request{Flow: flows.FlowPassword, Issuer: idp.Issuer(), ClientID: "demo-password", ClientSecret: "demo-password-secret",
-		Username: "bob", Password: "bob", Scopes: []string{"openid", "profile"}}
+		Shape: flows.Shape{Username: "bob"}, Password: "bob", Scopes: []string{"openid", "profile"}}
 	res := oauth.Run(context.Background(), req, nil)
 	mustOK(t, "password", res)
 	if !hasCheck(res.Checks, "password grant", flows.Warn) || !strings.Contains(res.Checks[0].Detail, "RFC 9700") {
@@ -282,7 +282,7 @@ func TestMockLoginHintACRMaxAgeAndUserClaims(t *testing.T) {
 func TestAuthTimeBeyondMaxAgeFails(t *testing.T) {
 	idp := mockidptest.New(t)
 	req := flows.Request{Flow: flows.FlowAuthCode, Issuer: idp.Issuer(), ClientID: "demo-web", ClientSecret: "demo-web-secret",
-		Scopes: []string{"openid"}, Wait: 20 * time.Second, MaxAge: ptr(0), Leeway: time.Second,
+		Scopes: []string{"openid"}, Wait: 20 * time.Second, Shape: flows.Shape{MaxAge: ptr(0)}, Leeway: time.Second,
 		Now: func() time.Time { return time.Now().Add(30 * time.Second) }}
 	eng, err := oauth.New(req, oauth.Options{OpenURL: autoBrowser(t)})
 	if err != nil {
@@ -303,7 +303,7 @@ func TestZitadelJWTBearer(t *testing.T) {
 	// zitadel's published example service key (example/server/service-key1.pem).
 	keyFile := filepath.Join("..", "..", "testdata", "oauth", "zitadel-service-key1.pem")
 	req := flows.Request{Flow: flows.FlowJWTBearer, Issuer: issuer, ClientID: storage.ServiceUserID, AuthMethod: flows.AuthNone,
-		AssertionKey: keyFile, KeyID: storage.ServiceUserKeyID, AssertionClaims: json.RawMessage(`{"aud":"` + issuer + `"}`), Scopes: []string{"openid"}}
+		AssertionKey: keyFile, KeyID: storage.ServiceUserKeyID, Shape: flows.Shape{AssertionClaims: json.RawMessage(`{"aud":"` + issuer + `"}`)}, Scopes: []string{"openid"}}
 	res := oauth.Run(context.Background(), req, nil)
 	if !res.OK || res.Token == nil || res.Token.AccessToken == "" {
 		t.Fatalf("zitadel jwt-bearer: %+v %+v", res.Err, res.Checks)

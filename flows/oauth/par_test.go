@@ -233,7 +233,7 @@ func TestPARRequiredByMetadata(t *testing.T) {
 func TestPARWithDPoPBindsTheCode(t *testing.T) {
 	idp := mockidptest.New(t)
 	res := runAuthCode(t, flows.Request{Flow: flows.FlowAuthCode, Issuer: idp.Issuer(), ClientID: "demo-dpop", ClientSecret: "demo-dpop-secret",
-		DPoP: true, PAR: true, Wait: 20 * time.Second})
+		DPoP: true, Shape: flows.Shape{PAR: true}, Wait: 20 * time.Second})
 	mustOK(t, "PAR + DPoP", res)
 	proofs := 0
 	for _, ex := range res.Exchanges {

@@ -95,7 +95,7 @@ func TestZitadelRequestObjectAndResponseModes(t *testing.T) {
 			cb, redirect := loopbackCallback(t)
 			issuer, key := zitadelJAROP(t, redirect)
 			req := flows.Request{Flow: flows.FlowAuthCode, Issuer: issuer, ClientID: "web", ClientSecret: "secret",
-				Scopes: []string{"openid", "profile"}, Wait: 20 * time.Second, ResponseMode: c.mode}
+				Scopes: []string{"openid", "profile"}, Wait: 20 * time.Second, Shape: flows.Shape{ResponseMode: c.mode}}
 			if c.jar {
 				req.RequestObject, req.RequestKey = true, key
 			}
@@ -130,7 +130,7 @@ func TestZitadelRejectsForeignRequestObject(t *testing.T) {
 	issuer, _ := zitadelJAROP(t, redirect)
 	_, other := zitadelJAROP(t, redirect) // another OP's key: unknown here
 	req := flows.Request{Flow: flows.FlowAuthCode, Issuer: issuer, ClientID: "web", ClientSecret: "secret",
-		Scopes: []string{"openid"}, Wait: 20 * time.Second, RequestObject: true, RequestKey: other}
+		Scopes: []string{"openid"}, Wait: 20 * time.Second, Shape: flows.Shape{RequestObject: true}, RequestKey: other}
 	got := make(chan string, 1)
 	eng, err := oauth.New(req, oauth.Options{Listener: cb, OpenURL: func(ctx context.Context, u string) error {
 		go func() {
