@@ -169,4 +169,20 @@ func printCheckReport(g *globals, rep *check.Report) {
 	for _, c := range rep.Checks {
 		fmt.Fprintf(g.stdout, "  %-4s %s: %s [%s]\n", strings.ToUpper(string(c.Status)), c.Name, render.Printable(c.Detail), c.Reference)
 	}
+	fmt.Fprintf(g.stdout, "%d items: %s\n", len(rep.Checks), statusCounts(rep.Checks))
+}
+
+// statusCounts is "11 pass, 2 warn, 5 fail, 1 skip", zero counts left out.
+func statusCounts(items []check.Item) string {
+	n := map[flows.Status]int{}
+	for _, c := range items {
+		n[c.Status]++
+	}
+	var parts []string
+	for _, st := range []flows.Status{flows.Pass, flows.Warn, flows.Fail, check.Skip} {
+		if n[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n[st], st))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

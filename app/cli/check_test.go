@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -93,6 +94,12 @@ func TestCheckProbesPassOnFAPI2ModeFailOnDefault(t *testing.T) {
 	}
 	if !strings.Contains(out, "SKIP "+check.ProbeDPoPNonce) || strings.Contains(out+errs, "demo-web-secret") {
 		t.Errorf("output:\n%s\n%s", out, errs)
+	}
+	// The last line counts the items by status, as the lines above have them.
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	fails := strings.Count(out, "\n  FAIL ")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, fmt.Sprintf("%d items: ", len(lines)-2)) || !strings.Contains(last, fmt.Sprintf("%d fail", fails)) {
+		t.Errorf("summary line %q (%d items, %d fail)", last, len(lines)-2, fails)
 	}
 }
 
