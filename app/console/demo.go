@@ -1,9 +1,11 @@
 package console
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 
+	"authlab/flows"
 	"authlab/mockidp"
 	"authlab/store"
 )
@@ -21,6 +23,14 @@ type DemoSetup struct {
 func DemoProfiles(d DemoSetup) []store.Profile {
 	sec := func(v string) map[store.SecretKind]store.Secret {
 		return map[store.SecretKind]store.Secret{store.ClientSecret: store.SecretValue(v)}
+	}
+	// the demo-jwt client's published test key (mockidp.DemoJWTKeyPEM)
+	jwtKey := func(kinds ...store.SecretKind) map[store.SecretKind]store.Secret {
+		m := map[store.SecretKind]store.Secret{}
+		for _, k := range kinds {
+			m[k] = store.SecretValue(mockidp.DemoJWTKeyPEM)
+		}
+		return m
 	}
 	ps := []store.Profile{
 		{Name: "demo-client-credentials", Kind: store.KindClientCredentials, Issuer: d.Issuer, ClientID: "demo-cc",
@@ -47,6 +57,18 @@ func DemoProfiles(d DemoSetup) []store.Profile {
 		{Name: "demo-apikey", Kind: store.KindAPIKey, TargetURL: strings.TrimRight(d.Issuer, "/") + "/api/key",
 			APIKeyHeader: mockidp.APIKeyHeader, Secrets: map[store.SecretKind]store.Secret{store.APIKey: store.SecretValue(mockidp.DemoAPIKey)},
 			Notes: "an API key in the X-API-Key header, checked by the demo resource /api/key"},
+		{Name: "demo-fapi2", Kind: store.KindAuthCode, Issuer: d.Issuer, ClientID: "demo-jwt", AuthMethod: "private_key_jwt",
+			Scopes: []string{"openid", "api:read"}, Secrets: jwtKey(store.PrivateKey),
+			Shape: flows.Shape{FAPI2: true, RequestObject: true, ResponseMode: "jwt"},
+			Notes: "FAPI 2.0 shape: PAR, a signed request object (JAR), a JARM response, PKCE S256, DPoP, private_key_jwt"},
+		{Name: "demo-jwt-bearer", Kind: store.KindJWTBearer, Issuer: d.Issuer, ClientID: "demo-jwt", AuthMethod: "private_key_jwt",
+			Scopes: []string{"api:read"}, Secrets: jwtKey(store.PrivateKey, store.AssertionKey),
+			Shape: flows.Shape{AssertionClaims: json.RawMessage(`{"sub":"bob"}`)},
+			Notes: "RFC 7523 JWT bearer grant: an assertion for bob signed with the demo-jwt key"},
+		{Name: "demo-password", Kind: store.KindPassword, Issuer: d.Issuer, ClientID: "demo-password", AuthMethod: "client_secret_basic",
+			Scopes: []string{"openid", "api:read"}, Shape: flows.Shape{Username: "bob"},
+			Secrets: map[store.SecretKind]store.Secret{store.ClientSecret: store.SecretValue("demo-password-secret"), store.Password: store.SecretValue("bob")},
+			Notes:   "RFC 6749 4.3 password grant, for testing legacy clients (RFC 9700 forbids it)"},
 		{Name: "demo-broken-wrong-secret", Kind: store.KindClientCredentials, Issuer: d.Issuer, ClientID: "demo-cc",
 			AuthMethod: "client_secret_basic", Scopes: []string{"api:read"}, Secrets: sec("not-the-secret"),
 			Notes: "deliberately broken: the client secret is wrong, so the token endpoint answers invalid_client"},

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,6 +108,9 @@ func TestDemoProfilesRun(t *testing.T) {
 		{"demo-client-credentials", "call", true, ""},
 		{"demo-dpop", "", true, ""},
 		{"demo-dpop", "call", true, ""},
+		{"demo-password", "", true, ""},
+		{"demo-jwt-bearer", "", true, ""},
+		{"demo-jwt-bearer", "introspect", true, ""},
 	} {
 		res := b.Run(ctx, RunRequest{Profile: c.profile, Flow: c.flow}, nopEvents{})
 		if res.Failed() == c.ok {
@@ -210,5 +214,40 @@ func TestDemoDeviceApproved(t *testing.T) {
 	}
 	if sub, _ := res.AccessToken.Claims["sub"].(string); sub != "alice" {
 		t.Errorf("token sub = %q, want alice", sub)
+	}
+}
+
+// TestDemoFAPI2ProfileRuns: the demo-fapi2 profile (PAR, request object,
+// JARM, DPoP, private_key_jwt) logs in through the backend as the console
+// runs it, an HTTP client standing in for the browser.
+func TestDemoFAPI2ProfileRuns(t *testing.T) {
+	srv := mockidptest.New(t)
+	path := filepath.Join(t.TempDir(), "authlab.db")
+	if _, err := SeedDemo(path, DemoSetup{Issuer: srv.Issuer()}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	browser := &http.Client{Timeout: 20 * time.Second}
+	b := &StoreBackend{Path: path, OpenURL: func(u string) error {
+		go func() {
+			if resp, err := browser.Get(u); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		return nil
+	}}
+	res := b.Run(ctx, RunRequest{Profile: "demo-fapi2"}, nopEvents{})
+	if res.Failed() {
+		t.Fatalf("demo-fapi2: %s", res.Reason())
+	}
+	for _, want := range []string{"par expires_in", "jarm signature", "dpop token_type"} {
+		found := false
+		for _, c := range res.Checks {
+			found = found || (c.Name == want && c.Status == flows.Pass)
+		}
+		if !found {
+			t.Errorf("no passing %q check in %+v", want, res.Checks)
+		}
 	}
 }
