@@ -291,7 +291,7 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 		return m.handleRun(msg)
 	case run.ActionMsg:
 		return m.runAction(msg)
-	case inspectMsg, inspect.SubmitMsg, inspect.CancelMsg:
+	case inspectMsg, inspect.SubmitMsg, inspect.CancelMsg, inspect.CopyMsg:
 		return m.handleInspect(msg)
 	case formMsg, savedMsg, editor.SaveMsg, editor.DiscoverMsg, editor.CancelMsg:
 		return m.handleEditor(msg)

@@ -45,6 +45,8 @@ func (m *Model) handleInspect(msg tea.Msg) tea.Cmd {
 		return m.tick()
 	case inspect.CancelMsg:
 		m.show(scrProfiles)
+	case inspect.CopyMsg:
+		return m.copy(msg.Raw, "real "+msg.Label+" token copied to the clipboard (shown masked)")
 	}
 	return nil
 }

@@ -297,3 +297,25 @@ func TestInspectorMasksPastedToken(t *testing.T) {
 		t.Errorf("R must show the pasted token whole:\n%s", v)
 	}
 }
+
+// TestInspectorCopiesTheRealToken: y on the inspector copies the pasted
+// token whole while the screen keeps it masked, and says so.
+func TestInspectorCopiesTheRealToken(t *testing.T) {
+	const pasted = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjb3B5In0.Y29weS1zaWduYXR1cmU"
+	c := &clip{}
+	tm := startTea(t, newTestModel(maskBackend(), func(o *Options) { o.Clipboard = c.copy }), 120, 40)
+	waitText(t, tm, "staging-gateway")
+	press(tm, "t")
+	waitText(t, tm, "Inspect a token")
+	tm.Type(pasted)
+	press(tm, "enter")
+	waitText(t, tm, "CLAIMS", "y copy token")
+	press(tm, "y")
+	waitText(t, tm, "token copied to the clipboard (shown masked)")
+	if got := c.all(); len(got) != 1 || got[0] != pasted {
+		t.Fatalf("clipboard %q, want the pasted token", got)
+	}
+	if v := finalModel(t, tm).View(); strings.Contains(flat(v), pasted) {
+		t.Errorf("copying revealed the token:\n%s", v)
+	}
+}

@@ -17,6 +17,10 @@ type SubmitMsg struct{ Raw string }
 // CancelMsg asks the root model to leave the inspector screen.
 type CancelMsg struct{}
 
+// CopyMsg asks the root model to copy the shown token, in clear (the
+// screen keeps it masked).
+type CopyMsg struct{ Raw, Label string }
+
 // Screen is the token inspector screen: a paste prompt, then the inspector
 // on the token the root model decoded.
 type Screen struct {
@@ -27,6 +31,7 @@ type Screen struct {
 	submit key.Binding
 	back   key.Binding
 	reveal key.Binding
+	copy   key.Binding
 }
 
 // NewScreen builds the screen with an empty prompt.
@@ -38,6 +43,7 @@ func NewScreen(ctx *ui.Context) *Screen {
 		submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "inspect")),
 		back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		reveal: RevealKey(),
+		copy:   key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy token")),
 	}
 }
 
@@ -116,6 +122,13 @@ func (s *Screen) Update(msg tea.Msg) tea.Cmd {
 		if k, ok := msg.(tea.KeyMsg); ok && key.Matches(k, s.reveal) {
 			return s.toggleReveal()
 		}
+		if k, ok := msg.(tea.KeyMsg); ok && key.Matches(k, s.copy) {
+			tok, ok := s.insp.Selected()
+			if !ok || tok.Raw == "" {
+				return func() tea.Msg { return ui.NoteMsg{Text: "no raw token to copy"} }
+			}
+			return func() tea.Msg { return CopyMsg{Raw: tok.Raw, Label: tok.Label} }
+		}
 		return s.insp.Update(msg)
 	}
 	if k, ok := msg.(tea.KeyMsg); ok {
@@ -162,7 +175,7 @@ func (s *Screen) ShortHelp() []key.Binding {
 	if !s.pasted {
 		return []key.Binding{s.submit, s.back}
 	}
-	return append(s.insp.ShortHelp(), s.reveal)
+	return append(s.insp.ShortHelp(), s.reveal, s.copy)
 }
 
 // FullHelp is part of ui.Component.
@@ -170,5 +183,5 @@ func (s *Screen) FullHelp() [][]key.Binding {
 	if !s.pasted {
 		return [][]key.Binding{{s.submit, s.back}}
 	}
-	return append(s.insp.FullHelp(), []key.Binding{s.reveal})
+	return append(s.insp.FullHelp(), []key.Binding{s.reveal, s.copy})
 }
