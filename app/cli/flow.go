@@ -480,7 +480,7 @@ func printResult(w io.Writer, res *flows.Result, req flows.Request, color bool) 
 		fmt.Fprintf(w, "\nUserinfo:\n  %s\n", printableLines(string(b)))
 	}
 	if c := res.Call; c != nil {
-		fmt.Fprintf(w, "\nResource %s answered HTTP %d (%s)\n", render.Printable(c.URL), c.Status, render.Printable(dash(c.ContentType)))
+		fmt.Fprintf(w, "\nResource %s answered HTTP %d (%s)\n", render.Printable(render.ShownURL(c.URL)), c.Status, render.Printable(dash(c.ContentType)))
 		if c.Challenge != "" {
 			fmt.Fprintf(w, "  WWW-Authenticate: %s\n", render.Printable(c.Challenge))
 		}
@@ -516,7 +516,7 @@ func printResult(w io.Writer, res *flows.Result, req flows.Request, color bool) 
 	if res.Failed() {
 		status = "FAILED: " + res.Reason()
 	}
-	fmt.Fprintf(w, "\n%s %s in %.1f ms, %d HTTP exchanges\n", res.Flow, status, float64(res.Duration.Microseconds())/1000, len(res.Exchanges))
+	fmt.Fprintf(w, "\n%s %s in %.1f ms, %d HTTP exchange%s\n", res.Flow, status, float64(res.Duration.Microseconds())/1000, len(res.Exchanges), plural(len(res.Exchanges)))
 }
 
 // newRunCmd runs a saved profile's flow: history (redacted) is appended

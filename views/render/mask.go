@@ -205,7 +205,7 @@ func (m *Masker) Pairs(s string) string {
 // URL masks the token parameters of a URL's query and fragment.
 func (m *Masker) URL(u string) string {
 	if m == nil {
-		return u
+		return ShownURL(u)
 	}
 	base, frag, hasFrag := strings.Cut(u, "#")
 	if b, q, ok := strings.Cut(base, "?"); ok {
@@ -214,8 +214,16 @@ func (m *Masker) URL(u string) string {
 	if hasFrag {
 		base += "#" + m.Pairs(frag)
 	}
-	return m.Text(base)
+	return ShownURL(m.Text(base))
 }
+
+// encodedMask is flows.Masked as a query encoder writes it.
+var encodedMask = url.QueryEscape(flows.Masked)
+
+// ShownURL is a recorded URL as a person reads it: a masked value that the
+// recorder's query encoder percent-encoded (%E2%80%A2…) shows as the mask
+// itself. For display only: the recorded URL stays a valid URL.
+func ShownURL(u string) string { return strings.ReplaceAll(u, encodedMask, flows.Masked) }
 
 // Body masks a request or response body before it is indented: a form
 // body by parameter (a JSON body is masked by JSONLines once indented, so

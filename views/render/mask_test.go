@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -88,5 +89,19 @@ func TestMaskerByNameAndValue(t *testing.T) {
 	var none *Masker
 	if none.Text(rt) != rt || none.Pairs("code=abcdefghijkl") != "code=abcdefghijkl" || none.Header("Authorization", "Bearer "+testJWT) != "Bearer "+testJWT {
 		t.Error("a nil Masker must mask nothing")
+	}
+}
+
+// TestShownURLShowsTheMask: a masked query value the recorder encoded reads
+// as the mask, on its own and through a Masker; other escapes stay.
+func TestShownURLShowsTheMask(t *testing.T) {
+	rec := "https://api.example.com/x?api_key=" + url.QueryEscape(flows.Masked) + "&q=a%20b"
+	want := "https://api.example.com/x?api_key=" + flows.Masked + "&q=a%20b"
+	if got := ShownURL(rec); got != want {
+		t.Fatalf("ShownURL = %q, want %q", got, want)
+	}
+	var nilMasker *Masker
+	if got := nilMasker.URL(rec); got != want {
+		t.Fatalf("nil Masker URL = %q, want %q", got, want)
 	}
 }
