@@ -29,6 +29,10 @@ type ClientOptions struct {
 	MaxBody   int64         // MaxResponseBody when zero
 	// Transport overrides the transport (tests, bench). When set, TLSConfig is ignored.
 	Transport http.RoundTripper
+	// NoRedirects follows no redirect, GET included: the 3xx is the answer.
+	// For a request whose credential is a header net/http would send along
+	// to wherever the redirect points (an API key, a signature).
+	NoRedirects bool
 }
 
 // Client sends HTTP requests with caps and timeouts and reports each one to
@@ -62,7 +66,7 @@ func NewClient(opts ClientOptions, obs Observer) *Client {
 		// POSTs (token, introspection, revocation) never follow redirects: a
 		// redirected credential POST is a misconfiguration to report, not follow.
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if via[0].Method != http.MethodGet && via[0].Method != http.MethodHead {
+			if opts.NoRedirects || via[0].Method != http.MethodGet && via[0].Method != http.MethodHead {
 				return http.ErrUseLastResponse
 			}
 			if len(via) >= MaxRedirects {

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"authlab/internal/testtools"
 	"bytes"
 	"os"
 	"os/exec"
@@ -107,12 +108,7 @@ printf 'line-one\nS3cret-Qx9\n\n'`)
 // cmd:pass show NAME against Debian's pass with a throwaway GnuPG home.
 func TestCmdSecretWithPass(t *testing.T) {
 	for _, tool := range []string{"pass", "gpg", "gpgconf"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("AUTHLAB_REQUIRE_TOOLS") == "1" {
-				t.Fatalf("%s not installed (make deps installs it)", tool)
-			}
-			t.Skipf("%s not installed (make deps installs it)", tool)
-		}
+		testtools.Require(t, tool)
 	}
 	// Short paths: gpg-agent's socket must fit in sun_path.
 	home, err := os.MkdirTemp("", "gpg")

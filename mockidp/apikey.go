@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
+	"slices"
 )
 
 // DemoAPIKey is the key /api/key accepts in the demo configuration. It is
@@ -25,7 +26,7 @@ const apiKeyChallenge = `APIKey realm="authlab-mockidp", header="` + APIKeyHeade
 // X-API-Key header or the api_key query parameter, equal to the configured
 // one (compared in constant time, length included).
 func (s *Server) handleAPIKey(w http.ResponseWriter, r *http.Request) {
-	keys := append(r.Header.Values(APIKeyHeader), r.URL.Query()[APIKeyQuery]...)
+	keys := slices.Concat(r.Header.Values(APIKeyHeader), r.URL.Query()[APIKeyQuery]) // no append onto the header's own slice
 	refuse := func(status int, code, desc string) {
 		w.Header().Set("WWW-Authenticate", apiKeyChallenge+`, error="`+code+`"`)
 		writeOAuthError(w, status, code, desc)
@@ -42,16 +43,26 @@ func (s *Server) handleAPIKey(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get(APIKeyHeader) == "" {
 		via = "query"
 	}
-	if !apiKeyEqual(keys[0], s.cfg.APIKey) {
+	if !s.apiKeyMatches(keys[0]) {
 		refuse(http.StatusUnauthorized, "invalid_api_key", "the API key (in the "+via+") is not the configured one")
 		return
 	}
 	writeJSON(w, http.StatusOK, jsonBytes(map[string]any{"message": "hello, API key holder", "via": via}))
 }
 
-// apiKeyEqual compares digests, so neither the time nor an early length
+// apiKeyMatches compares digests, so neither the time nor an early length
 // mismatch says how close a guess was. No configured key matches nothing.
-func apiKeyEqual(got, want string) bool {
-	g, k := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
-	return want != "" && subtle.ConstantTimeCompare(g[:], k[:]) == 1
+func (s *Server) apiKeyMatches(got string) bool {
+	g := sha256.Sum256([]byte(got))
+	return s.apiKeyDigest != nil && subtle.ConstantTimeCompare(g[:], s.apiKeyDigest[:]) == 1
+}
+
+// apiKeyDigestOf is the digest apiKeyMatches compares with, computed once
+// when the server is built; nil when no key is configured.
+func apiKeyDigestOf(key string) *[32]byte {
+	if key == "" {
+		return nil
+	}
+	d := sha256.Sum256([]byte(key))
+	return &d
 }

@@ -1,7 +1,6 @@
 package mockidp
 
 import (
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/subtle"
@@ -14,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
-
 	"authlab/flows"
 )
 
@@ -23,12 +20,10 @@ const assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 type clientInfo struct {
 	Client
-	keys   []jose.JSONWebKey
-	pubs   []crypto.PublicKey
-	thumbs []string // RFC 7638 thumbprints of pubs, another name for each key (kid.go)
-	auth   map[string]bool
-	grants map[string]bool
-	scopes map[string]bool // nil: any configured scope
+	keyRing // registered jwks (kid.go)
+	auth    map[string]bool
+	grants  map[string]bool
+	scopes  map[string]bool // nil: any configured scope
 	// defaultScope is what client_credentials grants when asked for nothing.
 	defaultScope string
 	// subject is TLSSubject parsed (RFC 4514).
@@ -64,9 +59,7 @@ func buildClients(cfg Config) (map[string]*clientInfo, error) {
 				if ec, ok := pub.(*ecdsa.PublicKey); algOf(pub) == "" || ok && ec.Curve != elliptic.P256() {
 					return nil, fmt.Errorf("config: client %q: key %q: the IdP verifies RS256, ES256 (P-256) and EdDSA keys only", c.ID, k.KeyID)
 				}
-				ci.keys = append(ci.keys, k)
-				ci.pubs = append(ci.pubs, pub)
-				ci.thumbs = append(ci.thumbs, thumbOfKey(pub))
+				ci.add(k.KeyID, pub)
 			}
 		}
 		ci.defaultScope = computeDefaultScope(cfg, ci)
@@ -302,6 +295,22 @@ func audList(raw json.RawMessage) []string {
 	return many
 }
 
+// assertionLifetime checks an RFC 7523 assertion's exp and nbf against
+// now: not expired, at most an hour ahead, valid already (a minute's skew
+// allowed). It returns exp, and what is wrong or "".
+func assertionLifetime(now time.Time, expClaim float64, nbf *float64) (time.Time, string) {
+	exp := time.Unix(int64(expClaim), 0)
+	switch {
+	case !now.Before(exp):
+		return exp, fmt.Sprintf("expired at %s (IdP time %s)", exp.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	case exp.Sub(now) > time.Hour:
+		return exp, "exp more than an hour ahead"
+	case nbf != nil && now.Before(time.Unix(int64(*nbf), 0).Add(-time.Minute)):
+		return exp, "not valid yet (nbf)"
+	}
+	return exp, ""
+}
+
 // checkAssertion verifies a client_secret_jwt / private_key_jwt assertion
 // (RFC 7523 3): signature, iss = sub = client, aud, exp, and single-use jti.
 func (s *Server) checkAssertion(tok, formID, endpointURL string, r *http.Request) (*clientInfo, string, *oauthErr) {
@@ -337,17 +346,7 @@ func (s *Server) checkAssertion(tok, formID, endpointURL string, r *http.Request
 		if !c.auth[AuthPrivateKeyJWT] {
 			return nil, "", errInvalidClient("client " + c.ID + " may not use private_key_jwt")
 		}
-		ok := false
-		for i, k := range c.keys {
-			if !kidSelects(j.Header.Kid, k.KeyID, c.thumbs[i]) {
-				continue
-			}
-			if verifyJWS(j.Header.Alg, c.pubs[i], j.Input, j.Sig) == nil {
-				ok = true
-				break
-			}
-		}
-		if !ok {
+		if !c.verifies(j.Header.Alg, j.Header.Kid, j.Input, j.Sig) {
 			return nil, "", errInvalidClient("client_assertion: signature does not verify with the client's registered keys")
 		}
 	default:
@@ -360,30 +359,19 @@ func (s *Server) checkAssertion(tok, formID, endpointURL string, r *http.Request
 	if cl.Exp == nil {
 		return nil, "", errInvalidClient("client_assertion: exp is missing")
 	}
-	exp := time.Unix(int64(*cl.Exp), 0)
-	if !now.Before(exp) {
-		return nil, "", errInvalidClient(fmt.Sprintf("client_assertion: expired at %s (IdP time %s)", exp.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
-	}
-	if exp.Sub(now) > time.Hour {
-		return nil, "", errInvalidClient("client_assertion: exp more than an hour ahead")
-	}
-	if cl.Nbf != nil && now.Before(time.Unix(int64(*cl.Nbf), 0).Add(-time.Minute)) {
-		return nil, "", errInvalidClient("client_assertion: not valid yet (nbf)")
+	exp, bad := assertionLifetime(now, *cl.Exp, cl.Nbf)
+	if bad != "" {
+		return nil, "", errInvalidClient("client_assertion: " + bad)
 	}
 	if cl.Jti == "" {
 		return nil, "", errInvalidClient("client_assertion: jti is missing")
 	}
-	m := s.st
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	key := assertionKey(c.ID, cl.Jti)
-	if _, seen := m.jtis[key]; seen {
+	switch seen, full := s.st.spendJTI(now, assertionKey(c.ID, cl.Jti), exp); {
+	case seen:
 		s.metrics.replay(replayAssertion)
 		return nil, "", errInvalidClient("client_assertion: jti already used (assertions are single use)")
-	}
-	if !m.room(now, func() int { return len(m.jtis) }) {
+	case full:
 		return nil, "", &oauthErr{http.StatusServiceUnavailable, "temporarily_unavailable", "assertion replay cache full", false}
 	}
-	m.jtis[key] = exp
 	return c, method, nil
 }

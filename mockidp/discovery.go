@@ -56,7 +56,7 @@ func (s *Server) discoveryDoc(iss string, tlsOn bool) []byte {
 		// RFC 9126 5, RFC 9101 10.5, JARM 3.
 		"pushed_authorization_request_endpoint":       iss + "/par",
 		"require_pushed_authorization_requests":       s.cfg.RequirePAR,
-		"request_object_signing_alg_values_supported": requestObjectAlgs(),
+		"request_object_signing_alg_values_supported": publicKeyAlgs(),
 		"authorization_signing_alg_values_supported":  algs,
 	}
 	if len(s.cfg.AuthorizationDetailsTypes) > 0 {

@@ -18,9 +18,9 @@ const requestObjectType = "oauth-authz-req+jwt"
 // maxRequestObject caps a request object (it travels in a URL or a PAR body).
 const maxRequestObject = 16 << 10
 
-// requestObjectAlgs are the algorithms request objects may use: never
-// none, never a MAC.
-func requestObjectAlgs() []string { return []string{"RS256", "PS256", "ES256", "EdDSA"} }
+// publicKeyAlgs are the algorithms of JWSs verified with registered keys
+// (request objects, jwt-bearer grant assertions): never none, never a MAC.
+func publicKeyAlgs() []string { return []string{"RS256", "PS256", "ES256", "EdDSA"} }
 
 func errRequestObject(desc string) *oauthErr {
 	return &oauthErr{http.StatusBadRequest, "invalid_request_object", desc, false}
@@ -41,16 +41,14 @@ func (s *Server) requestObjectParams(r *http.Request, c *clientInfo, outer map[s
 		return nil, errRequestObject("client " + c.ID + " has no registered keys (jwks) to verify a request object with")
 	}
 	claims := jwt.MapClaims{}
-	parser := jwt.NewParser(jwt.WithValidMethods(requestObjectAlgs()), jwt.WithoutClaimsValidation())
+	parser := jwt.NewParser(jwt.WithValidMethods(publicKeyAlgs()), jwt.WithoutClaimsValidation())
 	var typ any
 	_, err := parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		typ = t.Header["typ"]
 		kid, _ := t.Header["kid"].(string)
 		var vs jwt.VerificationKeySet
-		for i, k := range c.keys {
-			if kidSelects(kid, k.KeyID, c.thumbs[i]) {
-				vs.Keys = append(vs.Keys, c.pubs[i])
-			}
+		for pub := range c.selected(kid) {
+			vs.Keys = append(vs.Keys, pub)
 		}
 		if len(vs.Keys) == 0 {
 			return nil, errors.New("no registered key has kid " + strconv.Quote(kid))
@@ -86,16 +84,7 @@ func (s *Server) requestObjectParams(r *http.Request, c *clientInfo, outer map[s
 		return nil, errRequestObject("request object lives more than 60 minutes (exp - nbf)")
 	}
 	if jti := str("jti"); jti != "" {
-		st := s.st
-		st.mu.Lock()
-		key := assertionKey(c.ID, "request_object:"+jti)
-		_, seen := st.jtis[key]
-		full := !seen && !st.room(now, func() int { return len(st.jtis) })
-		if !seen && !full {
-			st.jtis[key] = exp.Time
-		}
-		st.mu.Unlock()
-		switch {
+		switch seen, full := s.st.spendJTI(now, assertionKey(c.ID, "request_object:"+jti), exp.Time); {
 		case seen:
 			return nil, errRequestObject("request object jti already used")
 		case full:

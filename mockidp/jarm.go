@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -14,14 +15,7 @@ func responseModes() []string {
 	return []string{"query", "fragment", "form_post", "jwt", "query.jwt", "fragment.jwt", "form_post.jwt"}
 }
 
-func validResponseMode(m string) bool {
-	for _, v := range responseModes() {
-		if v == m {
-			return true
-		}
-	}
-	return false
-}
+func validResponseMode(m string) bool { return slices.Contains(responseModes(), m) }
 
 // jarmLifetime bounds a JARM response: it is read within seconds.
 const jarmLifetime = 5 * time.Minute

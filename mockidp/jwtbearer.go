@@ -1,7 +1,6 @@
 package mockidp
 
 import (
-	"crypto"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,10 +14,8 @@ import (
 // trustedIssuer is a configured issuer of jwt-bearer grant assertions.
 type trustedIssuer struct {
 	TrustedIssuer
-	kids   []string
-	thumbs []string // RFC 7638 thumbprints of pubs (kid.go)
-	pubs   []crypto.PublicKey
-	scopes map[string]bool // nil: any scope the client may have
+	keyRing                 // jwks (kid.go)
+	scopes  map[string]bool // nil: any scope the client may have
 }
 
 func buildTrusted(cfg Config) (map[string]*trustedIssuer, error) {
@@ -34,9 +31,7 @@ func buildTrusted(cfg Config) (map[string]*trustedIssuer, error) {
 			if algOf(pub) == "" {
 				return nil, fmt.Errorf("config: trusted assertion issuer %q: key %q: RSA, EC P-256 or Ed25519 keys only", ti.Issuer, k.KeyID)
 			}
-			t.kids = append(t.kids, k.KeyID)
-			t.thumbs = append(t.thumbs, thumbOfKey(pub))
-			t.pubs = append(t.pubs, pub)
+			t.add(k.KeyID, pub)
 		}
 		if len(ti.Scopes) > 0 {
 			t.scopes = map[string]bool{}
@@ -119,21 +114,11 @@ func (s *Server) grantJWTBearer(w http.ResponseWriter, r *http.Request, c *authe
 		errInvalidGrant("assertion: issuer " + quoteOrNone(cl.Iss) + " is not a trusted assertion issuer (trusted_assertion_issuers)").write(w)
 		return
 	}
-	if !slices.Contains([]string{"RS256", "PS256", "ES256", "EdDSA"}, j.Header.Alg) || (s.cfg.FAPI2 && !slices.Contains(fapiAlgs(), j.Header.Alg)) {
+	if !slices.Contains(publicKeyAlgs(), j.Header.Alg) || (s.cfg.FAPI2 && !slices.Contains(fapiAlgs(), j.Header.Alg)) {
 		errInvalidGrant("assertion: alg " + quoteOrNone(j.Header.Alg) + " is not accepted").write(w)
 		return
 	}
-	verified := false
-	for i, pub := range t.pubs {
-		if !kidSelects(j.Header.Kid, t.kids[i], t.thumbs[i]) {
-			continue
-		}
-		if verifyJWS(j.Header.Alg, pub, j.Input, j.Sig) == nil {
-			verified = true
-			break
-		}
-	}
-	if !verified {
+	if !t.verifies(j.Header.Alg, j.Header.Kid, j.Input, j.Sig) {
 		errInvalidGrant("assertion: signature does not verify with the keys of " + cl.Iss).write(w)
 		return
 	}
@@ -152,16 +137,9 @@ func (s *Server) grantJWTBearer(w http.ResponseWriter, r *http.Request, c *authe
 		errInvalidGrant("assertion: exp is missing (RFC 7523 3)").write(w)
 		return
 	}
-	exp := time.Unix(int64(*cl.Exp), 0)
-	switch {
-	case !now.Before(exp):
-		errInvalidGrant(fmt.Sprintf("assertion: expired at %s (IdP time %s)", exp.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))).write(w)
-		return
-	case exp.Sub(now) > time.Hour:
-		errInvalidGrant("assertion: exp more than an hour ahead").write(w)
-		return
-	case cl.Nbf != nil && now.Before(time.Unix(int64(*cl.Nbf), 0).Add(-time.Minute)):
-		errInvalidGrant("assertion: not valid yet (nbf)").write(w)
+	exp, bad := assertionLifetime(now, *cl.Exp, cl.Nbf)
+	if bad != "" {
+		errInvalidGrant("assertion: " + bad).write(w)
 		return
 	}
 	requested := r.PostForm.Get("scope")
@@ -197,15 +175,7 @@ func (s *Server) grantJWTBearer(w http.ResponseWriter, r *http.Request, c *authe
 		}
 	}
 	if cl.Jti != "" {
-		m := s.st
-		key := assertionKey("jwt-bearer\x00"+cl.Iss, cl.Jti)
-		m.mu.Lock()
-		_, seen := m.jtis[key]
-		full := !seen && !m.room(now, func() int { return len(m.jtis) })
-		if !seen && !full {
-			m.jtis[key] = exp
-		}
-		m.mu.Unlock()
+		seen, full := s.st.spendJTI(now, assertionKey("jwt-bearer\x00"+cl.Iss, cl.Jti), exp)
 		if seen {
 			errInvalidGrant("assertion: jti already used (assertions are single use here)").write(w)
 			return

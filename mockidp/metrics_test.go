@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"authlab/mockidp"
 	"authlab/mockidp/mockidptest"
 
+	"authlab/internal/testtools"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -67,20 +67,6 @@ next:
 		}
 	}
 	return -1
-}
-
-// requireTool finds a test tool on PATH; missing, the test skips unless CI
-// demands the tools (AUTHLAB_REQUIRE_TOOLS=1).
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("AUTHLAB_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s not installed (make deps installs it)", name)
-		}
-		t.Skipf("%s not installed (make deps installs it)", name)
-	}
-	return p
 }
 
 func TestMetricsCountsEachKind(t *testing.T) {
@@ -226,7 +212,7 @@ func TestMetricsNeedAdminTokenOffLoopback(t *testing.T) {
 }
 
 func TestMetricsPassPromtool(t *testing.T) {
-	promtool := requireTool(t, "promtool")
+	promtool := testtools.Require(t, "promtool")
 	s := mockidptest.New(t)
 	postToken(t, s, url.Values{"grant_type": {"client_credentials"}}, "demo-cc", "demo-cc-secret")
 	postToken(t, s, url.Values{"grant_type": {"client_credentials"}}, "demo-cc", "nope")

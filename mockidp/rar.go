@@ -38,13 +38,15 @@ func (s *Server) checkDetails(raw string) (string, string) {
 }
 
 // tokenResponseWithDetails is tokenResponse with the granted
-// authorization_details (RFC 9396 7).
+// authorization_details (RFC 9396 7), when there are any.
 func tokenResponseWithDetails(w http.ResponseWriter, tokenType, access string, exp, now time.Time, scope, refresh, id, details string) {
 	b := make([]byte, 0, len(access)+len(id)+len(details)+256)
 	b = append(b, `{"access_token":`...)
 	b = appendJSONString(b, access)
-	b = append(b, `,"authorization_details":`...)
-	b = append(b, details...)
+	if details != "" {
+		b = append(b, `,"authorization_details":`...)
+		b = append(b, details...)
+	}
 	b = appendTokenFields(b, tokenType, exp, now, scope, refresh, id, "")
 	writeTokenJSON(w, b)
 }

@@ -95,6 +95,8 @@ type Server struct {
 	// bufs recycles *[]byte scratch buffers for token building: the token
 	// endpoint's garbage is most of what drives GC under load.
 	bufs sync.Pool
+	// apiKeyDigest is the SHA-256 of cfg.APIKey, nil when none (apikey.go).
+	apiKeyDigest *[32]byte
 
 	mu      sync.Mutex
 	epNames map[string]bool // endpoint names faults may name (guarded by mu)
@@ -145,6 +147,7 @@ func New(opts Options) (*Server, error) {
 	if s.trusted, err = buildTrusted(cfg); err != nil {
 		return nil, err
 	}
+	s.apiKeyDigest = apiKeyDigestOf(cfg.APIKey)
 	s.users = map[string]*User{}
 	for i := range cfg.Users {
 		s.users[cfg.Users[i].Username] = &cfg.Users[i]

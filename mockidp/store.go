@@ -210,6 +210,22 @@ func assertionKey(clientID, jti string) [32]byte {
 	return sha256.Sum256([]byte(clientID + "\x00" + jti))
 }
 
+// spendJTI records a single-use jti (keyed by assertionKey) until exp.
+// seen: it was recorded before; full: the cache has no room for it.
+// Either way nothing is recorded.
+func (m *memStore) spendJTI(now time.Time, key [32]byte, exp time.Time) (seen, full bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, seen = m.jtis[key]; seen {
+		return true, false
+	}
+	if !m.room(now, func() int { return len(m.jtis) }) {
+		return false, true
+	}
+	m.jtis[key] = exp
+	return false, false
+}
+
 // room sweeps when due (or when a table is full) and reports whether a
 // table of size n can take one more entry. Called with mu held.
 func (m *memStore) room(now time.Time, size func() int) bool {

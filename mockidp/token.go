@@ -258,11 +258,7 @@ func (s *Server) grantAuthCode(w http.ResponseWriter, r *http.Request, c *authed
 		errInvalidGrant("authorization code was replayed while it was being redeemed; the tokens it issued are revoked").write(w)
 		return
 	}
-	if details != "" {
-		tokenResponseWithDetails(w, tokenTypeFor(c), tok, exp, now, ac.Scope, res.refresh, id, details)
-		return
-	}
-	tokenResponse(w, tokenTypeFor(c), tok, exp, now, ac.Scope, res.refresh, id, "")
+	tokenResponseWithDetails(w, tokenTypeFor(c), tok, exp, now, ac.Scope, res.refresh, id, details)
 }
 
 // redeemCode checks the code against the token request, reserves what it
@@ -458,11 +454,7 @@ func (s *Server) grantRefresh(w http.ResponseWriter, r *http.Request, c *authedC
 		errInvalidGrant("refresh token was reused while it was being redeemed; the token family is revoked").write(w)
 		return
 	}
-	if details != "" {
-		tokenResponseWithDetails(w, tokenTypeFor(c), tok, exp, now, scope, res.refresh, id, details)
-		return
-	}
-	tokenResponse(w, tokenTypeFor(c), tok, exp, now, scope, res.refresh, id, "")
+	tokenResponseWithDetails(w, tokenTypeFor(c), tok, exp, now, scope, res.refresh, id, details)
 }
 
 // useRefresh checks a presented refresh token (and a narrower scope or

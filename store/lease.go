@@ -79,15 +79,22 @@ func readTokenState(tx *bolt.Tx, profile string, st *TokenState) error {
 		}
 		st.Token, st.HasToken = rec.CachedToken, true
 	}
-	if b := tx.Bucket([]byte(bucketRenewals)); b != nil {
-		if raw := b.Get([]byte(profile)); raw != nil {
-			var rec renewalRecord
-			if json.Unmarshal(raw, &rec) == nil { // an unreadable record is replaced
-				st.Renewal, st.Leased = rec.Renewal, true
-			}
-		}
-	}
+	st.Renewal, st.Leased = renewalTx(tx, profile) // an unreadable record is replaced
 	return nil
+}
+
+// renewalTx reads the renewal record of name; an unreadable one counts as none.
+func renewalTx(tx *bolt.Tx, name string) (Renewal, bool) {
+	b := tx.Bucket([]byte(bucketRenewals))
+	if b == nil {
+		return Renewal{}, false
+	}
+	raw := b.Get([]byte(name))
+	var rec renewalRecord
+	if raw == nil || json.Unmarshal(raw, &rec) != nil {
+		return Renewal{}, false
+	}
+	return rec.Renewal, true
 }
 
 // ErrLeaseHeld: another process holds the renewal lease for the same basis.

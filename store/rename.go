@@ -67,20 +67,6 @@ func RenameProfile(path, old, new string, opts ...Option) error {
 	return Update(path, func(s *Store) error { return s.RenameProfile(old, new) }, opts...)
 }
 
-// renewalTx reads the renewal record of name; an unreadable one counts as none.
-func renewalTx(tx *bolt.Tx, name string) (Renewal, bool) {
-	b := tx.Bucket([]byte(bucketRenewals))
-	if b == nil {
-		return Renewal{}, false
-	}
-	raw := b.Get([]byte(name))
-	var rec renewalRecord
-	if raw == nil || json.Unmarshal(raw, &rec) != nil {
-		return Renewal{}, false
-	}
-	return rec.Renewal, true
-}
-
 // keyedBuckets are the flat buckets whose keys are profile names, and
 // whether a value there may hold a secret or a token (renewal records keep
 // fingerprints and deadlines only).

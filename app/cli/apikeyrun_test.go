@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"authlab/flows/hmac"
+	"authlab/internal/testtools"
 	"authlab/mockidp"
 	"authlab/mockidp/mockidptest"
 	"authlab/store"
@@ -180,10 +180,7 @@ func TestFlowHelpListsEveryFlow(t *testing.T) {
 // a JARM response end to end, from flags and from a saved profile, $BROWSER
 // being curl.
 func TestDemoJWTPEMWithoutKidCLI(t *testing.T) {
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		t.Skip("curl not installed")
-	}
+	curl := testtools.Require(t, "curl")
 	idp := mockidptest.New(t)
 	t.Setenv("BROWSER", curl+" -s -o /dev/null -L --max-time 20")
 	flags := []string{"--issuer", idp.Issuer(), "--client-id", "demo-jwt", "--private-key", demoKeyFile,

@@ -74,9 +74,14 @@ func TestAuditCLIDPoP(t *testing.T) {
 	if code != 2 || !strings.Contains(errs, "DPoP-bound") || !strings.Contains(errs, "--dpop-key") {
 		t.Errorf("--token without its key: exit %d, %s", code, errs)
 	}
-	other, _ := dpop.GeneratePEM("ES256")
+	other, err := dpop.GeneratePEM("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
 	otherFile := filepath.Join(t.TempDir(), "other.pem")
-	_ = os.WriteFile(otherFile, other, 0o600)
+	if err := os.WriteFile(otherFile, other, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	code, _, errs = runAuthlab(t, "", "", "audit", "--call", call, "--token", tok, "--dpop-key", otherFile)
 	if code != 2 || !strings.Contains(errs, "not the key the valid token is bound to") {
 		t.Errorf("--dpop-key of another key: exit %d, %s", code, errs)

@@ -53,12 +53,9 @@ func (a *authzFlags) apply(req *flows.Request) error {
 
 // readDetails reads --authorization-details: inline JSON or @FILE.
 func readDetails(v string) (json.RawMessage, error) {
-	b := []byte(v)
-	if path, ok := strings.CutPrefix(v, "@"); ok {
-		var err error
-		if b, err = flows.ReadFileCapped(path, 64<<10); err != nil {
-			return nil, usageErr("--authorization-details: %v", err)
-		}
+	b, err := inlineOrFile(v)
+	if err != nil {
+		return nil, usageErr("--authorization-details: %v", err)
 	}
 	var arr []json.RawMessage
 	if err := json.Unmarshal(b, &arr); err != nil {

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
 
+	"authlab/internal/testtools"
 	"authlab/mockidp/mockidptest"
 )
 
@@ -41,26 +41,11 @@ func demoJWTJWK(t *testing.T) string {
 	return p
 }
 
-// TestFlowPARRequestObjectJARMRARCLI: --par --request-object
-// --response-mode jwt --authorization-details @FILE through the command
-// line, $BROWSER being curl (the JARM response rides in the query).
-func TestFlowPARRequestObjectJARMRARCLI(t *testing.T) {
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		t.Skip("curl not installed")
-	}
-	idp := mockidptest.New(t)
-	t.Setenv("BROWSER", curl+" -s -o /dev/null -L --max-time 20")
-	details := filepath.Join(t.TempDir(), "details.json")
-	if err := os.WriteFile(details, []byte(`[{"type":"account_information","actions":["list_accounts"]}]`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"flow", "auth-code", "--issuer", idp.Issuer(), "--client-id", "demo-jwt", "--private-key", demoJWTJWK(t),
-		"--par", "--request-object", "--response-mode", "jwt", "--authorization-details", "@" + details, "--wait", "30s"}
-	code, out, errs := runAuthlab(t, "", "", append(args, "--json")...)
-	if code != 0 {
-		t.Fatalf("exit %d: %s\n%s", code, errs, out)
-	}
+// checkPARRun asserts a --json result of a PAR + RAR run: ok, the token
+// response carries authorization_details, each named check passed and the
+// request was pushed (201); noPush starts the message when it was not.
+func checkPARRun(t *testing.T, out, noPush string, checks ...string) {
+	t.Helper()
 	var j struct {
 		OK        bool           `json:"ok"`
 		Token     map[string]any `json:"token"`
@@ -74,16 +59,14 @@ func TestFlowPARRequestObjectJARMRARCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !j.OK || j.Token["authorization_details"] == nil {
-		t.Fatalf("result %s", out)
+		t.Fatalf("result: %s", out)
 	}
-	want := map[string]bool{"jarm signature": false, "jarm aud": false, "par expires_in": false, "authorization_details": false}
+	passed := map[string]bool{}
 	for _, c := range j.Checks {
-		if _, ok := want[c.Name]; ok && c.Status == "pass" {
-			want[c.Name] = true
-		}
+		passed[c.Name] = passed[c.Name] || c.Status == "pass"
 	}
-	for name, seen := range want {
-		if !seen {
+	for _, name := range checks {
+		if !passed[name] {
 			t.Errorf("no passing %s check: %s", name, out)
 		}
 	}
@@ -92,8 +75,28 @@ func TestFlowPARRequestObjectJARMRARCLI(t *testing.T) {
 		pushed = pushed || (ex.Step == "pushed authorization request" && ex.Status == 201)
 	}
 	if !pushed {
-		t.Errorf("no PAR exchange: %s", out)
+		t.Errorf("%s: %s", noPush, out)
 	}
+}
+
+// TestFlowPARRequestObjectJARMRARCLI: --par --request-object
+// --response-mode jwt --authorization-details @FILE through the command
+// line, $BROWSER being curl (the JARM response rides in the query).
+func TestFlowPARRequestObjectJARMRARCLI(t *testing.T) {
+	curl := testtools.Require(t, "curl")
+	idp := mockidptest.New(t)
+	t.Setenv("BROWSER", curl+" -s -o /dev/null -L --max-time 20")
+	details := filepath.Join(t.TempDir(), "details.json")
+	if err := os.WriteFile(details, []byte(`[{"type":"account_information","actions":["list_accounts"]}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"flow", "auth-code", "--issuer", idp.Issuer(), "--client-id", "demo-jwt", "--private-key", demoJWTJWK(t),
+		"--par", "--request-object", "--response-mode", "jwt", "--authorization-details", "@" + details, "--wait", "30s"}
+	code, out, errs := runAuthlab(t, "", "", append(args, "--json")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, errs, out)
+	}
+	checkPARRun(t, out, "no PAR exchange", "jarm signature", "jarm aud", "par expires_in", "authorization_details")
 	// Human output: the push with expires_in, the request object, the JARM checks.
 	code, out, errs = runAuthlab(t, "", "", args...)
 	if code != 0 {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -304,12 +305,11 @@ func pickFlow(b *benchFlags, p store.Profile) (string, error) {
 			flow = flows.FlowClientCredentials
 		}
 	}
-	for _, f := range append(bench.BenchFlows(), apikey.Flow) {
-		if f == flow {
-			return flow, nil
-		}
+	benchable := append(bench.BenchFlows(), apikey.Flow) // api-key ops are built here (apiKeyBenchOp)
+	if slices.Contains(benchable, flow) {
+		return flow, nil
 	}
-	return "", usageErr("--flow %q: bench repeats %s (interactive flows cannot be benched)", flow, strings.Join(append(bench.BenchFlows(), apikey.Flow), ", "))
+	return "", usageErr("--flow %q: bench repeats %s (interactive flows cannot be benched)", flow, strings.Join(benchable, ", "))
 }
 
 // asExit maps an engine error to an exit status: configuration → 2, else 1.

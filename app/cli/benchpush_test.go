@@ -15,6 +15,7 @@ import (
 
 	"authlab/mockidp/mockidptest"
 
+	"authlab/internal/testtools"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -103,7 +104,10 @@ func TestBenchPushUsage(t *testing.T) {
 		}
 	}
 	// Nothing listens: the run completes, then the lost final push fails it.
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	dead := ln.Addr().String()
 	ln.Close()
 	code, out, errs := runAuthlab(t, "", "", demoArgs(idp, "-n", "5", "--push", "http://user:pw-Zq9@"+dead)...)
@@ -115,7 +119,7 @@ func TestBenchPushUsage(t *testing.T) {
 // Two "machines" (two runs, two instances) push to a real Pushgateway; the
 // sum over instances is what the README's PromQL query answers.
 func TestBenchPushTwoInstances(t *testing.T) {
-	gwBin := requireTool(t, "prometheus-pushgateway")
+	gwBin := testtools.Require(t, "prometheus-pushgateway")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -104,8 +104,9 @@ item failed, 2 usage error.`,
 	f := cmd.Flags()
 	addProfileFlags(f, &pf) // --issuer and the client flags of authlab flow
 	addKidFlag(f, &pf.grant)
+	shown := checkClientFlags()
 	f.VisitAll(func(fl *pflag.Flag) {
-		if !slices.Contains(checkClientFlags(), fl.Name) {
+		if !slices.Contains(shown, fl.Name) {
 			fl.Hidden = true // other kinds' and grants' profile flags, and the refused endpoints
 		}
 	})
@@ -159,9 +160,9 @@ func checkClient(g *globals, fs *pflag.FlagSet, pf *profileFlags, name string) (
 
 func profileName(p string) string {
 	if p == check.ProfileBCP {
-		return "RFC 9700 (OAuth 2.0 Security BCP)"
+		return check.ProfileTitle(p)
 	}
-	return "the FAPI 2.0 Security Profile"
+	return "the " + check.ProfileTitle(p)
 }
 
 func printCheckReport(g *globals, rep *check.Report) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"authlab/flows/oauth/oauthtest"
 	"authlab/internal/browsertest"
+	"authlab/internal/testtools"
 	"authlab/mockidp"
 	"authlab/mockidp/mockidptest"
 	"authlab/store"
@@ -343,10 +343,7 @@ rm -rf "$profile"
 // loopback callback), then refresh, userinfo and token exchange, all
 // through the command line.
 func TestFlowAuthCodeRefreshUserinfoExchangeCLI(t *testing.T) {
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		t.Skip("curl not installed")
-	}
+	curl := testtools.Require(t, "curl")
 	idp := mockidptest.New(t)
 	st := filepath.Join(t.TempDir(), "s.db")
 	t.Setenv("BROWSER", curl+" -s -o /dev/null -L --max-time 20")

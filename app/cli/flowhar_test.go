@@ -59,7 +59,7 @@ func TestFlowHAR(t *testing.T) {
 	}
 	at, _ = decodeFlowJSON(t, out).Token["access_token"].(string)
 	b, _ = os.ReadFile(file)
-	if !strings.Contains(string(b), at) || strings.Contains(string(b), demoCCSecret) {
+	if at == "" || !strings.Contains(string(b), at) || strings.Contains(string(b), demoCCSecret) {
 		t.Fatal("--har-tokens: the access token is missing or the client secret is present")
 	}
 	if code, _, errs := runAuthlab(t, st, "", "run", "cc", "--har-tokens"); code != 2 || !strings.Contains(errs, "--har FILE") {

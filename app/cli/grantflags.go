@@ -51,7 +51,8 @@ func addKidFlag(fs *pflag.FlagSet, g *grantProfileFlags) {
 	fs.StringVar(&g.kid, "kid", "", "kid of the client assertion header (default: the JWK's own kid, else the key's RFC 7638 thumbprint)")
 }
 
-// fill copies the flag values into a profile.
+// fill copies the flag values into a profile; toProfile takes the secrets
+// (--password, --assertion-key) with the others.
 func (g *grantProfileFlags) fill(p *store.Profile) error {
 	p.Prompt, p.LoginHint, p.ACRValues, p.UILocales = g.prompt, g.loginHint, g.acrValues, g.uiLocales
 	if g.maxAge != noMaxAge {
@@ -70,19 +71,6 @@ func (g *grantProfileFlags) fill(p *store.Profile) error {
 	}
 	p.AssertionAud, p.KeyID, p.FAPI2 = g.assertionAud, g.kid, g.fapi2
 	p.Username, p.AssertionFile = g.username, g.assertion
-	for kind, v := range map[store.SecretKind]string{store.Password: g.password, store.AssertionKey: g.assertionKey} {
-		if v == "" {
-			continue
-		}
-		if p.Secrets == nil {
-			p.Secrets = map[store.SecretKind]store.Secret{}
-		}
-		if rest, ok := strings.CutPrefix(v, "raw:"); ok && kind == store.Password {
-			p.Secrets[kind] = store.SecretValue(rest) // a literal that starts with env: or file:
-			continue
-		}
-		p.Secrets[kind] = store.ParseSecret(v)
-	}
 	return nil
 }
 
@@ -91,18 +79,24 @@ func jsonObjectFlag(flag, v string) (json.RawMessage, error) {
 	if v == "" {
 		return nil, nil
 	}
-	b := []byte(v)
-	if path, ok := strings.CutPrefix(v, "@"); ok {
-		var err error
-		if b, err = flows.ReadFileCapped(path, 64<<10); err != nil {
-			return nil, fmt.Errorf("%s: %v", flag, err)
-		}
+	b, err := inlineOrFile(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", flag, err)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%s: want a JSON object: %v", flag, err)
 	}
 	return json.RawMessage(b), nil
+}
+
+// inlineOrFile is a JSON flag's text: v itself, or the file @PATH names
+// (at most 64 KiB).
+func inlineOrFile(v string) ([]byte, error) {
+	if path, ok := strings.CutPrefix(v, "@"); ok {
+		return flows.ReadFileCapped(path, 64<<10)
+	}
+	return []byte(v), nil
 }
 
 // grantFlagFields are the profileFlagFields of grantProfileFlags.

@@ -22,6 +22,17 @@ func runAuthlab(t *testing.T, store, stdin string, args ...string) (code int, st
 	if store == "" {
 		store = filepath.Join(t.TempDir(), "authlab.db")
 	}
+	code, stdout, stderr, ok := runAuthlabBounded(store, stdin, args...)
+	if !ok {
+		t.Fatalf("authlab %s did not finish within %s", strings.Join(args, " "), runDeadline)
+	}
+	return code, stdout, stderr
+}
+
+// runAuthlabBounded is runAuthlab for goroutines other than the test's
+// (which may not call t.Fatal): ok is false when the run outlived
+// runDeadline, and the caller reports it from the test goroutine.
+func runAuthlabBounded(store, stdin string, args ...string) (code int, stdout, stderr string, ok bool) {
 	var out, errb syncBuffer
 	done := make(chan int, 1)
 	go func() {
@@ -29,10 +40,9 @@ func runAuthlab(t *testing.T, store, stdin string, args ...string) (code int, st
 	}()
 	select {
 	case code = <-done:
-		return code, out.String(), errb.String()
+		return code, out.String(), errb.String(), true
 	case <-time.After(runDeadline):
-		t.Fatalf("authlab %s did not finish within %s", strings.Join(args, " "), runDeadline)
-		return 0, "", ""
+		return 0, "", "", false
 	}
 }
 

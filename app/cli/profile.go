@@ -665,7 +665,8 @@ func (p *profileFlags) toProfile(name string, kind store.Kind) (store.Profile, e
 		out.ExtraParams[k] = v
 	}
 	for kind, v := range map[store.SecretKind]string{store.ClientSecret: p.clientSecret, store.HMACKey: p.hmacKey,
-		store.PrivateKey: p.privateKey, store.APIKey: p.apiKey, store.DPoPKey: p.dpopKey} {
+		store.PrivateKey: p.privateKey, store.APIKey: p.apiKey, store.DPoPKey: p.dpopKey,
+		store.Password: p.grant.password, store.AssertionKey: p.grant.assertionKey} {
 		if v == "" {
 			continue
 		}
@@ -673,6 +674,9 @@ func (p *profileFlags) toProfile(name string, kind store.Kind) (store.Profile, e
 			out.Secrets = map[store.SecretKind]store.Secret{}
 		}
 		out.Secrets[kind] = store.ParseSecret(v)
+		if rest, ok := strings.CutPrefix(v, "raw:"); ok && kind == store.Password {
+			out.Secrets[kind] = store.SecretValue(rest) // a literal that starts with env: or file:
+		}
 	}
 	if err := p.grant.fill(&out); err != nil {
 		return store.Profile{}, err

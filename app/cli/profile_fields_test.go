@@ -6,7 +6,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -17,6 +16,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/spf13/pflag"
 
+	"authlab/internal/testtools"
 	"authlab/mockidp/mockidptest"
 	"authlab/store"
 )
@@ -190,10 +190,7 @@ func TestProfileGrantFieldErrors(t *testing.T) {
 // A saved PAR + JAR + JARM + RAR profile of the demo-jwt client runs with
 // `authlab run` against the mock IdP ($BROWSER is curl).
 func TestRunProfileWithPARJARJARMRAR(t *testing.T) {
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		t.Skip("curl not installed")
-	}
+	curl := testtools.Require(t, "curl")
 	idp := mockidptest.New(t)
 	t.Setenv("BROWSER", curl+" -s -o /dev/null -L --max-time 20")
 	c := newCLI(t)
@@ -204,41 +201,7 @@ func TestRunProfileWithPARJARJARMRAR(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("run: exit %d %s\n%s", code, errs, out)
 	}
-	var j struct {
-		OK        bool           `json:"ok"`
-		Token     map[string]any `json:"token"`
-		Checks    []struct{ Name, Status string }
-		Exchanges []struct {
-			Step   string `json:"step"`
-			Method string `json:"method"`
-			URL    string `json:"url"`
-			Status int    `json:"status"`
-		} `json:"exchanges"`
-	}
-	if err := json.Unmarshal([]byte(out), &j); err != nil {
-		t.Fatal(err)
-	}
-	if !j.OK || j.Token["authorization_details"] == nil {
-		t.Fatalf("result: %s", out)
-	}
-	want := map[string]bool{"jarm signature": false, "par expires_in": false, "authorization_details": false, "id_token auth_time": false}
-	for _, ch := range j.Checks {
-		if _, ok := want[ch.Name]; ok && ch.Status == "pass" {
-			want[ch.Name] = true
-		}
-	}
-	for name, seen := range want {
-		if !seen {
-			t.Errorf("no passing %s check: %s", name, out)
-		}
-	}
-	pushed := false
-	for _, ex := range j.Exchanges {
-		pushed = pushed || ex.Step == "pushed authorization request" && ex.Status == 201
-	}
-	if !pushed {
-		t.Errorf("the saved --par pushed nothing: %s", out)
-	}
+	checkPARRun(t, out, "the saved --par pushed nothing", "jarm signature", "par expires_in", "authorization_details", "id_token auth_time")
 	// profile set turns the push off again, and the run no longer pushes.
 	c.ok("profile", "set", "bank", "--par=false", "--request-object=false", "--response-mode", "query")
 	code, out, errs = c.run("", "run", "bank", "--json", "--wait", "30s")

@@ -87,6 +87,7 @@ type sliSource struct {
 	hist     string // duration histogram, without _bucket
 	sel      string // job matcher, or ""
 	by       string // labels the SLIs keep
+	labels   string // those labels, as alert descriptions name them
 	buckets  []float64
 }
 
@@ -132,6 +133,7 @@ func runSLORules(g *globals, f *sloRulesFlags) error {
 			requests: "authlab_bench_requests_total", failSel: `result="failure"`,
 			hist: "authlab_bench_request_duration_seconds",
 			sel:  matcher("job", f.job), by: "job, flow, profile", buckets: bench.DurationBuckets(),
+			labels: " ({{ $labels.flow }}, profile {{ $labels.profile }}, job {{ $labels.job }})",
 		})
 	}
 	if !f.noIdP {
@@ -140,6 +142,7 @@ func runSLORules(g *globals, f *sloRulesFlags) error {
 			requests: "authlab_idp_requests_total", failSel: `status=~"5.."`,
 			hist: "authlab_idp_request_duration_seconds",
 			sel:  matcher("job", f.idpJob), by: "job, endpoint", buckets: mockidp.DurationBuckets(),
+			labels: " (endpoint {{ $labels.endpoint }}, job {{ $labels.job }})",
 		})
 	}
 	if len(sources) == 0 {
@@ -295,7 +298,7 @@ func buildRules(sources []sliSource, slis []objectiveSLI, win model.Duration) (p
 						"summary": fmt.Sprintf("%s: %s burn of the %s error budget (%s× over %s and %s)",
 							src.title, strings.ToLower(b.kind), s.obj.Text, fmtFloat(factor), b.long, b.short),
 						"description": fmt.Sprintf("Objective %s over %s: {{ $value | humanizePercentage }} of requests miss it in the last %s%s, against a budget of %s; at this rate the %s budget lasts %s.",
-							s.obj.Text, winText, b.long, labelsText(src), fmtPercent(budget), winText, lastsFor(win, factor)),
+							s.obj.Text, winText, b.long, src.labels, fmtPercent(budget), winText, lastsFor(win, factor)),
 					},
 				})
 			}
@@ -346,13 +349,6 @@ func bucketAtOrBelow(bounds []float64, sec float64) (string, bool) {
 		return "", false
 	}
 	return strconv.FormatFloat(best, 'g', -1, 64), best >= sec*(1-1e-9)
-}
-
-func labelsText(src sliSource) string {
-	if src.name == "bench" {
-		return " ({{ $labels.flow }}, profile {{ $labels.profile }}, job {{ $labels.job }})"
-	}
-	return " (endpoint {{ $labels.endpoint }}, job {{ $labels.job }})"
 }
 
 func lastsFor(win model.Duration, factor float64) string {

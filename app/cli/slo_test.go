@@ -7,22 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"authlab/internal/testtools"
 	"go.yaml.in/yaml/v3"
 )
-
-// requireTool finds a test tool on PATH; missing, the test skips unless CI
-// demands the tools (AUTHLAB_REQUIRE_TOOLS=1).
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("AUTHLAB_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s not installed (make deps installs it)", name)
-		}
-		t.Skipf("%s not installed (make deps installs it)", name)
-	}
-	return p
-}
 
 func sloRules(t *testing.T, args ...string) (string, promRuleFile) {
 	t.Helper()
@@ -114,7 +101,7 @@ func TestSLORulesUsage(t *testing.T) {
 // success budget 50× fires the fast-burn page within minutes, while the slow
 // burn still waits out its 15m and the healthy latency objective stays quiet.
 func TestSLORulesPromtool(t *testing.T) {
-	promtool := requireTool(t, "promtool")
+	promtool := testtools.Require(t, "promtool")
 	out, _ := sloRules(t, "--slo", "p95<50ms,success>=99.9%")
 	dir := t.TempDir()
 	rules := filepath.Join(dir, "rules.yml")

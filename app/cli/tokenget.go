@@ -153,20 +153,12 @@ type tokenGetter struct {
 	p       store.Profile
 	subject string // token-exchange subject token, or ""
 	holder  string
-	now     func() time.Time
 }
 
 func newHolderID() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%d-%s", os.Getpid(), hex.EncodeToString(b))
-}
-
-func (tg *tokenGetter) clock() time.Time {
-	if tg.now != nil {
-		return tg.now()
-	}
-	return time.Now()
 }
 
 // leaseTTL bounds one renewal: discovery, token request and key fetch,
@@ -193,7 +185,7 @@ func (tg *tokenGetter) usable(st store.TokenState, staleBasis string) bool {
 	if exp.IsZero() {
 		return true // the IdP said nothing: use it, the API will tell
 	}
-	left := exp.Sub(tg.clock())
+	left := time.Until(exp)
 	if left > tg.f.minTTL {
 		return true
 	}
@@ -223,7 +215,7 @@ func (tg *tokenGetter) get(ctx context.Context, st store.TokenState) (store.Cach
 		basis = st.Token.ResponseFingerprint()
 	}
 	staleBasis := basis
-	started := tg.clock()
+	started := time.Now()
 	deadline := started.Add(2*tg.leaseTTL() + time.Second)
 	wait := leasePollMin
 	for {
@@ -256,8 +248,8 @@ func (tg *tokenGetter) get(ctx context.Context, st store.TokenState) (store.Cach
 		// Another process renews: wait for the cache to change, polling
 		// with a bounded backoff until its lease runs out, then take over.
 		for {
-			if tg.clock().After(deadline) {
-				return store.CachedToken{}, failErr(fmt.Errorf("profile %s: waited %s for another authlab's renewal; giving up", tg.p.Name, tg.clock().Sub(started).Round(time.Second)))
+			if time.Now().After(deadline) {
+				return store.CachedToken{}, failErr(fmt.Errorf("profile %s: waited %s for another authlab's renewal; giving up", tg.p.Name, time.Since(started).Round(time.Second)))
 			}
 			select {
 			case <-ctx.Done():
@@ -278,7 +270,7 @@ func (tg *tokenGetter) get(ctx context.Context, st store.TokenState) (store.Cach
 			if r.Error != "" && r.Basis == basis {
 				return store.CachedToken{}, failErr(fmt.Errorf("profile %s: renewing the token failed (in another authlab): %s", tg.p.Name, r.Error))
 			}
-			if st.Token.ResponseFingerprint() != basis || r.Holder == "" || r.Basis != basis || !tg.clock().Before(r.Deadline) {
+			if st.Token.ResponseFingerprint() != basis || r.Holder == "" || r.Basis != basis || !time.Now().Before(r.Deadline) {
 				break // finished, released or expired: try to take the lease
 			}
 		}
@@ -526,7 +518,7 @@ func (tg *tokenGetter) print(ct store.CachedToken) error {
 		}
 		if !exp.IsZero() {
 			out.ExpiresAt = exp.UTC().Format(time.RFC3339)
-			left := int64(exp.Sub(tg.clock()) / time.Second)
+			left := int64(time.Until(exp) / time.Second)
 			out.ExpiresIn = &left
 		}
 		err = json.NewEncoder(w).Encode(out)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"authlab/internal/testtools"
 	"authlab/mockidp"
 	"authlab/mockidp/mockidptest"
 	"authlab/store"
@@ -283,10 +284,7 @@ func TestTokenGetInteractiveNeedsBrowser(t *testing.T) {
 // then an expired cache is renewed with the refresh_token grant, and the
 // rotated refresh token is what the cache keeps.
 func TestTokenGetRenewsByRefresh(t *testing.T) {
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		t.Skip("curl not installed")
-	}
+	curl := testtools.Require(t, "curl")
 	idp := mockidptest.New(t)
 	c := newGrantCounter(t, idp)
 	st := filepath.Join(t.TempDir(), "s.db")
@@ -343,7 +341,11 @@ func TestTokenGetConcurrentRenewal(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			codes[i], outs[i], errs[i] = runAuthlab(t, st, "", "token", "get", "cc")
+			var ok bool
+			codes[i], outs[i], errs[i], ok = runAuthlabBounded(st, "", "token", "get", "cc")
+			if !ok {
+				errs[i], codes[i] = "did not finish within "+runDeadline.String(), -1
+			}
 		}()
 	}
 	wg.Wait()
@@ -370,7 +372,7 @@ func TestTokenGetConcurrentProcesses(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if b, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "authlab").CombinedOutput(); err != nil {
-		t.Skipf("building the binary failed (%v), skipping the multi-process variant: %s", err, firstLine(string(b)))
+		t.Fatalf("building the binary failed (%v): %s", err, firstLine(string(b)))
 	}
 	c := newGrantCounter(t, mockidptest.New(t))
 	st := filepath.Join(t.TempDir(), "s.db")

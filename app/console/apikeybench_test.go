@@ -52,10 +52,7 @@ func benchAPIKey(t *testing.T, path, profile string) (*Model, []string) {
 // key is in no frame and not in the report.
 func TestConsoleBenchAPIKey(t *testing.T) {
 	srv := mockidptest.New(t)
-	path := filepath.Join(t.TempDir(), "authlab.db")
-	if _, err := SeedDemo(path, DemoSetup{Issuer: srv.Issuer()}); err != nil {
-		t.Fatal(err)
-	}
+	path := demoStore(t, DemoSetup{Issuer: srv.Issuer()})
 	const wrongKey = "not-the-demo-api-key-at-all"
 	wrong := store.Profile{Name: "key-wrong", Kind: store.KindAPIKey, TargetURL: srv.URL() + "/api/key", APIKeyQuery: mockidp.APIKeyQuery,
 		Secrets: map[store.SecretKind]store.Secret{store.APIKey: store.SecretValue(wrongKey)}}

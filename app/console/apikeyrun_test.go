@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,10 +17,7 @@ import (
 // or the history.
 func TestStoreBackendRunsAPIKeyProfiles(t *testing.T) {
 	srv := mockidptest.New(t)
-	path := filepath.Join(t.TempDir(), "authlab.db")
-	if _, err := SeedDemo(path, DemoSetup{Issuer: srv.Issuer()}); err != nil {
-		t.Fatal(err)
-	}
+	path := demoStore(t, DemoSetup{Issuer: srv.Issuer()})
 	wrong := store.Profile{Name: "key-wrong", Kind: store.KindAPIKey, TargetURL: srv.URL() + "/api/key", APIKeyQuery: mockidp.APIKeyQuery,
 		Secrets: map[store.SecretKind]store.Secret{store.APIKey: store.SecretValue("not-the-demo-api-key")}}
 	if err := store.Update(path, func(s *store.Store) error { return s.PutProfile(wrong, false) }); err != nil {

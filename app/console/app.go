@@ -280,12 +280,6 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case profilesMsg, lastRunsMsg, reloadMsg, selectMsg, historyMsg, trustMsg, detailMsg, profiles.ActionMsg:
-		if a, ok := msg.(profiles.ActionMsg); ok && a.Action == profiles.ActAudit {
-			return m.openAudit(a.Name)
-		}
-		if a, ok := msg.(profiles.ActionMsg); ok && a.Action == profiles.ActCheck {
-			return m.openCheck(a.Name)
-		}
 		return m.handleProfiles(msg)
 	case runMsg:
 		return m.handleRun(msg)

@@ -14,7 +14,6 @@ import (
 	"authlab/flows"
 	faudit "authlab/flows/audit"
 	"authlab/flows/oauth"
-	"authlab/store"
 	auditview "authlab/views/audit"
 )
 
@@ -247,31 +246,23 @@ func waitAudit(ch <-chan tea.Msg) tea.Cmd {
 
 // ---- StoreBackend ----
 
-// auditProfile loads a profile and the request of the flow that gets the
-// audit's valid token, as `authlab audit PROFILE` builds it.
-func (b *StoreBackend) auditProfile(name string) (store.Profile, flows.Request, error) {
-	p, err := store.LoadProfile(b.Path, name)
+// auditRequest is the request of the profile's flow that gets the audit's
+// valid token, as `authlab audit PROFILE` builds it.
+func (b *StoreBackend) auditRequest(name string) (flows.Request, error) {
+	p, err := b.trustedProfile(name)
 	if err != nil {
-		return p, flows.Request{}, err
-	}
-	if err := p.TrustError(); err != nil {
-		return p, flows.Request{}, err
+		return flows.Request{}, err
 	}
 	if !slices.Contains(flows.OAuthFlows(), string(p.Kind)) {
-		return p, flows.Request{}, fmt.Errorf("%s is a %s profile: the audit gets its valid token from an OAuth flow", name, p.Kind)
+		return flows.Request{}, fmt.Errorf("%s is a %s profile: the audit gets its valid token from an OAuth flow", name, p.Kind)
 	}
-	req, err := p.FlowRequest("")
-	if err != nil {
-		return p, req, fmt.Errorf("profile %s: %v", name, err)
-	}
-	req.Now = b.Now
-	return p, req, nil
+	return b.flowRequest(p, "")
 }
 
 // AuditTarget is the URL the audit prompt starts with: the profile's call
 // URL, else the mock IdP's demo resource for a loopback issuer.
 func (b *StoreBackend) AuditTarget(name string) (string, error) {
-	_, req, err := b.auditProfile(name)
+	req, err := b.auditRequest(name)
 	if err != nil {
 		return "", err
 	}
@@ -288,7 +279,7 @@ func (b *StoreBackend) AuditTarget(name string) (string, error) {
 // the valid token (keeping its DPoP key), then audit.RunFlow. Nothing is
 // written to history.
 func (b *StoreBackend) Audit(ctx context.Context, name, target string, obs flows.Observer) *faudit.Report {
-	_, req, err := b.auditProfile(name)
+	req, err := b.auditRequest(name)
 	if err != nil {
 		return &faudit.Report{Target: target, Cases: []faudit.Case{}, Err: err}
 	}

@@ -175,11 +175,8 @@ func waitBench(id int, h BenchHandle) tea.Cmd {
 
 // benchProfile loads a profile and its request, refusing interactive kinds.
 func (b *StoreBackend) benchProfile(name string) (store.Profile, flows.Request, error) {
-	p, err := store.LoadProfile(b.Path, name)
+	p, err := b.trustedProfile(name)
 	if err != nil {
-		return p, flows.Request{}, err
-	}
-	if err := p.TrustError(); err != nil {
 		return p, flows.Request{}, err
 	}
 	if !benchable(p.Kind) {
@@ -190,12 +187,8 @@ func (b *StoreBackend) benchProfile(name string) (store.Profile, flows.Request, 
 		// the setup's settings only (TLS files), as `authlab bench` maps it
 		flow = flows.FlowClientCredentials
 	}
-	req, err := p.FlowRequest(flow)
-	if err != nil {
-		return p, req, fmt.Errorf("profile %s: %v", name, err)
-	}
-	req.Now = b.Now
-	return p, req, nil
+	req, err := b.flowRequest(p, flow)
+	return p, req, err
 }
 
 // BenchTarget says what a bench of the profile repeats and where (before

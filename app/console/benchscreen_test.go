@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -279,22 +278,26 @@ func TestBenchRefusesInteractiveProfile(t *testing.T) {
 	}
 }
 
-// TestEndToEndBench benches the demo client credentials profile against the
-// real mock IdP through the console: 200 requests, all successful.
-func TestEndToEndBench(t *testing.T) {
+// benchDemoCC opens, in a console on a store seeded for a fresh mock IdP,
+// the bench of the demo client credentials profile with settings s, and
+// waits for ready on screen.
+func benchDemoCC(t *testing.T, s benchview.Settings, ready string) *teatest.TestModel {
+	t.Helper()
 	srv := mockidptest.New(t)
-	path := filepath.Join(t.TempDir(), "authlab.db")
-	if _, err := SeedDemo(path, DemoSetup{Issuer: srv.Issuer()}); err != nil {
-		t.Fatal(err)
-	}
-	m := New(Options{Backend: &StoreBackend{Path: path}, Theme: testTheme(),
-		Bench: benchview.Settings{Requests: 200, Concurrency: 4, Duration: 30 * time.Second}})
-	tm := startTea(t, m, 120, 40)
+	path := demoStore(t, DemoSetup{Issuer: srv.Issuer()})
+	tm := startTea(t, New(Options{Backend: &StoreBackend{Path: path}, Theme: testTheme(), Bench: s}), 120, 40)
 	waitText(t, tm, "demo-client-credentials")
 	press(tm, "/")
 	tm.Type("demo-client-cred")
 	press(tm, "enter", "b")
-	waitText(t, tm, "to start")
+	waitText(t, tm, ready)
+	return tm
+}
+
+// TestEndToEndBench benches the demo client credentials profile against the
+// real mock IdP through the console: 200 requests, all successful.
+func TestEndToEndBench(t *testing.T) {
+	tm := benchDemoCC(t, benchview.Settings{Requests: 200, Concurrency: 4, Duration: 30 * time.Second}, "to start")
 	press(tm, "enter")
 	waitText(t, tm, "finished")
 	fm := finalModel(t, tm)
@@ -397,19 +400,7 @@ func TestBenchRateReachesTheEngine(t *testing.T) {
 // requests (the last of 30 at 100/s leaves after 290 ms), measures from
 // each request's slot, and the gate passes.
 func TestEndToEndBenchRateAndGate(t *testing.T) {
-	srv := mockidptest.New(t)
-	path := filepath.Join(t.TempDir(), "authlab.db")
-	if _, err := SeedDemo(path, DemoSetup{Issuer: srv.Issuer()}); err != nil {
-		t.Fatal(err)
-	}
-	m := New(Options{Backend: &StoreBackend{Path: path}, Theme: testTheme(),
-		Bench: benchview.Settings{Requests: 30, Concurrency: 2, Duration: 30 * time.Second, Rate: 100, SLO: "success>=99%,max<30s"}})
-	tm := startTea(t, m, 120, 40)
-	waitText(t, tm, "demo-client-credentials")
-	press(tm, "/")
-	tm.Type("demo-client-cred")
-	press(tm, "enter", "b")
-	waitText(t, tm, "rate 100/s")
+	tm := benchDemoCC(t, benchview.Settings{Requests: 30, Concurrency: 2, Duration: 30 * time.Second, Rate: 100, SLO: "success>=99%,max<30s"}, "rate 100/s")
 	press(tm, "enter")
 	waitText(t, tm, "finished")
 	fm := finalModel(t, tm)

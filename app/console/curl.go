@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"authlab/flows"
+	"authlab/views/render"
 )
 
 // SecretSource is implemented by backends that can hand the console a
@@ -68,9 +69,6 @@ func Curl(x flows.Exchange, sec *Secrets) string {
 	return b.String()
 }
 
-// encodedMask is flows.Masked as a form encoder writes it.
-var encodedMask = url.QueryEscape(flows.Masked)
-
 // maskBody masks credential parameters of a form body in place, keeping
 // the order and spelling of the others; a JSON body goes through
 // flows.MaskCredentials; other bodies are left alone.
@@ -82,18 +80,9 @@ func maskBody(body, contentType string) string {
 	if ct != "" && !strings.Contains(ct, "application/x-www-form-urlencoded") {
 		return body
 	}
-	pairs := strings.Split(body, "&")
-	for i, p := range pairs {
-		k, v, _ := strings.Cut(p, "=")
-		name, err := url.QueryUnescape(k)
-		if err != nil {
-			name = k
-		}
-		if flows.IsCredentialParam(name) || strings.Contains(v, encodedMask) {
-			pairs[i] = k + "=" + flows.Masked
-		}
-	}
-	return strings.Join(pairs, "&")
+	return render.EditPairs(body, func(name, v string, _ bool) (string, bool) {
+		return flows.Masked, flows.IsCredentialParam(name) || strings.Contains(v, render.EncodedMask)
+	})
 }
 
 func shellQuote(s string) string {

@@ -89,10 +89,7 @@ func (nopEvents) Device(flows.DeviceAuthorization) {}
 // mock IdP through the real backend, as the console does.
 func TestDemoProfilesRun(t *testing.T) {
 	srv := mockidptest.New(t)
-	path := filepath.Join(t.TempDir(), "authlab.db")
-	if _, err := SeedDemo(path, DemoSetup{Issuer: srv.Issuer(), HMACKeyID: hmac.DemoKeyID, HMACSecret: hmac.DemoSecret}); err != nil {
-		t.Fatal(err)
-	}
+	path := demoStore(t, DemoSetup{Issuer: srv.Issuer(), HMACKeyID: hmac.DemoKeyID, HMACSecret: hmac.DemoSecret})
 	b := &StoreBackend{Path: path}
 	ctx := context.Background()
 	for _, c := range []struct {
@@ -185,10 +182,7 @@ func TestDemoDeviceApproved(t *testing.T) {
 	cfg := mockidp.DefaultConfig()
 	cfg.Lifetimes.DevicePollInterval = mockidp.Duration(time.Second)
 	srv := mockidptest.New(t, mockidp.WithConfig(cfg))
-	path := filepath.Join(t.TempDir(), "authlab.db")
-	if _, err := SeedDemo(path, DemoSetup{Issuer: srv.Issuer()}); err != nil {
-		t.Fatal(err)
-	}
+	path := demoStore(t, DemoSetup{Issuer: srv.Issuer()})
 	ev := deviceEvents{codes: make(chan flows.DeviceAuthorization, 1)}
 	approved := make(chan error, 1)
 	go func() {
@@ -222,10 +216,7 @@ func TestDemoDeviceApproved(t *testing.T) {
 // runs it, an HTTP client standing in for the browser.
 func TestDemoFAPI2ProfileRuns(t *testing.T) {
 	srv := mockidptest.New(t)
-	path := filepath.Join(t.TempDir(), "authlab.db")
-	if _, err := SeedDemo(path, DemoSetup{Issuer: srv.Issuer()}); err != nil {
-		t.Fatal(err)
-	}
+	path := demoStore(t, DemoSetup{Issuer: srv.Issuer()})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	browser := &http.Client{Timeout: 20 * time.Second}

@@ -106,6 +106,7 @@ func formToProfile(f Form, old store.Profile) (store.Profile, error) {
 			*dst = strings.TrimSpace(s) == "true"
 		}
 	}
+	js := formJSON(&p)
 	for _, k := range editor.JSONKeys() {
 		s, ok := v[k]
 		if !ok {
@@ -115,9 +116,9 @@ func formToProfile(f Form, old store.Profile) (store.Profile, error) {
 		if msg := editor.JSONProblem(k, s); msg != "" {
 			return p, fmt.Errorf("%s: %s", k, msg)
 		}
-		*formJSON(&p)[k] = nil
+		*js[k] = nil
 		if s != "" {
-			*formJSON(&p)[k] = json.RawMessage(s)
+			*js[k] = json.RawMessage(s)
 		}
 	}
 	if s, ok := v["redirect_port"]; ok {

@@ -221,6 +221,17 @@ func newTestModel(b Backend, mod ...func(*Options)) *Model {
 	return New(o)
 }
 
+// demoStore is a new store in a temporary directory, seeded with the demo
+// profiles of d.
+func demoStore(t *testing.T, d DemoSetup) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "authlab.db")
+	if _, err := SeedDemo(path, d); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func startTea(t *testing.T, m *Model, w, h int) *teatest.TestModel {
 	t.Helper()
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))

@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -33,10 +32,7 @@ func (d *typedDeviceEvents) Device(a flows.DeviceAuthorization) {
 // ends the run with a context.Canceled error.
 func TestDeviceCodeReachesTheConsoleTyped(t *testing.T) {
 	srv := mockidptest.New(t)
-	path := filepath.Join(t.TempDir(), "authlab.db")
-	if _, err := SeedDemo(path, DemoSetup{Issuer: srv.Issuer(), HMACKeyID: hmac.DemoKeyID, HMACSecret: hmac.DemoSecret}); err != nil {
-		t.Fatal(err)
-	}
+	path := demoStore(t, DemoSetup{Issuer: srv.Issuer(), HMACKeyID: hmac.DemoKeyID, HMACSecret: hmac.DemoSecret})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ev := &typedDeviceEvents{cancel: cancel}

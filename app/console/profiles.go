@@ -219,6 +219,10 @@ func (m *Model) profileAction(a profiles.ActionMsg) tea.Cmd {
 		return m.openInspector()
 	case profiles.ActBench:
 		return m.openBench(name)
+	case profiles.ActAudit:
+		return m.openAudit(name)
+	case profiles.ActCheck:
+		return m.openCheck(name)
 	case profiles.ActTrust, profiles.ActConfirmTrust:
 		return m.trustAction(a)
 	}

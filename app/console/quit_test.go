@@ -1,7 +1,6 @@
 package console
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,10 +10,7 @@ import (
 // TestQuitKeyEndsTheProgram: q on the profile list ends the program with
 // the detail pane showing (the demo's first screen).
 func TestQuitKeyEndsTheProgram(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "authlab.db")
-	if _, err := SeedDemo(path, DemoSetup{Issuer: "http://127.0.0.1:9"}); err != nil {
-		t.Fatal(err)
-	}
+	path := demoStore(t, DemoSetup{Issuer: "http://127.0.0.1:9"})
 	m := New(Options{Backend: &StoreBackend{Path: path}, Theme: testTheme()})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40))
 	waitText(t, tm, "last run")

@@ -20,6 +20,7 @@ import (
 	"authlab/views/history"
 	"authlab/views/inspect"
 	"authlab/views/profiles"
+	"authlab/views/ui"
 )
 
 // StoreBackend is the real Backend: the bbolt store (opened per operation,
@@ -138,11 +139,7 @@ func (b *StoreBackend) Export(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir := b.ExportDir
-	if dir == "" {
-		dir = filepath.Dir(b.Path)
-	}
-	path := filepath.Join(dir, name+".json")
+	path := filepath.Join(b.exportDir(), name+".json")
 	if err := flows.WritePrivateFile(path, data); err != nil {
 		return "", err
 	}
@@ -163,10 +160,22 @@ func (b *StoreBackend) Import(path string) (int, error) {
 
 // History lists past runs, redacted as the store keeps them.
 func (b *StoreBackend) History(name string) ([]history.Entry, error) {
-	var runs []store.Run
-	if err := store.View(b.Path, func(s *store.Store) (err error) { runs, err = s.History(name, 0); return }, store.ReadOnly()); err != nil {
+	runs, err := b.runs(name)
+	if err != nil {
 		return nil, err
 	}
+	return historyEntries(runs), nil
+}
+
+// runs reads a profile's past runs, newest first, in one read-only open.
+func (b *StoreBackend) runs(name string) ([]store.Run, error) {
+	var runs []store.Run
+	err := store.View(b.Path, func(s *store.Store) (err error) { runs, err = s.History(name, 0); return }, store.ReadOnly())
+	return runs, err
+}
+
+// historyEntries are the history screen's lines of the runs.
+func historyEntries(runs []store.Run) []history.Entry {
 	out := make([]history.Entry, len(runs))
 	for i, r := range runs {
 		e := history.Entry{Time: r.Time, Flow: r.Flow, OK: r.OK, Error: runReason(r), Checks: r.Checks}
@@ -174,7 +183,7 @@ func (b *StoreBackend) History(name string) ([]history.Entry, error) {
 			e.Exchanges = append(e.Exchanges, fmt.Sprintf("%s %s → %d (%s)", x.Method, x.URL, x.Status, x.Duration.Round(time.Millisecond)))
 		}
 		for _, t := range r.Tokens {
-			line := t.Kind + " " + t.Format + " sha256:" + short(t.Fingerprint)
+			line := t.Kind + " " + t.Format + " sha256:" + ui.ShortFP(t.Fingerprint)
 			if sub, ok := t.Claims["sub"].(string); ok {
 				line += " sub=" + sub
 			}
@@ -182,26 +191,16 @@ func (b *StoreBackend) History(name string) ([]history.Entry, error) {
 		}
 		out[i] = e
 	}
-	return out, nil
-}
-
-func short(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
+	return out
 }
 
 // Secrets resolves a profile's client credentials for "curl with secrets".
 func (b *StoreBackend) Secrets(name string) (Secrets, error) {
-	p, err := store.LoadProfile(b.Path, name)
+	p, err := b.trustedProfile(name)
 	if err != nil {
-		return Secrets{}, err
-	}
-	sec := Secrets{ClientID: p.ClientID}
-	if err := p.TrustError(); err != nil {
 		return Secrets{}, err // the curl would send it to a host nobody confirmed
 	}
+	sec := Secrets{ClientID: p.ClientID}
 	if s, ok := p.Secrets[store.ClientSecret]; ok && !s.IsZero() {
 		v, err := s.Resolve()
 		if err != nil {
@@ -210,6 +209,27 @@ func (b *StoreBackend) Secrets(name string) (Secrets, error) {
 		sec.ClientSecret = v
 	}
 	return sec, nil
+}
+
+// trustedProfile loads a profile whose secrets are confirmed for the hosts
+// they go to; otherwise the error is the profile's TrustError.
+func (b *StoreBackend) trustedProfile(name string) (store.Profile, error) {
+	p, err := store.LoadProfile(b.Path, name)
+	if err != nil {
+		return p, err
+	}
+	return p, p.TrustError()
+}
+
+// flowRequest is the profile's request for flow ("": its own) on the
+// backend's clock; an error names the profile.
+func (b *StoreBackend) flowRequest(p store.Profile, flow string) (flows.Request, error) {
+	req, err := p.FlowRequest(flow)
+	if err != nil {
+		return req, fmt.Errorf("profile %s: %v", p.Name, err)
+	}
+	req.Now = b.Now
+	return req, nil
 }
 
 // Run runs a profile's flow (or a follow-up) and records it in history.
@@ -259,11 +279,10 @@ func (b *StoreBackend) Run(ctx context.Context, rr RunRequest, ev Events) *flows
 		b.record(p.Name, res)
 		return res
 	}
-	req, err := p.FlowRequest("")
+	req, err := b.flowRequest(p, "")
 	if err != nil {
-		return fail(flows.Errorf(flows.ErrConfig, "profile %s: %v", p.Name, err))
+		return fail(flows.Errorf(flows.ErrConfig, "%v", err))
 	}
-	req.Now = b.Now
 	flow := req.Flow
 	if rr.Flow != "" {
 		flow = rr.Flow

@@ -58,11 +58,10 @@ func (b *StoreBackend) checkProbe(p store.Profile) (*flows.Request, error) {
 	if p.Kind != store.KindAuthCode || p.TrustError() != nil {
 		return nil, nil
 	}
-	req, err := p.FlowRequest("")
+	req, err := b.flowRequest(p, "")
 	if err != nil {
-		return nil, fmt.Errorf("profile %s: %v", p.Name, err)
+		return nil, err
 	}
-	req.Now = b.Now
 	return &req, nil
 }
 

@@ -1,11 +1,13 @@
 package console
 
 import (
+	"cmp"
 	"errors"
 	"path/filepath"
 	"strings"
 
 	"authlab/flows"
+	"authlab/flows/dpop"
 	"authlab/flows/token"
 	"authlab/store"
 	"authlab/views/history"
@@ -66,7 +68,7 @@ func detailOf(p store.Profile) profiles.Detail {
 	}
 	add(&d.Settings, "cert", p.CertFile)
 	if p.DPoP {
-		add(&d.Settings, "dpop", orDefault(p.DPoPAlg, "ES256"))
+		add(&d.Settings, "dpop", cmp.Or(p.DPoPAlg, dpop.DefaultAlg))
 	}
 	for _, k := range store.SecretKinds() {
 		if s, ok := p.Secrets[k]; ok && !s.IsZero() {
@@ -74,13 +76,6 @@ func detailOf(p store.Profile) profiles.Detail {
 		}
 	}
 	return d
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 // secretSource says where a secret comes from, never what it is: a cmd:
@@ -139,39 +134,17 @@ func tokenSummary(t store.CachedToken) *profiles.TokenSummary {
 }
 
 // HistoryTokens is History with each run's decoded tokens (TokenHistorian),
-// for comparing two runs. History and the runs are two reads: when a run
-// was recorded in between, they are read again (a few times at most).
+// for comparing two runs: both from the one read of the runs.
 func (b *StoreBackend) HistoryTokens(name string) ([]history.Entry, error) {
-	for range 3 {
-		es, err := b.History(name)
-		if err != nil {
-			return nil, err
-		}
-		var runs []store.Run
-		if err := store.View(b.Path, func(s *store.Store) (err error) { runs, err = s.History(name, 0); return }, store.ReadOnly()); err != nil {
-			return nil, err
-		}
-		if !sameRuns(es, runs) {
-			continue
-		}
-		for i, r := range runs {
-			for _, t := range r.Tokens {
-				es[i].Decoded = append(es[i].Decoded, history.Token{Kind: t.Kind, Format: t.Format, Fingerprint: t.Fingerprint, Header: t.Header, Claims: t.Claims})
-			}
-		}
-		return es, nil
+	runs, err := b.runs(name)
+	if err != nil {
+		return nil, err
 	}
-	return b.History(name) // busy store: the list without comparison
-}
-
-func sameRuns(es []history.Entry, runs []store.Run) bool {
-	if len(es) != len(runs) {
-		return false
-	}
-	for i := range es {
-		if !es[i].Time.Equal(runs[i].Time) || es[i].Flow != runs[i].Flow {
-			return false
+	es := historyEntries(runs)
+	for i, r := range runs {
+		for _, t := range r.Tokens {
+			es[i].Decoded = append(es[i].Decoded, history.Token{Kind: t.Kind, Format: t.Format, Fingerprint: t.Fingerprint, Header: t.Header, Claims: t.Claims})
 		}
 	}
-	return true
+	return es, nil
 }

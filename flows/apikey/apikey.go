@@ -126,8 +126,9 @@ func Send(ctx context.Context, req Request, obs flows.Observer) *flows.Result {
 	if err != nil {
 		return rec.Finish(err)
 	}
-	client := flows.NewClient(req.Client, namedMasker{rec, header, query})
-	client.HTTPClient().CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	opts := req.Client
+	opts.NoRedirects = true
+	client := flows.NewClient(opts, namedMasker{rec, header, query})
 	where := "header " + header
 	if query != "" {
 		where = "query parameter " + query
@@ -141,7 +142,7 @@ func Send(ctx context.Context, req Request, obs flows.Observer) *flows.Result {
 		return fmt.Sprintf("HTTP %d, key in the %s", resp.Status, where), err
 	})
 	if resp == nil {
-		return finish(rec, sendErr, header, query)
+		return rec.Finish(sendErr)
 	}
 	res := rec.Result()
 	call := &flows.CallResult{URL: maskParam(flows.MaskURL(hr.URL), query), Status: resp.Status, ContentType: resp.ContentType(),
@@ -149,7 +150,7 @@ func Send(ctx context.Context, req Request, obs flows.Observer) *flows.Result {
 	res.Call = call
 	if resp.Status >= 200 && resp.Status < 300 {
 		res.AddCheck(flows.Check{Name: CheckAccepted, Status: flows.Pass, Detail: fmt.Sprintf("HTTP %d", resp.Status)})
-		return finish(rec, sendErr, header, query)
+		return rec.Finish(sendErr)
 	}
 	detail := fmt.Sprintf("HTTP %d %s", resp.Status, flows.Snippet(resp.Body, 160))
 	var eb struct {
@@ -173,17 +174,7 @@ func Send(ctx context.Context, req Request, obs flows.Observer) *flows.Result {
 	if sendErr == nil {
 		sendErr = &flows.Error{Kind: flows.ErrCheck, Message: "the server refused the API key: " + detail, Status: resp.Status}
 	}
-	return finish(rec, sendErr, header, query)
-}
-
-// finish ends the run and masks the key under its name too: values shorter
-// than flows.MinMaskedSecret are not masked by value.
-func finish(rec *flows.Recorder, err error, header, query string) *flows.Result {
-	res := rec.Finish(err)
-	if res.Call != nil {
-		res.Call.URL = maskParam(res.Call.URL, query)
-	}
-	return res
+	return rec.Finish(sendErr)
 }
 
 // namedMasker masks the key's header and query parameter by name in each

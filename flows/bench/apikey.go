@@ -18,13 +18,9 @@ func (s *Setup) APIKeyOp(req apikey.Request) (Op, error) {
 	}
 	sec := &flows.Secrets{}
 	sec.Add(req.Key)
-	c := s.Client()
+	op := s.RequestOp(apikey.Flow, req.Build)
 	return func(ctx context.Context) Outcome {
-		hr, err := req.Build(ctx)
-		if err != nil {
-			return Outcome{Err: maskErr(sec, err)}
-		}
-		o := HTTPOutcome(c.Do(hr, apikey.Flow))
+		o := op(ctx)
 		o.Err = maskErr(sec, o.Err)
 		return o
 	}, nil

@@ -21,24 +21,11 @@ import (
 
 	"authlab/flows"
 
+	"authlab/internal/testtools"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
-
-// requireTool finds a test tool on PATH; missing, the test skips unless CI
-// demands the tools (AUTHLAB_REQUIRE_TOOLS=1).
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("AUTHLAB_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s not installed (make deps installs it)", name)
-		}
-		t.Skipf("%s not installed (make deps installs it)", name)
-	}
-	return p
-}
 
 // metricsRun runs n requests, one in ten failing with a 503 after 2.1ms,
 // the others succeeding after 290µs, and returns the run's metrics.
@@ -260,7 +247,7 @@ func getBody(t *testing.T, u string) []byte {
 // the Pushgateway's exposition, and (when Debian's prometheus is installed)
 // in PromQL on a Prometheus scraping the gateway.
 func TestPushgatewayTwoRunsAddUp(t *testing.T) {
-	gwBin := requireTool(t, "prometheus-pushgateway")
+	gwBin := testtools.Require(t, "prometheus-pushgateway")
 	gw := freePort(t)
 	// Debian's build persists to /var/lib by default: memory only here.
 	startDaemon(t, "http://"+gw+"/-/ready", gwBin, "--web.listen-address="+gw, "--persistence.file=")
@@ -317,7 +304,9 @@ func TestPushgatewayTwoRunsAddUp(t *testing.T) {
 	}
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "prometheus.yml")
-	os.WriteFile(conf, []byte(fmt.Sprintf("global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n    static_configs: [{targets: ['%s']}]\n", gw)), 0o600)
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n    static_configs: [{targets: ['%s']}]\n", gw)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	prom := freePort(t)
 	startDaemon(t, "http://"+prom+"/-/ready", promBin, "--config.file="+conf, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+prom)

@@ -173,9 +173,7 @@ func (s *Setup) FlowRequest(flow string, token flows.Secret) flows.Request {
 // points: an API key or signature header always, Authorization to
 // another port of the same host.
 func (s *Setup) Client() *flows.Client {
-	c := flows.NewClient(flows.ClientOptions{Timeout: s.Request.Timeout, Transport: s.Transport}, nil)
-	c.HTTPClient().CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return c
+	return flows.NewClient(flows.ClientOptions{Timeout: s.Request.Timeout, Transport: s.Transport, NoRedirects: true}, nil)
 }
 
 // OutcomeOf turns a flow result into an Outcome.
@@ -379,32 +377,19 @@ func (s *Setup) TokenOp(form url.Values) (op Op, ok bool) {
 					rb = new([]byte)
 				}
 				defer reqBufs.Put(rb)
-				var o Outcome
-				nonce := s.nonces.Get(endpoint)
-				for attempt := 0; ; attempt++ {
-					proof, err := s.signProof(&o, http.MethodPost, endpoint, nonce, "")
-					if err != nil {
-						o.Err = err
-						return o
-					}
+				return s.proofRetry(endpoint, classify, func(proof string) (int, http.Header, []byte, *Outcome) {
 					req, ok := rc.appendWithHeader((*rb)[:0], dpop.Header, proof)
 					if !ok {
-						o.Err = flows.Errorf(flows.ErrProtocol, "token request: the DPoP proof is not a valid header value")
-						return o
+						return 0, nil, nil, &Outcome{Err: flows.Errorf(flows.ErrProtocol, "token request: the DPoP proof is not a valid header value")}
 					}
 					*rb = req
 					ans, err := rc.DoRequest(ctx, buf, req)
 					if err != nil {
-						return withProof(o, rawErr(err))
+						fail := rawErr(err)
+						return 0, nil, nil, &fail
 					}
-					s.nonces.Observe(endpoint, ans.Header)
-					if next, ok := nonceRetry(attempt, ans.Status, ans.Header, ans.Body); ok {
-						nonce = next
-						o.NonceRetries++
-						continue
-					}
-					return withProof(o, classify(ans.Status, ans.Header, ans.Body))
-				}
+					return ans.Status, ans.Header, ans.Body, nil
+				})
 			}, true
 		}
 	}
@@ -451,27 +436,38 @@ func (s *Setup) TokenOp(form url.Values) (op Op, ok bool) {
 			}
 			return classify(status, h, buf.Bytes())
 		}
-		var o Outcome
-		nonce := s.nonces.Get(endpoint)
-		for attempt := 0; ; attempt++ {
-			proof, err := s.signProof(&o, http.MethodPost, endpoint, nonce, "")
-			if err != nil {
-				o.Err = err
-				return o
-			}
+		return s.proofRetry(endpoint, classify, func(proof string) (int, http.Header, []byte, *Outcome) {
 			status, h, fail := send(ctx, proof, buf)
-			if fail != nil {
-				return withProof(o, *fail)
-			}
-			s.nonces.Observe(endpoint, h)
-			if next, ok := nonceRetry(attempt, status, h, buf.Bytes()); ok {
-				nonce = next
-				o.NonceRetries++
-				continue
-			}
-			return withProof(o, classify(status, h, buf.Bytes()))
-		}
+			return status, h, buf.Bytes(), fail
+		})
 	}, true
+}
+
+// proofRetry makes a token request with a fresh DPoP proof per attempt
+// (send sends it: the answer, or fail when there is none) and answers one
+// nonce challenge (RFC 9449 8); classify judges the last answer.
+func (s *Setup) proofRetry(endpoint string, classify func(int, http.Header, []byte) Outcome,
+	send func(proof string) (status int, h http.Header, body []byte, fail *Outcome)) Outcome {
+	var o Outcome
+	nonce := s.nonces.Get(endpoint)
+	for attempt := 0; ; attempt++ {
+		proof, err := s.signProof(&o, http.MethodPost, endpoint, nonce, "")
+		if err != nil {
+			o.Err = err
+			return o
+		}
+		status, h, body, fail := send(proof)
+		if fail != nil {
+			return withProof(o, *fail)
+		}
+		s.nonces.Observe(endpoint, h)
+		if next, ok := nonceRetry(attempt, status, h, body); ok {
+			nonce = next
+			o.NonceRetries++
+			continue
+		}
+		return withProof(o, classify(status, h, body))
+	}
 }
 
 // withProof carries the DPoP proof time and nonce retries of o into res.

@@ -30,6 +30,14 @@ const (
 	ProfileBCP   = "bcp"
 )
 
+// ProfileTitle names what profile checks against.
+func ProfileTitle(profile string) string {
+	if profile == ProfileBCP {
+		return "RFC 9700 (OAuth 2.0 Security BCP)"
+	}
+	return "FAPI 2.0 Security Profile"
+}
+
 // Item is one checked requirement.
 type Item struct {
 	Name      string       `json:"name"`
@@ -91,7 +99,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if hc == nil {
 		hc = flows.NewClient(flows.ClientOptions{Timeout: o.Timeout, Transport: base}, nil)
 	}
-	m, where, err := fetchMetadata(ctx, hc, iss)
+	m, where, err := fetchMetadata(ctx, hc, iss, u)
 	if err != nil {
 		return nil, err
 	}
@@ -114,9 +122,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return rep, nil
 }
 
-// fetchMetadata tries OIDC discovery, then RFC 8414 (path inserted).
-func fetchMetadata(ctx context.Context, hc *flows.Client, iss string) (map[string]any, string, error) {
-	u, _ := url.Parse(iss)
+// fetchMetadata tries OIDC discovery, then RFC 8414 (path inserted); u is
+// iss parsed.
+func fetchMetadata(ctx context.Context, hc *flows.Client, iss string, u *url.URL) (map[string]any, string, error) {
 	candidates := []string{iss + "/.well-known/openid-configuration",
 		u.Scheme + "://" + u.Host + "/.well-known/oauth-authorization-server" + u.Path}
 	var last string

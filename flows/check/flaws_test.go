@@ -25,11 +25,7 @@ func flawedIdP(t *testing.T, edit func(*mockidp.Config), wrap func(w http.Respon
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { wrap(w, r, h) }))
 	t.Cleanup(srv.Close)
-	cfg := mockidp.DefaultConfig()
-	cfg.FAPI2 = true
-	if edit != nil {
-		edit(&cfg)
-	}
+	cfg := fapiConfig(edit)
 	idp, err := mockidp.New(mockidp.Options{Issuer: srv.URL, Config: &cfg})
 	if err != nil {
 		t.Fatal(err)

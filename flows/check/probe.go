@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -210,27 +212,18 @@ func (a answer) interactive() bool {
 // the answer without following it.
 func (p *prober) drive(ctx context.Context, target, redirectURI string) answer {
 	a := answer{sent: true}
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	resp, err := p.get(ctx, target, "text/html")
 	if err != nil {
 		a.err = err
 		return a
 	}
-	hr.Header.Set("Accept", "text/html")
-	resp, err := p.hc.Do(hr)
-	if err != nil {
-		a.err = err
-		return a
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
 	a.status = resp.StatusCode
 	loc := resp.Header.Get("Location")
 	if loc == "" || a.status < 300 || a.status > 399 {
 		return a
 	}
-	lu, err := hr.URL.Parse(loc)
+	tu, _ := url.Parse(target) // get parsed it already
+	lu, err := tu.Parse(loc)
 	if err != nil {
 		a.location = "an unparsable Location"
 		return a
@@ -289,34 +282,56 @@ func (p *prober) parAnswer(ex *exchange) (desc string, refused bool) {
 	if ex == nil || ex.err != nil || ex.status < 400 {
 		return "", false
 	}
-	var e struct {
-		Error string `json:"error"`
-		Desc  string `json:"error_description"`
-	}
-	_ = json.Unmarshal(ex.body, &e)
+	e := errorBody(ex.body)
 	desc = fmt.Sprintf("the PAR endpoint answered HTTP %d %s", ex.status, p.oauthErr(e.Error, e.Desc))
 	return desc, ex.status < 500 && ex.status != http.StatusTooManyRequests && aboutTheRequest(e.Error)
+}
+
+// oauthError is an OAuth error response body (RFC 6749 5.2).
+type oauthError struct {
+	Error string `json:"error"`
+	Desc  string `json:"error_description"`
+}
+
+// errorBody reads an error response; a body that is not one reads as empty.
+func errorBody(b []byte) oauthError {
+	var e oauthError
+	_ = json.Unmarshal(b, &e)
+	return e
 }
 
 // deliver hands an authorization response to the engine's loopback
 // listener, as the browser would after the redirect.
 func (p *prober) deliver(ctx context.Context, target string) error {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	resp, err := p.get(ctx, target, "")
 	if err != nil {
 		return err
 	}
-	resp, err := p.hc.Do(hr)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
 	if resp.StatusCode >= 400 {
 		return fmt.Errorf("the callback listener refused the response (HTTP %d)", resp.StatusCode)
 	}
 	return nil
+}
+
+// get sends a browser's GET without following a redirect, bounded by the
+// timeout, and drains the answer: status and headers are what count.
+func (p *prober) get(ctx context.Context, target, accept string) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, err
+	}
+	if accept != "" {
+		hr.Header.Set("Accept", accept)
+	}
+	resp, err := p.hc.Do(hr)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return resp, nil
 }
 
 // control is the client's own, unchanged authorization request: the
@@ -542,11 +557,7 @@ func (p *prober) codeReuse(ctx context.Context, ctl *control) {
 	case t.status == http.StatusOK:
 		p.c.add(name, flows.Fail, p.ref(name), "the server issued tokens again (HTTP 200) for a code it had already redeemed")
 	case t.status >= 400:
-		var e struct {
-			Error string `json:"error"`
-			Desc  string `json:"error_description"`
-		}
-		_ = json.Unmarshal(t.body, &e)
+		e := errorBody(t.body)
 		p.c.add(name, flows.Pass, p.ref(name), "the second redemption was refused: HTTP %d %s", t.status, p.oauthErr(e.Error, e.Desc))
 	default:
 		p.c.add(name, Skip, p.ref(name), "the second redemption got HTTP %d, neither tokens nor an error", t.status)
@@ -596,7 +607,7 @@ func (p *prober) requestURI(ctl *control) {
 	var body struct {
 		ExpiresIn *json.Number `json:"expires_in"`
 	}
-	dec := json.NewDecoder(strings.NewReader(string(ex.body)))
+	dec := json.NewDecoder(bytes.NewReader(ex.body))
 	dec.UseNumber()
 	if err := dec.Decode(&body); err != nil || body.ExpiresIn == nil {
 		p.c.add(name, flows.Fail, p.ref(name), "the PAR response (HTTP %d) has no numeric expires_in, which RFC 9126 2.2 requires", ex.status)
@@ -655,7 +666,7 @@ func (p *prober) dpopNonce(exs []exchange) {
 		p.c.add(name, Skip, p.ref(name), "the client sent no DPoP proof (pass --dpop, or --fapi2 without --cert)")
 	case len(demanded) > 0:
 		p.c.add(name, flows.Pass, p.ref(name), "the server demanded a nonce (use_dpop_nonce with DPoP-Nonce) at %s and accepted the retried proof at %s",
-			strings.Join(dedup(demanded), ", "), strings.Join(dedup(retried), ", "))
+			strings.Join(slices.Compact(demanded), ", "), strings.Join(slices.Compact(retried), ", "))
 	case offered > 0:
 		p.c.add(name, flows.Pass, p.ref(name), "the server sends DPoP-Nonce headers (%d of %d answers) without demanding them", offered, proofed)
 	default:
@@ -672,10 +683,7 @@ func askedForNonce(ex exchange) bool {
 	if strings.Contains(ex.header.Get("WWW-Authenticate"), "use_dpop_nonce") {
 		return true
 	}
-	var e struct {
-		Error string `json:"error"`
-	}
-	return json.Unmarshal(ex.body, &e) == nil && e.Error == "use_dpop_nonce"
+	return errorBody(ex.body).Error == "use_dpop_nonce"
 }
 
 func endpointName(raw string) string {
@@ -686,36 +694,20 @@ func endpointName(raw string) string {
 	return u.Path
 }
 
-func dedup(s []string) []string {
-	var out []string
-	for _, v := range s {
-		if len(out) == 0 || out[len(out)-1] != v {
-			out = append(out, v)
-		}
-	}
-	return out
+// probeRefs are the sections each probe's item comes from: FAPI 2.0, BCP.
+var probeRefs = map[string][2]string{
+	ProbeNoPAR:       {"FAPI 2.0 Security Profile 5.3.2.2; RFC 9126 5", "RFC 9126 5"},
+	ProbePKCEMissing: {"FAPI 2.0 Security Profile 5.3.2.2; RFC 7636 4.4.1", "RFC 9700 2.1.1; RFC 7636 4.4.1"},
+	ProbePKCEPlain:   {"FAPI 2.0 Security Profile 5.3.2.2; RFC 7636 4.2", "RFC 9700 2.1.1; RFC 7636 4.2"},
+	ProbeRedirect:    {"FAPI 2.0 Security Profile 5.3.2.1; RFC 9700 2.1, 4.1.3", "RFC 9700 2.1, 4.1.3; RFC 6749 4.1.2.1"},
+	ProbeCodeReuse:   {"FAPI 2.0 Security Profile 5.3.2.2; RFC 6749 4.1.2", "RFC 6749 4.1.2, 10.5"},
+	ProbeIss:         {"FAPI 2.0 Security Profile 5.3.2.2; RFC 9207 2", "RFC 9700 4.4.2; RFC 9207 2"},
+	ProbeRequestURI:  {"FAPI 2.0 Security Profile 5.3.2.2; RFC 9126 2.2", "RFC 9126 2.2"},
+	ProbeDPoPNonce:   {"FAPI 2.0 Security Profile 5.3.2.1; RFC 9449 8", "RFC 9449 8"},
 }
 
 // ref is the section a probe's item comes from.
 func (p *prober) ref(name string) string {
-	f, b := "", ""
-	switch name {
-	case ProbeNoPAR:
-		f, b = "FAPI 2.0 Security Profile 5.3.2.2; RFC 9126 5", "RFC 9126 5"
-	case ProbePKCEMissing:
-		f, b = "FAPI 2.0 Security Profile 5.3.2.2; RFC 7636 4.4.1", "RFC 9700 2.1.1; RFC 7636 4.4.1"
-	case ProbePKCEPlain:
-		f, b = "FAPI 2.0 Security Profile 5.3.2.2; RFC 7636 4.2", "RFC 9700 2.1.1; RFC 7636 4.2"
-	case ProbeRedirect:
-		f, b = "FAPI 2.0 Security Profile 5.3.2.1; RFC 9700 2.1, 4.1.3", "RFC 9700 2.1, 4.1.3; RFC 6749 4.1.2.1"
-	case ProbeCodeReuse:
-		f, b = "FAPI 2.0 Security Profile 5.3.2.2; RFC 6749 4.1.2", "RFC 6749 4.1.2, 10.5"
-	case ProbeIss:
-		f, b = "FAPI 2.0 Security Profile 5.3.2.2; RFC 9207 2", "RFC 9700 4.4.2; RFC 9207 2"
-	case ProbeRequestURI:
-		f, b = "FAPI 2.0 Security Profile 5.3.2.2; RFC 9126 2.2", "RFC 9126 2.2"
-	case ProbeDPoPNonce:
-		f, b = "FAPI 2.0 Security Profile 5.3.2.1; RFC 9449 8", "RFC 9449 8"
-	}
-	return p.c.pick(f, b)
+	r := probeRefs[name]
+	return p.c.pick(r[0], r[1])
 }

@@ -20,13 +20,18 @@ func fapiClient() *flows.Request {
 	return &flows.Request{ClientID: "demo-jwt", AuthMethod: flows.AuthPrivateKeyJWT, PrivateKey: demoJWTKey, KeyID: "demo-jwt-1", Shape: flows.Shape{FAPI2: true}, DPoP: true, Scopes: []string{"openid"}}
 }
 
-func fapiIdP(t *testing.T, edit func(*mockidp.Config), opts ...mockidp.Option) *mockidp.Server {
+// fapiConfig is the mock IdP's FAPI 2.0 mode, edited.
+func fapiConfig(edit func(*mockidp.Config)) mockidp.Config {
 	cfg := mockidp.DefaultConfig()
 	cfg.FAPI2 = true
 	if edit != nil {
 		edit(&cfg)
 	}
-	return mockidptest.New(t, append([]mockidp.Option{mockidp.WithConfig(cfg)}, opts...)...)
+	return cfg
+}
+
+func fapiIdP(t *testing.T, edit func(*mockidp.Config), opts ...mockidp.Option) *mockidp.Server {
+	return mockidptest.New(t, append([]mockidp.Option{mockidp.WithConfig(fapiConfig(edit))}, opts...)...)
 }
 
 func probeItems() []string {

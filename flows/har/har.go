@@ -220,9 +220,10 @@ func newMasker(res *flows.Result, keepTokens bool) *masker {
 func (m *masker) text(s string) string { return m.hide.Mask(s) }
 
 // signedParams are signed credentials a HAR never shows, tokens kept or
-// not: a JAR request object (RFC 9101 "request") and client or grant
-// assertions. Each is a bearer credential until it expires.
-var signedParams = map[string]bool{"request": true, "client_assertion": true, "assertion": true}
+// not: a JAR request object (RFC 9101 "request") and grant assertions
+// (client_assertion is a flows.IsSecretParam already). Each is a bearer
+// credential until it expires.
+var signedParams = map[string]bool{"request": true, "assertion": true}
 
 // handleParams are live values a HAR masks like a code: a JARM response
 // (it carries the code) and a PAR request_uri (a short-lived handle on the

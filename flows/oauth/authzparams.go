@@ -51,12 +51,7 @@ func (e *Engine) authzClaimChecks(claims map[string]any) []flows.Check {
 	if e.req.MaxAge != nil {
 		maxAge := time.Duration(*e.req.MaxAge) * time.Second
 		at, ok := token.ClaimTime(claims["auth_time"])
-		lw := e.req.Leeway
-		if lw == 0 {
-			lw = token.DefaultLeeway
-		} else if lw < 0 {
-			lw = 0
-		}
+		lw := e.leeway()
 		switch age := e.now().Sub(at); {
 		case !ok:
 			out = append(out, flows.Check{Name: "id_token auth_time", Status: flows.Fail,

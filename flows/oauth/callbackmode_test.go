@@ -43,7 +43,7 @@ func TestCallbackFragmentMode(t *testing.T) {
 	if w := post(cs, host, "http://"+host, form, "code=c&state=the-state&iss=https%3A%2F%2Fidp.example"); w.Code != 200 {
 		t.Fatalf("relay post: %d %s", w.Code, w.Body.String())
 	}
-	out := <-cs.out
+	out := outcome(t, cs)
 	if out.err != nil || out.params.Code != "c" || out.delivered != "fragment" || len(out.checks) != 1 || out.checks[0].Status != "pass" {
 		t.Fatalf("outcome %+v", out)
 	}
@@ -56,7 +56,7 @@ func TestCallbackFormPostAndJARMModes(t *testing.T) {
 	if w := post(cs, host, "https://idp.example", "application/x-www-form-urlencoded", "code=c&state=the-state"); w.Code != 200 {
 		t.Fatalf("form_post: %d", w.Code)
 	}
-	if out := <-cs.out; out.err != nil || out.delivered != "form_post" {
+	if out := outcome(t, cs); out.err != nil || out.delivered != "form_post" {
 		t.Fatalf("outcome %+v", out)
 	}
 	// A JARM mode refuses a plain answer to this login, and a body over 16 KiB.
@@ -72,7 +72,20 @@ func TestCallbackFormPostAndJARMModes(t *testing.T) {
 	if w := post(cs, host, "", "application/x-www-form-urlencoded", "code=c&state=the-state"); w.Code != http.StatusBadRequest {
 		t.Fatalf("plain answer in JARM mode: %d", w.Code)
 	}
-	if out := <-cs.out; out.err == nil || !strings.Contains(out.err.Message, "plain parameters") {
+	if out := outcome(t, cs); out.err == nil || !strings.Contains(out.err.Message, "plain parameters") {
 		t.Fatalf("outcome %+v", out)
+	}
+}
+
+// outcome is what the callback server handed the flow. ServeHTTP has
+// returned, so it is there already; none is a failure, not a hang.
+func outcome(t *testing.T, cs *callbackServer) callbackOutcome {
+	t.Helper()
+	select {
+	case o := <-cs.out:
+		return o
+	default:
+		t.Fatal("the callback server handed the flow no outcome")
+		return callbackOutcome{}
 	}
 }

@@ -41,7 +41,7 @@ func loadAssertionKey(path string, inline flows.Secret, kid string) (*assertionK
 }
 
 // loadSigningKey is loadAssertionKey for the key that field names (the
-// client's, or the jwt-bearer grant's assertion key).
+// client's, the jwt-bearer grant's assertion key, or the request object's).
 func loadSigningKey(field flows.Field, path string, inline flows.Secret, kid string) (*assertionKey, error) {
 	var data []byte
 	var err error
@@ -55,6 +55,9 @@ func loadSigningKey(field flows.Field, path string, inline flows.Secret, kid str
 		return nil, flows.Errorf(flows.ErrConfig, "%s %s: %v", field, path, err)
 	}
 	signer, ok := jwk.Key.(crypto.Signer)
+	if !ok && field == flows.FieldRequestKey {
+		return nil, flows.Errorf(flows.ErrConfig, "%s %s: a symmetric key cannot sign a request object here", field, path)
+	}
 	if !ok {
 		return nil, flows.Errorf(flows.ErrConfig, "%s %s: a symmetric (oct) JWK cannot sign private_key_jwt; use client_secret_jwt with %s", field, path, flows.FieldClientSecret)
 	}

@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"crypto"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -38,33 +37,7 @@ func (e *Engine) requestKey() (*assertionKey, error) {
 // loadRequestKey reads a PEM or JWK private key for request objects; a
 // PEM key's kid is its RFC 7638 thumbprint.
 func loadRequestKey(path string, inline flows.Secret) (*assertionKey, error) {
-	data := []byte(inline.Reveal())
-	if !inline.IsSet() {
-		var err error
-		if data, err = flows.ReadFileCapped(path, flows.MaxKeyFileSize); err != nil {
-			return nil, flows.Errorf(flows.ErrConfig, "%s: %v", flows.FieldRequestKey, err)
-		}
-	} else {
-		path = "(stored key)"
-	}
-	jwk, err := flows.ParsePrivateKey(data)
-	if err != nil {
-		return nil, flows.Errorf(flows.ErrConfig, "%s %s: %v", flows.FieldRequestKey, path, err)
-	}
-	signer, ok := jwk.Key.(crypto.Signer)
-	if !ok {
-		return nil, flows.Errorf(flows.ErrConfig, "%s %s: a symmetric key cannot sign a request object here", flows.FieldRequestKey, path)
-	}
-	k := &assertionKey{signer: signer, kid: jwk.KeyID, alg: jwk.Algorithm}
-	if k.alg == "" {
-		if k.alg, err = algFor(signer); err != nil {
-			return nil, flows.Errorf(flows.ErrConfig, "%s %s: %v", flows.FieldRequestKey, path, err)
-		}
-	}
-	if k.kid == "" {
-		k.kid, _ = flows.JWKThumbprint(signer.Public())
-	}
-	return k, nil
+	return loadSigningKey(flows.FieldRequestKey, path, inline, "")
 }
 
 // requestObject signs the authorization parameters as an RFC 9101 request

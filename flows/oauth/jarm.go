@@ -101,13 +101,7 @@ func (e *Engine) verifyJARM(ctx context.Context, ks token.KeySource, issuer, raw
 	} else {
 		out.checks = append(out.checks, flows.Check{Name: "jarm aud", Status: flows.Pass, Detail: "aud is this client"})
 	}
-	leeway := e.req.Leeway
-	switch {
-	case leeway == 0:
-		leeway = token.DefaultLeeway
-	case leeway < 0:
-		leeway = 0
-	}
+	leeway := e.leeway()
 	exp, _ := claims.GetExpirationTime()
 	now := e.now()
 	switch {
@@ -122,6 +116,19 @@ func (e *Engine) verifyJARM(ctx context.Context, ks token.KeySource, issuer, raw
 		ErrorDescription: s("error_description"), ErrorURI: s("error_uri")}
 	out.detail = jarmDetail(header, claims)
 	return out, ""
+}
+
+// leeway is the request's clock tolerance for the engine's own time
+// checks, as the token engine reads it: 0 the default, negative none.
+func (e *Engine) leeway() time.Duration {
+	switch lw := e.req.Leeway; {
+	case lw == 0:
+		return token.DefaultLeeway
+	case lw < 0:
+		return 0
+	default:
+		return lw
+	}
 }
 
 // jarmDetail is a verified JARM response decoded for the timeline. The

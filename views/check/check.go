@@ -95,9 +95,6 @@ func (m *Model) ID() int { return m.id }
 // Phase reports where the check is.
 func (m *Model) Phase() Phase { return m.phase }
 
-// Profile is the profile on screen.
-func (m *Model) Profile() string { return m.profile }
-
 // Mode is what the issuer is checked against: fapi2 or bcp.
 func (m *Model) Mode() string { return m.mode }
 
@@ -231,14 +228,6 @@ func (m *Model) FullHelp() [][]key.Binding {
 
 // ---- view ----
 
-// ModeName names what mode checks against.
-func ModeName(mode string) string {
-	if mode == fcheck.ProfileBCP {
-		return "RFC 9700 (OAuth 2.0 Security BCP)"
-	}
-	return "FAPI 2.0 Security Profile"
-}
-
 // fixed lines: title, issuer, summary, table head; below the table a
 // blank, the selected item's name, its detail (detailLines), its
 // reference, the note.
@@ -257,7 +246,7 @@ func (m *Model) View() string {
 	w := max(30, m.w)
 	var out []string
 	add := func(s string) { out = append(out, ui.Truncate(s, w)) }
-	add(t.Title.Render("Check "+m.profile) + t.Subtle.Render(" · against the ") + ModeName(m.mode))
+	add(t.Title.Render("Check "+m.profile) + t.Subtle.Render(" · against the ") + fcheck.ProfileTitle(m.mode))
 	if m.phase == Refused {
 		add("")
 		add(t.Error.Render("cannot check: ") + m.err)

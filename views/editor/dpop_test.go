@@ -1,24 +1,17 @@
 package editor
 
 import (
-	"io"
 	"strings"
 	"testing"
-	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-
-	"authlab/views/ui"
 )
 
 // ctrl+o turns DPoP on (alg and a secret key field appear, the form
 // carries dpop=true) and off again; a bad alg is flagged; kinds without
 // tokens have no DPoP.
 func TestDPoPToggle(t *testing.T) {
-	ctx := &ui.Context{Theme: ui.NewTheme(lipgloss.NewRenderer(io.Discard), false), Now: time.Now}
-	m := New(ctx)
-	m.SetSize(100, 40)
+	m := testModel(100, 40)
 	m.Load(Form{Name: "p", Kind: "client-credentials", Fields: map[string]string{"client_id": "abc", "issuer": "https://idp.example"}}, "")
 	if v := m.View(); strings.Contains(v, "DPoP alg") {
 		t.Fatalf("DPoP fields shown while off:\n%s", v)

@@ -91,7 +91,6 @@ func (m *Model) Load(f Form, original string) {
 	}
 	m.values["notes"] = escapeNotes(f.Fields["notes"])
 	m.values["name"] = f.Name
-	m.values["kind"] = f.Kind
 	m.reveal = false
 	m.banner = ""
 	m.fields, m.inputs = nil, nil

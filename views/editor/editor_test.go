@@ -1,20 +1,13 @@
 package editor
 
 import (
-	"io"
 	"testing"
-	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-
-	"authlab/views/ui"
 )
 
 func TestKindSwitchKeepsTypedValuesAndValidates(t *testing.T) {
-	ctx := &ui.Context{Theme: ui.NewTheme(lipgloss.NewRenderer(io.Discard), false), Now: time.Now}
-	m := New(ctx)
-	m.SetSize(100, 30)
+	m := testModel(100, 30)
 	m.Load(Form{Kind: "client-credentials", Fields: map[string]string{"client_id": "abc", "issuer": "https://idp.example"}}, "")
 	m.Update(tea.KeyMsg{Type: tea.KeyTab}) // kind
 	m.Update(tea.KeyMsg{Type: tea.KeyRight})

@@ -1,6 +1,10 @@
 package editor
 
-import "authlab/flows"
+import (
+	"authlab/flows"
+	"authlab/flows/dpop"
+	"authlab/flows/hmac"
+)
 
 // Kinds in the order the kind field cycles through them.
 func Kinds() []string {
@@ -15,7 +19,7 @@ const (
 	tSecret       // masked; a stored one shows as "<stored secret>"
 	tChoice       // ←/→ or space cycle through choices
 	tToggle       // space or ←/→ turn it on and off ("true" / "")
-	tJSON         // text holding a JSON object (or an array: field.array)
+	tJSON         // text holding a JSON object (or an array: jsonArray)
 	tNumber       // a whole number, 0 or more; empty means unset
 	tNotes        // one line on screen: \n and \t stand for a new line and a tab
 )
@@ -27,15 +31,12 @@ type field struct {
 	hint    string
 	choices []string // tChoice; "" among them means "unset", shown as unset
 	unset   string   // how a tChoice shows "": "(auto)", "(default)"
-	array   bool     // tJSON: the value is an array, not an object
 	section string   // a heading shown above the first field of a section
 }
 
 // oauthKind: the kinds that request tokens (DPoP, client auth apply).
 func oauthKind(kind string) bool { return kind != "hmac" && kind != "api-key" }
 
-func dpopAlgs() []string    { return []string{"ES256", "PS256", "RS256", "EdDSA"} }
-func hmacSchemes() []string { return []string{"rfc9421", "aws-sigv4", "stripe", "github"} }
 func authMethods() []string {
 	out := []string{""}
 	for _, m := range flows.AuthMethods() {
@@ -44,14 +45,14 @@ func authMethods() []string {
 	return out
 }
 
-// jsonShapes: the JSON fields, true for those holding an array.
-var jsonShapes = map[string]bool{"authorization_details": true, "claims": false, "assertion_claims": false}
-
 // JSONKeys are the form keys whose values are JSON.
 func JSONKeys() []string { return []string{"authorization_details", "claims", "assertion_claims"} }
 
-// fieldsFor lists the fields of a kind; dpop adds the DPoP alg and key.
-func fieldsFor(kind string, dpop bool) []field {
+// jsonArray: the JSON field holds an array (RFC 9396), the others an object.
+func jsonArray(key string) bool { return key == "authorization_details" }
+
+// fieldsFor lists the fields of a kind; withDPoP adds the DPoP alg and key.
+func fieldsFor(kind string, withDPoP bool) []field {
 	f := []field{
 		{key: "name", label: "Name", hint: "renaming keeps the history and the cached token"},
 		{key: "kind", label: "Kind", typ: tChoice, choices: Kinds(), hint: "←/→ to change"},
@@ -80,7 +81,7 @@ func fieldsFor(kind string, dpop bool) []field {
 			field{key: "par", label: "PAR", typ: tToggle, hint: "space: push the request first (RFC 9126)"},
 			field{key: "request_object", label: "Request object", typ: tToggle, hint: "space: send a signed JAR (RFC 9101), signed with the private key"},
 			field{key: "response_mode", label: "Response mode", typ: tChoice, choices: append([]string{""}, flows.ResponseModes()...), unset: "(default)", hint: "←/→; the *.jwt modes are JARM, verified with the issuer's keys"},
-			field{key: "authorization_details", label: "Auth details", typ: tJSON, array: true, hint: `RFC 9396 JSON array: [{"type":"payment_initiation"}]`},
+			field{key: "authorization_details", label: "Auth details", typ: tJSON, hint: `RFC 9396 JSON array: [{"type":"payment_initiation"}]`},
 			field{key: "prompt", label: "Prompt", hint: "none, login, consent, select_account (space separated)"},
 			field{key: "login_hint", label: "Login hint"},
 			field{key: "acr_values", label: "ACR values", hint: "space separated; the ID token's acr is checked"},
@@ -97,7 +98,7 @@ func fieldsFor(kind string, dpop bool) []field {
 			field{key: "assertion_key", label: "Assertion key", typ: tSecret, hint: "PEM or JWK signing the assertion: a path, env:NAME or file:PATH"},
 			field{key: "assertion_claims", label: "Assertion claims", typ: tJSON, hint: `JSON object over the defaults: {"sub":"alice"}`})
 	case "hmac":
-		add("", field{key: "hmac.scheme", label: "Scheme", typ: tChoice, choices: hmacSchemes(), hint: "←/→ to change"},
+		add("", field{key: "hmac.scheme", label: "Scheme", typ: tChoice, choices: hmac.Schemes(), hint: "←/→ to change"},
 			field{key: "hmac.key_id", label: "Key ID"},
 			field{key: "hmac_key", label: "HMAC key", typ: tSecret, hint: "value, env:NAME, file:PATH or cmd:PROGRAM"},
 			field{key: "target_url", label: "Target URL"},
@@ -119,9 +120,9 @@ func fieldsFor(kind string, dpop bool) []field {
 			field{key: "assertion_aud", label: "Assertion aud", hint: "empty, issuer, token-endpoint, both or a URL"},
 			field{key: "fapi2", label: "FAPI 2.0", typ: tToggle, hint: "space: PAR, PKCE, DPoP or mTLS, private_key_jwt, aud = issuer"})
 		add("Sender constraint", field{key: "dpop", label: "DPoP", typ: tToggle, hint: "space or ctrl+o: DPoP proofs, tokens bound to the key (RFC 9449)"})
-		if dpop {
+		if withDPoP {
 			add("Sender constraint",
-				field{key: "dpop_alg", label: "DPoP alg", typ: tChoice, choices: append([]string{""}, dpopAlgs()...), unset: "(ES256)", hint: "←/→ to change"},
+				field{key: "dpop_alg", label: "DPoP alg", typ: tChoice, choices: append([]string{""}, dpop.Algs()...), unset: "(ES256)", hint: "←/→ to change"},
 				field{key: "dpop_key", label: "DPoP key", typ: tSecret, hint: "empty: the profile keeps a key it generates; or PEM/JWK, env:NAME, file:PATH"})
 		}
 		mtls := "mTLS (optional)"

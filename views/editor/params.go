@@ -98,9 +98,9 @@ func JSONProblem(key, v string) string {
 	_, isArray := x.([]any)
 	_, isObject := x.(map[string]any)
 	switch {
-	case jsonShapes[key] && !isArray:
+	case jsonArray(key) && !isArray:
 		return `not a JSON array (want [{"type": ...}, ...])`
-	case !jsonShapes[key] && !isObject:
+	case !jsonArray(key) && !isObject:
 		return "not a JSON object (want {...})"
 	}
 	return ""

@@ -51,9 +51,7 @@ type Model struct {
 	// linesClear: lines were rendered revealed
 	linesClear bool
 	mask       *render.Masker
-	// revealUntil: the exchange at revealAt shows its tokens in clear until then
-	revealUntil time.Time
-	revealAt    int
+	reveal     render.Reveal // the open exchange at this cursor shows its tokens in clear
 }
 
 // New builds an empty list.
@@ -75,16 +73,17 @@ func (m *Model) Reveal(until time.Time) bool {
 	if !m.detail || m.cursor >= len(m.items) {
 		return false
 	}
-	m.revealUntil, m.revealAt, m.lines = until, m.cursor, nil
+	m.reveal.Show(m.cursor, until)
+	m.lines = nil
 	return true
 }
 
 // Hide masks again what Reveal showed.
-func (m *Model) Hide() { m.revealUntil, m.lines = time.Time{}, nil }
+func (m *Model) Hide() { m.reveal.Hide(); m.lines = nil }
 
 // Revealed reports whether the open exchange shows its tokens in clear.
 func (m *Model) Revealed() bool {
-	return m.detail && m.cursor == m.revealAt && m.ctx.Now().Before(m.revealUntil)
+	return m.detail && m.reveal.On(m.cursor, m.ctx.Now())
 }
 
 // masker is nil (mask nothing) while the open exchange is revealed.
@@ -231,7 +230,7 @@ func Detail(t *ui.Theme, e flows.Exchange, w int, mk *render.Masker) []string {
 	}
 	if e.DPoP != nil {
 		out = append(out, "")
-		out = append(out, ProofLines(t, e.DPoP, w)...)
+		out = append(out, proofLines(t, e.DPoP, w)...)
 	}
 	out = append(out, "", t.Title.Render(fmt.Sprintf("RESPONSE  %s  %s", statusText(e), ui.Duration(e.Duration))))
 	if e.Err != "" {
@@ -251,11 +250,11 @@ func Detail(t *ui.Theme, e flows.Exchange, w int, mk *render.Masker) []string {
 	return out
 }
 
-// ProofLines renders a request's DPoP proof decoded (RFC 9449 4.2): its
+// proofLines renders a request's DPoP proof decoded (RFC 9449 4.2): its
 // header (typ, alg, the public jwk) and claims (jti, htm, htu, iat, nonce,
 // ath). The proof carries no secret; a private JWK member is masked when
 // it is decoded.
-func ProofLines(t *ui.Theme, p *flows.ProofView, w int) []string {
+func proofLines(t *ui.Theme, p *flows.ProofView, w int) []string {
 	out := []string{t.Title.Render("DPOP PROOF")}
 	for _, part := range []struct {
 		name string

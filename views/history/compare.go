@@ -193,7 +193,7 @@ func (m *Model) diffView(w int) string {
 		e    Entry
 		tk   Token
 	}{{"A", ea, ta}, {"B", eb, tb}} {
-		out = append(out, ui.Truncate(fmt.Sprintf("%s  %s  %-18s sha256:%s", t.Accent.Render(r.name), stamp(r.e), r.e.Flow, short(r.tk.Fingerprint)), w))
+		out = append(out, ui.Truncate(fmt.Sprintf("%s  %s  %-18s sha256:%s", t.Accent.Render(r.name), stamp(r.e), r.e.Flow, ui.ShortFP(r.tk.Fingerprint)), w))
 	}
 	if c.diff.ClaimsOnly {
 		out = append(out, t.Warn.Render(ui.Truncate("history kept no header for "+missingHeader(ta, tb)+": claims compared only", w)))
@@ -294,11 +294,4 @@ func cell(s string, absent bool) string {
 		return "(absent)"
 	}
 	return render.Printable(s)
-}
-
-func short(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
 }

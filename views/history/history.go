@@ -100,7 +100,7 @@ func (m *Model) View() string {
 		} else {
 			mark = " " + mark
 		}
-		line := fmt.Sprintf("%s %s %-5s %-18s %s", mark, e.Time.UTC().Format("2006-01-02 15:04:05Z"), ui.Age(now, e.Time), e.Flow, e.Error)
+		line := fmt.Sprintf("%s %s %-5s %-18s %s", mark, stamp(e), ui.Age(now, e.Time), e.Flow, e.Error)
 		line = ui.Truncate(line, w-2)
 		if i == m.cursor {
 			line = t.Selected.Render("> " + line)

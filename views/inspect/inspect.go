@@ -66,9 +66,8 @@ type Model struct {
 	// checks) per width, so a 200-claim token costs nothing per frame.
 	static map[int]*tabCache
 	cacheW int
-	// the token of tab revealTab is shown in clear until revealUntil
-	revealUntil time.Time
-	revealTab   int
+	reveal render.Reveal // the tab whose token is in clear
+	masked []string      // each tab's Raw masked, hashed once rather than per frame
 }
 
 // New builds an empty inspector.
@@ -82,6 +81,10 @@ func (m *Model) SetData(d Data) {
 	m.tab = ui.Clamp(m.tab, 0, max(0, len(d.Tokens)-1))
 	m.scroll = 0
 	m.static = nil
+	m.masked = make([]string, len(d.Tokens))
+	for i, tk := range d.Tokens {
+		m.masked[i] = render.MaskToken(tk.Raw)
+	}
 }
 
 // Data returns what is shown.
@@ -104,16 +107,16 @@ func (m *Model) Reveal(until time.Time) bool {
 	if tk, ok := m.Selected(); !ok || tk.Raw == "" {
 		return false
 	}
-	m.revealUntil, m.revealTab = until, m.tab
+	m.reveal.Show(m.tab, until)
 	return true
 }
 
 // Hide masks again what Reveal showed.
-func (m *Model) Hide() { m.revealUntil = time.Time{} }
+func (m *Model) Hide() { m.reveal.Hide() }
 
 // Revealed reports whether the selected token is shown in clear.
 func (m *Model) Revealed() bool {
-	return m.tab == m.revealTab && m.ctx.Now().Before(m.revealUntil)
+	return m.reveal.On(m.tab, m.ctx.Now())
 }
 
 // SetSize is part of ui.Component.
@@ -210,7 +213,7 @@ func (m *Model) dynamic(tk Token, w int) []string {
 		out = append(out, ui.Truncate(headerLine(d.Header), w-24)+" · "+v)
 	}
 	if tk.Raw != "" {
-		out = append(out, m.rawLines(tk.Raw, w)...)
+		out = append(out, m.rawLines(tk.Raw, m.masked[m.tab], w)...)
 	}
 	if d.Format != "opaque" && d.Format != "jwe" {
 		o.Width = w - 7
@@ -233,12 +236,12 @@ func (m *Model) dynamic(tk Token, w int) []string {
 }
 
 // rawLines show the token masked, or whole (wrapped) while revealed.
-func (m *Model) rawLines(raw string, w int) []string {
+func (m *Model) rawLines(raw, masked string, w int) []string {
 	t := m.ctx.Theme
 	if !m.Revealed() {
-		return []string{ui.Truncate("TOKEN  "+render.MaskToken(raw)+t.Subtle.Render("  (masked)"), w)}
+		return []string{ui.Truncate("TOKEN  "+masked+t.Subtle.Render("  (masked)"), w)}
 	}
-	left := int(m.revealUntil.Sub(m.ctx.Now()).Seconds() + 0.999)
+	left := int(m.reveal.Left(m.ctx.Now()).Seconds() + 0.999)
 	out := []string{"TOKEN  " + t.Warn.Render(fmt.Sprintf("in clear for %d s", left))}
 	r := []rune(render.Printable(raw))
 	for len(r) > w {

@@ -63,14 +63,6 @@ func (m *Model) SetDetail(d *Detail) {
 	m.detail = d
 }
 
-// DetailFor is the profile whose detail the pane shows, or "".
-func (m *Model) DetailFor() string {
-	if m.detail == nil {
-		return ""
-	}
-	return m.detail.Name
-}
-
 // PaneOn reports whether the detail pane is shown (p toggles it).
 func (m *Model) PaneOn() bool { return m.paneOn }
 
@@ -154,7 +146,7 @@ func (m *Model) paneLines(w, h int) []string {
 		line("expires", m.countdown(tk, now))
 		fp := "obtained " + ui.Age(now, tk.Obtained) + " ago"
 		if tk.Fingerprint != "" {
-			fp = "sha256:" + shortFP(tk.Fingerprint) + " · " + fp
+			fp = "sha256:" + ui.ShortFP(tk.Fingerprint) + " · " + fp
 		}
 		if tk.Refresh {
 			fp += " · +refresh"
@@ -208,13 +200,6 @@ func checksSummary(r *RunSummary) string {
 }
 
 func isOAuth(kind string) bool { return kind != "hmac" && kind != "api-key" }
-
-func shortFP(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
-}
 
 // clean: profile fields can come from an import, claims from a server.
 func clean(s string) string { return render.Printable(s) }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -61,15 +62,15 @@ func IsTokenParam(name string) bool {
 // Bearer or DPoP Authorization header whatever it holds. The zero value
 // masks by name only; a nil Masker masks nothing (a revealed value).
 type Masker struct {
-	known []string // longest first: a token inside a longer one is masked with it
+	known []knownToken // longest first: a token inside a longer one is masked with it
 }
 
-// NewMasker is a Masker that knows values.
-func NewMasker(values ...string) *Masker {
-	m := &Masker{}
-	m.Learn(values...)
-	return m
-}
+// knownToken is a learnt value and its MaskToken form, computed once: Text
+// runs on every frame.
+type knownToken struct{ v, masked string }
+
+// NewMasker is a Masker that knows no value yet.
+func NewMasker() *Masker { return &Masker{} }
 
 // Learn remembers token values; short ones (flows.MinMaskedSecret) are
 // masked by name only, as elsewhere.
@@ -78,15 +79,11 @@ func (m *Masker) Learn(values ...string) {
 		if len(v) < flows.MinMaskedSecret || IsMasked(v) {
 			continue
 		}
-		dup := false
-		for _, k := range m.known {
-			dup = dup || k == v
-		}
-		if !dup {
-			m.known = append(m.known, v)
+		if !slices.ContainsFunc(m.known, func(k knownToken) bool { return k.v == v }) {
+			m.known = append(m.known, knownToken{v, MaskToken(v)})
 		}
 	}
-	sort.SliceStable(m.known, func(i, j int) bool { return len(m.known[i]) > len(m.known[j]) })
+	sort.SliceStable(m.known, func(i, j int) bool { return len(m.known[i].v) > len(m.known[j].v) })
 }
 
 // LearnResult remembers what a run received: its token response and the
@@ -145,8 +142,8 @@ func (m *Masker) Text(s string) string {
 		return s
 	}
 	for _, k := range m.known {
-		if strings.Contains(s, k) {
-			s = strings.ReplaceAll(s, k, MaskToken(k))
+		if strings.Contains(s, k.v) {
+			s = strings.ReplaceAll(s, k.v, k.masked)
 		}
 	}
 	return s
@@ -184,6 +181,22 @@ func (m *Masker) Pairs(s string) string {
 	if m == nil || s == "" {
 		return s
 	}
+	return m.Text(EditPairs(s, func(name, v string, hasValue bool) (string, bool) {
+		if !hasValue || !IsTokenParam(name) {
+			return "", false
+		}
+		if val, err := url.QueryUnescape(v); err == nil {
+			v = val
+		}
+		return MaskToken(v), true
+	}))
+}
+
+// EditPairs rewrites the values of a form body or query string in place,
+// keeping the order and spelling of the pairs edit leaves alone. edit gets
+// each pair's name (unescaped) and value (as written); when it reports
+// true, the pair becomes its name as written, "=", and the new value.
+func EditPairs(s string, edit func(name, value string, hasValue bool) (string, bool)) string {
 	pairs := strings.Split(s, "&")
 	for i, p := range pairs {
 		k, v, ok := strings.Cut(p, "=")
@@ -191,15 +204,11 @@ func (m *Masker) Pairs(s string) string {
 		if err != nil {
 			name = k
 		}
-		if !ok || !IsTokenParam(name) {
-			continue
+		if nv, changed := edit(name, v, ok); changed {
+			pairs[i] = k + "=" + nv
 		}
-		if val, err := url.QueryUnescape(v); err == nil {
-			v = val
-		}
-		pairs[i] = k + "=" + MaskToken(v)
 	}
-	return m.Text(strings.Join(pairs, "&"))
+	return strings.Join(pairs, "&")
 }
 
 // URL masks the token parameters of a URL's query and fragment.
@@ -217,13 +226,13 @@ func (m *Masker) URL(u string) string {
 	return ShownURL(m.Text(base))
 }
 
-// encodedMask is flows.Masked as a query encoder writes it.
-var encodedMask = url.QueryEscape(flows.Masked)
+// EncodedMask is flows.Masked as a query or form encoder writes it.
+var EncodedMask = url.QueryEscape(flows.Masked)
 
 // ShownURL is a recorded URL as a person reads it: a masked value that the
 // recorder's query encoder percent-encoded (%E2%80%A2…) shows as the mask
 // itself. For display only: the recorded URL stays a valid URL.
-func ShownURL(u string) string { return strings.ReplaceAll(u, encodedMask, flows.Masked) }
+func ShownURL(u string) string { return strings.ReplaceAll(u, EncodedMask, flows.Masked) }
 
 // Body masks a request or response body before it is indented: a form
 // body by parameter (a JSON body is masked by JSONLines once indented, so

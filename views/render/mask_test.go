@@ -105,3 +105,26 @@ func TestShownURLShowsTheMask(t *testing.T) {
 		t.Fatalf("nil Masker URL = %q, want %q", got, want)
 	}
 }
+
+// TestEditPairs: only the pairs edit changes are rewritten (name as
+// written, then the new value); the others keep their order and spelling,
+// and edit sees the name unescaped and the value as written.
+func TestEditPairs(t *testing.T) {
+	var seen []string
+	got := EditPairs("b%5Fx=1%202&code&grant_type=a+b&=z", func(name, v string, has bool) (string, bool) {
+		seen = append(seen, name+"|"+v)
+		switch {
+		case name == "code" && !has:
+			return "X", true
+		case name == "b_x":
+			return "9", true
+		}
+		return "", false
+	})
+	if want := "b%5Fx=9&code=X&grant_type=a+b&=z"; got != want {
+		t.Errorf("EditPairs = %q, want %q", got, want)
+	}
+	if want := "b_x|1%202,code|,grant_type|a+b,|z"; strings.Join(seen, ",") != want {
+		t.Errorf("edit saw %q, want %q", strings.Join(seen, ","), want)
+	}
+}

@@ -114,6 +114,18 @@ type step struct {
 	ok     bool
 	detail string
 	dur    time.Duration
+	// a detail "header {…} claims {…}" decoded once (decodedNote), not per frame
+	header, claims map[string]any
+	decoded        bool
+	summary        string // the one-line timeline's detail
+}
+
+// newStep is the timeline row of e, its detail decoded.
+func newStep(e flows.StepEvent) step {
+	s := step{name: e.Name, done: e.Done, ok: e.OK, detail: e.Detail, dur: e.Duration}
+	s.header, s.claims, s.decoded = decodedNote(e.Detail)
+	s.summary = summary(s)
+	return s
 }
 
 // Model is the run screen.
@@ -139,12 +151,11 @@ type Model struct {
 	// mask hides the tokens the run received; rawMasked is raw through it
 	mask      *render.Masker
 	rawMasked []string
-	// revealUntil: tab revealTab (raw JSON, timeline) shows tokens in clear
-	revealUntil time.Time
-	revealTab   Tab
-	scroll      int
-	note        string
-	w, h        int
+	checks    []flows.Check // the result's checks, masked once at Finish
+	reveal    render.Reveal // the tab (raw JSON, timeline) that shows tokens in clear
+	scroll    int
+	note      string
+	w, h      int
 	// CanApprove: an embedded mock IdP can approve device codes (demo).
 	CanApprove bool
 }
@@ -187,16 +198,16 @@ func (m *Model) Begin(id int, profile, flow string, now time.Time) tea.Cmd {
 // Step records a step event: a start adds a running step, an end completes it.
 func (m *Model) Step(e flows.StepEvent) {
 	if !e.Done {
-		m.steps = append(m.steps, step{name: e.Name, detail: e.Detail})
+		m.steps = append(m.steps, newStep(flows.StepEvent{Name: e.Name, Detail: e.Detail}))
 		return
 	}
 	for i := len(m.steps) - 1; i >= 0; i-- {
 		if m.steps[i].name == e.Name && !m.steps[i].done {
-			m.steps[i] = step{name: e.Name, done: true, ok: e.OK, detail: e.Detail, dur: e.Duration}
+			m.steps[i] = newStep(e)
 			return
 		}
 	}
-	m.steps = append(m.steps, step{name: e.Name, done: true, ok: e.OK, detail: e.Detail, dur: e.Duration})
+	m.steps = append(m.steps, newStep(e))
 }
 
 // Exchange records an HTTP exchange as it happens.
@@ -267,6 +278,7 @@ func (m *Model) Finish(r *flows.Result, data inspect.Data) {
 		}
 		m.raw = strings.Split(string(b), "\n")
 		m.rawMasked = m.mask.JSONLines(m.raw)
+		m.checks = maskChecks(m.mask, r.Checks)
 	}
 	m.insp.SetData(data)
 	// land on the tokens when there are any, else on the checks (the why)
@@ -414,7 +426,7 @@ func (m *Model) Revealed() bool {
 	case TabExchanges:
 		return m.exch.Revealed()
 	case TabRaw, TabTimeline:
-		return m.tab == m.revealTab && m.ctx.Now().Before(m.revealUntil)
+		return m.reveal.On(int(m.tab), m.ctx.Now())
 	}
 	return false
 }
@@ -426,7 +438,7 @@ func (m *Model) toggleReveal() tea.Cmd {
 	if m.Revealed() {
 		m.insp.Hide()
 		m.exch.Hide()
-		m.revealUntil = time.Time{}
+		m.reveal.Hide()
 		m.note = ""
 		id := m.id
 		return func() tea.Msg { return ActionMsg{Action: ActReveal, RunID: id, Note: "the token is masked again"} }
@@ -443,7 +455,8 @@ func (m *Model) toggleReveal() tea.Cmd {
 			return nil
 		}
 	case TabRaw, TabTimeline:
-		m.revealUntil, m.revealTab, ok = until, m.tab, true
+		m.reveal.Show(int(m.tab), until)
+		ok = true
 	}
 	if !ok {
 		m.note = "nothing to reveal here"

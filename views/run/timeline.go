@@ -62,17 +62,16 @@ func decodedNote(detail string) (header, claims map[string]any, ok bool) {
 // summary is a step's detail for the one-line timeline: a decoded object
 // as its header's alg, kid, typ and its claim count.
 func summary(s step) string {
-	h, c, ok := decodedNote(s.detail)
-	if !ok {
+	if !s.decoded {
 		return s.detail
 	}
 	var parts []string
 	for _, k := range []string{"alg", "kid", "typ"} {
-		if v, ok := h[k]; ok {
+		if v, ok := s.header[k]; ok {
 			parts = append(parts, k+" "+fmt.Sprint(v))
 		}
 	}
-	return strings.Join(append(parts, fmt.Sprintf("%d claims (5 Timeline decodes it)", len(c))), " · ")
+	return strings.Join(append(parts, fmt.Sprintf("%d claims (5 Timeline decodes it)", len(s.claims))), " · ")
 }
 
 // timelineLines renders the Timeline tab; mk nil shows tokens in clear.
@@ -93,14 +92,14 @@ func (m *Model) timelineLines(w int) []string {
 			mark = t.Fail.Render("✗")
 		}
 		out = append(out, mark+" "+t.Title.Render(s.name)+"  "+t.Subtle.Render(ui.Duration(s.dur)))
-		h, c, decoded := decodedNote(s.detail)
-		if !decoded && s.detail != "" {
+		h, c := s.header, s.claims
+		if !s.decoded && s.detail != "" {
 			out = append(out, indent(wrapText(m.mask.Text(s.detail), w-4))...)
 		}
 		if s.name == stepPAR {
 			out = append(out, indent(m.parLines(mk, w-4))...)
 		}
-		if decoded {
+		if s.decoded {
 			if len(h) > 0 {
 				out = append(out, "    "+t.Subtle.Render("header"))
 				out = append(out, indent(lines(render.Header(h, o)))...)
@@ -119,7 +118,7 @@ func (m *Model) timelineLines(w int) []string {
 			if s.name == stepAuthorization && hasPrefix(cs, "jarm ") {
 				out = append(out, "    "+t.Subtle.Render("JARM response (JWT Secured Authorization Response Mode)"))
 			}
-			out = append(out, indent(inspect.CheckLines(t, maskChecks(m.mask, cs), w-4))...)
+			out = append(out, indent(inspect.CheckLines(t, cs, w-4))...)
 		}
 	}
 	if len(out) == 0 {
@@ -128,14 +127,14 @@ func (m *Model) timelineLines(w int) []string {
 	return out
 }
 
-// checksOf are the run's checks that judge step name.
+// checksOf are the run's checks (masked) that judge step name.
 func (m *Model) checksOf(name string) []flows.Check {
 	prefixes := stepChecks[name]
-	if m.result == nil || len(prefixes) == 0 {
+	if len(prefixes) == 0 {
 		return nil
 	}
 	var out []flows.Check
-	for _, c := range m.result.Checks {
+	for _, c := range m.checks {
 		for _, p := range prefixes {
 			if strings.HasPrefix(c.Name, p) {
 				out = append(out, c)

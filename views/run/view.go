@@ -49,7 +49,11 @@ func dpopLine(t *ui.Theme, r *flows.Result, w int) string {
 	}
 	line := "  DPoP " + verdict + t.Subtle.Render(" · "+key)
 	if d.NonceRetries > 0 {
-		line += t.Subtle.Render(fmt.Sprintf(" · %d nonce retr%s", d.NonceRetries, map[bool]string{true: "y", false: "ies"}[d.NonceRetries == 1]))
+		retries := "retries"
+		if d.NonceRetries == 1 {
+			retries = "retry"
+		}
+		line += t.Subtle.Render(fmt.Sprintf(" · %d nonce %s", d.NonceRetries, retries))
 	}
 	return ui.Truncate(line, w)
 }
@@ -96,7 +100,7 @@ func (m *Model) View() string {
 			mark = t.Subtle.Render("·")
 		}
 		line := "  " + mark + " " + ui.Pad(s.name, 22) + " " + ui.Pad(ui.Duration(s.dur), 7)
-		if d := m.mask.Text(summary(s)); d != "" {
+		if d := m.mask.Text(s.summary); d != "" {
 			line += " " + t.Subtle.Render(ui.Truncate(d, max(5, w-36)))
 		}
 		out = append(out, line)
@@ -143,7 +147,7 @@ func (m *Model) View() string {
 	case TabExchanges:
 		body = m.exch.View()
 	case TabChecks:
-		lines := inspect.CheckLines(t, maskChecks(m.mask, m.result.Checks), w)
+		lines := inspect.CheckLines(t, m.checks, w)
 		if len(lines) == 0 {
 			lines = []string{t.Subtle.Render("no checks")}
 		}

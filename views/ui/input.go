@@ -108,7 +108,7 @@ func (in *Input) Value() string {
 
 // SetValue sets the value, cut at the limit; Cut reports whether it was.
 func (in *Input) SetValue(s string) (cut bool) {
-	in.full, in.cut = false, false
+	in.full = false
 	if in.Limit > 0 && len(s) > in.Limit && utf8.RuneCountInString(s) > in.Limit {
 		cut = true
 		n := 0
