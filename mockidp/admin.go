@@ -315,5 +315,8 @@ func (c Config) Redacted() Config {
 			out.Users[i].Password = flows.Masked
 		}
 	}
+	if out.APIKey != "" && out.APIKey != demo.APIKey {
+		out.APIKey = flows.Masked
+	}
 	return out
 }

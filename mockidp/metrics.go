@@ -21,7 +21,7 @@ const (
 )
 
 // tokenGrants are the grant_type label values; anything else is "other".
-var tokenGrants = [...]string{GrantClientCreds, GrantAuthCode, GrantRefresh, GrantDeviceCode, GrantTokenExchange}
+var tokenGrants = [...]string{GrantClientCreds, GrantAuthCode, GrantRefresh, GrantDeviceCode, GrantTokenExchange, GrantPassword, GrantJWTBearer}
 
 // oauthErrorCodes are the error label values; a fault may name any string,
 // so everything else is "other" (labels stay low-cardinality).

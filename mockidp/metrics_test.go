@@ -223,3 +223,20 @@ func TestMetricsPassPromtool(t *testing.T) {
 		t.Fatalf("promtool check metrics: %v\n%s\n--- exposition:\n%s", err, out, body)
 	}
 }
+
+// TestMetricsCountPasswordGrantTokens: a password grant's token is counted
+// under its own grant_type, not "other".
+func TestMetricsCountPasswordGrantTokens(t *testing.T) {
+	s := mockidptest.New(t)
+	pw := url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {"bob"}, "scope": {"api:read"}}
+	if st, body := postToken(t, s, pw, "demo-password", "demo-password-secret"); st != 200 {
+		t.Fatalf("password grant: %d %v", st, body)
+	}
+	_, fams := scrape(t, s)
+	if got := metricValue(fams, "authlab_idp_tokens_issued_total", map[string]string{"grant_type": "password", "client_id": "demo-password"}); got != 1 {
+		t.Fatalf("password tokens counted %v, want 1", got)
+	}
+	if got := metricValue(fams, "authlab_idp_tokens_issued_total", map[string]string{"grant_type": "other", "client_id": "demo-password"}); got > 0 {
+		t.Fatalf("password token counted as other (%v)", got)
+	}
+}

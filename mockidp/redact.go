@@ -21,6 +21,7 @@ var (
 		"code": true, "access_token": true, "refresh_token": true, "id_token": true, "id_token_hint": true,
 		"token": true, "subject_token": true, "actor_token": true, "assertion": true, "client_assertion": true,
 		"device_code": true, "login_id": true, "csrf_token": true, "logout_token": true,
+		"response": true, // a JARM response: a JWT that carries the code
 	}
 	chosenNames = map[string]bool{
 		"client_secret": true, "password": true, "code_verifier": true, "user_code": true,
@@ -33,9 +34,9 @@ var (
 // record stays readable.
 const minValueMask = 8
 
-// hiddenInput finds the values of the hidden fields the login and device
-// pages carry.
-var hiddenInput = regexp.MustCompile(`name="(login_id|csrf_token)" value="([^"]*)"`)
+// hiddenInput finds the hidden fields of the login and device pages and
+// of form_post responses (which carry the code, or a JARM response).
+var hiddenInput = regexp.MustCompile(`name="([^"]+)" value="([^"]*)"`)
 
 // redactor masks, in one event record, every value the exchange carries
 // under a secret name, wherever else it appears too (a code sent in a
@@ -141,8 +142,10 @@ func (r *redactor) addBody(body []byte, contentType string) {
 		}
 	case strings.Contains(ct, "html"):
 		for _, m := range hiddenInput.FindAllSubmatch(body, -1) {
-			v := html.UnescapeString(string(m[2]))
-			r.add(v, issuedMask(v))
+			if k := html.UnescapeString(string(m[1])); isSecretName(k) {
+				v := html.UnescapeString(string(m[2]))
+				r.add(v, maskFor(k, v))
+			}
 		}
 	}
 }

@@ -56,18 +56,9 @@ func FlowToken(ctx context.Context, src Source, obs flows.Observer) (string, *dp
 // file), or nil when it names none: an ephemeral key cannot be the one a
 // token given from elsewhere is bound to.
 func LoadDPoPKey(req flows.Request) (*dpop.Key, error) {
-	var data []byte
-	switch {
-	case req.DPoPKeyData.IsSet():
-		data = []byte(req.DPoPKeyData.Reveal())
-	case req.DPoPKey != "":
-		b, err := flows.ReadFileCapped(req.DPoPKey, 1<<20)
-		if err != nil {
-			return nil, flows.Errorf(flows.ErrConfig, "%s: %v", flows.FieldDPoPKey, err)
-		}
-		data = b
-	default:
-		return nil, nil
+	data, err := dpop.KeyData(&req)
+	if data == nil || err != nil {
+		return nil, err
 	}
 	k, err := dpop.Load(data, req.DPoPAlg)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"os"
 	"slices"
 	"time"
 
@@ -96,17 +95,11 @@ func (s *Setup) loadDPoP() error {
 	if !r.UsesDPoP() {
 		return nil
 	}
-	var data []byte
-	switch {
-	case r.DPoPKeyData.IsSet():
-		data = []byte(r.DPoPKeyData.Reveal())
-	case r.DPoPKey != "":
-		b, err := os.ReadFile(r.DPoPKey)
-		if err != nil {
-			return flows.Errorf(flows.ErrConfig, "%s: %v", flows.FieldDPoPKey, err)
-		}
-		data = b
-	default:
+	data, err := dpop.KeyData(r)
+	if err != nil {
+		return err
+	}
+	if data == nil {
 		pem, err := dpop.GeneratePEM(r.DPoPAlg)
 		if err != nil {
 			return flows.Errorf(flows.ErrConfig, "%s: %v", flows.FieldDPoPAlg, err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 
 	"authlab/flows"
@@ -19,17 +18,11 @@ func loadDPoPKey(req *flows.Request) (*dpop.Key, error) {
 	if !req.UsesDPoP() {
 		return nil, nil
 	}
-	var data []byte
-	switch {
-	case req.DPoPKeyData.IsSet():
-		data = []byte(req.DPoPKeyData.Reveal())
-	case req.DPoPKey != "":
-		b, err := os.ReadFile(req.DPoPKey)
-		if err != nil {
-			return nil, flows.Errorf(flows.ErrConfig, "%s: %v", flows.FieldDPoPKey, err)
-		}
-		data = b
-	default:
+	data, err := dpop.KeyData(req)
+	if err != nil {
+		return nil, err
+	}
+	if data == nil {
 		k, err := dpop.Generate(req.DPoPAlg)
 		if err != nil {
 			return nil, flows.Errorf(flows.ErrConfig, "%s: %v", flows.FieldDPoPAlg, err)
